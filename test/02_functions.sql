@@ -1,0 +1,94 @@
+-- pgTAP: the SQL interface — exact signatures, return types, settings, grants.
+BEGIN;
+SELECT plan(32);
+
+-- start ------------------------------------------------------------------------
+SELECT has_function('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'],
+                    'start(text, jsonb, name) exists');
+SELECT function_returns('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'], 'name',
+                        'start returns name');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.start(text,jsonb,name)')),
+          'name text, migration jsonb, schema name DEFAULT ''public''::name',
+          'start(name text, migration jsonb, schema name DEFAULT ''public'')');
+
+-- complete ---------------------------------------------------------------------
+SELECT has_function('expand_contract', 'complete', ARRAY['name'], 'complete(name) exists');
+SELECT function_returns('expand_contract', 'complete', ARRAY['name'], 'void', 'complete returns void');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.complete(name)')),
+          'schema name DEFAULT ''public''::name',
+          'complete(schema name DEFAULT ''public'')');
+
+-- rollback ---------------------------------------------------------------------
+SELECT has_function('expand_contract', 'rollback', ARRAY['name'], 'rollback(name) exists');
+SELECT function_returns('expand_contract', 'rollback', ARRAY['name'], 'void', 'rollback returns void');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.rollback(name)')),
+          'schema name DEFAULT ''public''::name',
+          'rollback(schema name DEFAULT ''public'')');
+
+-- backfill ---------------------------------------------------------------------
+SELECT has_function('expand_contract', 'backfill', ARRAY['name', 'integer', 'integer'],
+                    'backfill(name, integer, integer) exists');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.backfill(name,integer,integer)')),
+          'schema name DEFAULT ''public''::name, batch_size integer DEFAULT 1000, max_batches integer DEFAULT NULL::integer',
+          'backfill(schema name DEFAULT ''public'', batch_size integer DEFAULT 1000, max_batches integer DEFAULT NULL)');
+SELECT is(pg_get_function_result(to_regprocedure('expand_contract.backfill(name,integer,integer)')),
+          'TABLE(table_name name, batch bigint, rows bigint, rows_done bigint, rows_left bigint, elapsed_ms double precision)',
+          'backfill returns TABLE(table_name, batch, rows, rows_done, rows_left, elapsed_ms)');
+SELECT is_strict('expand_contract', 'backfill', ARRAY['name', 'integer', 'integer'], false,
+                 'backfill is not strict (a NULL max_batches means no limit)');
+
+-- status -----------------------------------------------------------------------
+SELECT has_function('expand_contract', 'status', ARRAY['name'], 'status(name) exists');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.status(name)')),
+          'schema name DEFAULT NULL::name',
+          'status(schema name DEFAULT NULL)');
+SELECT is(pg_get_function_result(to_regprocedure('expand_contract.status(name)')),
+          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint)',
+          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left)');
+SELECT volatility_is('expand_contract', 'status', ARRAY['name'], 'stable', 'status is stable');
+
+-- sync_trigger -----------------------------------------------------------------
+SELECT has_function('expand_contract', 'sync_trigger', ARRAY[]::text[], 'sync_trigger() exists');
+SELECT function_returns('expand_contract', 'sync_trigger', ARRAY[]::text[], 'trigger',
+                        'sync_trigger returns trigger');
+SELECT is((SELECT count(*)::int
+             FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+            WHERE p.oid = to_regprocedure('expand_contract.sync_trigger()')
+              AND a.grantee = 0 AND a.privilege_type = 'EXECUTE'),
+          0, 'PUBLIC may not execute sync_trigger');
+SELECT ok(to_regprocedure('expand_contract.sync_trigger()') IS NOT NULL
+          AND NOT has_function_privilege('public', 'expand_contract.sync_trigger()', 'EXECUTE'),
+          'has_function_privilege(public, sync_trigger) is false');
+
+-- C implementations live in the extension's library ----------------------------
+SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
+             FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.pronamespace = 'expand_contract'::regnamespace),
+          ARRAY['backfill:c', 'complete:c', 'rollback:c', 'start:c', 'status:sql', 'sync_trigger:c'],
+          'the interface is exactly start, complete, rollback, backfill, status, sync_trigger');
+SELECT is((SELECT count(*)::int FROM pg_proc p
+            WHERE p.pronamespace = 'expand_contract'::regnamespace
+              AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+              AND p.probin <> '$libdir/expand_contract'),
+          0, 'every C function is loaded from $libdir/expand_contract');
+
+-- search_path is pinned ---------------------------------------------------------
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.start(text,jsonb,name)')),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'start pins search_path');
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.complete(name)')),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'complete pins search_path');
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.rollback(name)')),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'rollback pins search_path');
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.backfill(name,integer,integer)')),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'backfill pins search_path');
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.status(name)')),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'status pins search_path');
+
+-- volatility of the state-changing functions -----------------------------------
+SELECT volatility_is('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'], 'volatile', 'start is volatile');
+SELECT volatility_is('expand_contract', 'complete', ARRAY['name'], 'volatile', 'complete is volatile');
+SELECT volatility_is('expand_contract', 'rollback', ARRAY['name'], 'volatile', 'rollback is volatile');
+SELECT volatility_is('expand_contract', 'backfill', ARRAY['name', 'integer', 'integer'], 'volatile', 'backfill is volatile');
+
+SELECT * FROM finish();
+ROLLBACK;
