@@ -1,0 +1,28 @@
+# expand_contract — PGXS build (canonical). CMakeLists.txt builds the same library.
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+EXTENSION  = expand_contract
+MODULE_big = expand_contract
+DATA       = extension/expand_contract--0.1.sql
+
+SRCS = $(wildcard src/*.cpp) $(wildcard src/ops/*.cpp)
+OBJS = $(SRCS:.cpp=.o)
+EC_HEADER_FILES = $(wildcard src/*.hpp) $(wildcard src/ops/*.hpp)
+
+PG_CXXFLAGS = -std=c++17 -Wno-register -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK += -lstdc++
+
+# pg_regress: one file per operation and per phase; isolation specs in specs/.
+REGRESS      = $(basename $(notdir $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=expand_contract
+ISOLATION    = $(basename $(notdir $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --load-extension=expand_contract
+
+# The JIT bitcode step needs clang; this extension does not ship bitcode.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(OBJS): $(EC_HEADER_FILES)

@@ -1,0 +1,151 @@
+/*
+ * catalog.cpp — the catalog of migration state; see catalog.hpp.
+ */
+#include "catalog.hpp"
+
+#include "sql.hpp"
+
+namespace ec {
+
+void
+lock_schema_migrations(const char *schema)
+{
+	const char *args[] = {schema};
+
+	(void) sql_rows("SELECT pg_catalog.pg_advisory_xact_lock("
+					"pg_catalog.hashtext('expand_contract'), pg_catalog.hashtext($1))",
+					1, args);
+}
+
+bool
+find_active_migration(const char *schema, MigrationRecord *record)
+{
+	const char *args[] = {schema};
+	List	   *rows = catalog_rows("SELECT name, version_schema, previous_version_schema, "
+									"touched_tables, complete_steps, rollback_steps "
+									"FROM expand_contract.migrations "
+									"WHERE schema_name = $1 AND phase = 'active' FOR UPDATE",
+									1, args);
+
+	if (rows == NIL)
+		return false;
+
+	char	  **row = (char **) linitial(rows);
+
+	record->schema = schema;
+	record->name = row[0];
+	record->version_schema = row[1];
+	record->previous_version_schema = row[2];
+	record->touched_tables = text_array_elements(row[3]);
+	record->complete_steps = text_array_elements(row[4]);
+	record->rollback_steps = text_array_elements(row[5]);
+	return true;
+}
+
+MigrationRecord
+require_active_migration(const char *schema, const char *action)
+{
+	MigrationRecord record;
+
+	if (!find_active_migration(schema, &record))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s: no migration is open on schema \"%s\"", action, schema),
+				 errhint("Start one with expand_contract.start().")));
+	return record;
+}
+
+bool
+migration_name_used(const char *schema, const char *name)
+{
+	const char *args[] = {schema, name};
+
+	return catalog_rows("SELECT 1 FROM expand_contract.migrations "
+						"WHERE schema_name = $1 AND name = $2", 2, args) != NIL;
+}
+
+void
+last_completed_migration(const char *schema, const char **name, const char **version_schema)
+{
+	const char *args[] = {schema};
+	List	   *rows = catalog_rows("SELECT name, version_schema FROM expand_contract.migrations "
+									"WHERE schema_name = $1 AND phase = 'completed' "
+									"ORDER BY completed_at DESC LIMIT 1", 1, args);
+
+	*name = rows ? ((char **) linitial(rows))[0] : NULL;
+	*version_schema = rows ? ((char **) linitial(rows))[1] : NULL;
+}
+
+void
+record_started_migration(MigrationPlan *plan, const char *parent, const char *document,
+						 List *complete_steps, List *rollback_steps)
+{
+	List	   *touched = NIL;
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+		touched = lappend(touched, (void *) ((PlannedTable *) lfirst(lc))->physical_name);
+
+	const char *args[] = {plan->schema, plan->name, plan->version_schema,
+						  plan->previous_version_schema, parent, document,
+						  text_array_literal(touched), text_array_literal(complete_steps),
+						  text_array_literal(rollback_steps)};
+
+	catalog_exec("INSERT INTO expand_contract.migrations (schema_name, name, version_schema, "
+				 "previous_version_schema, parent, document, touched_tables, complete_steps, "
+				 "rollback_steps) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::name[], $8::text[], "
+				 "$9::text[])", 9, args);
+}
+
+void
+record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns)
+{
+	const char *args[] = {plan->schema, plan->name, table->physical_name,
+						  text_array_literal(key_columns), kBackfillMarker};
+
+	catalog_exec("INSERT INTO expand_contract.backfill_progress (schema_name, migration, "
+				 "table_name, key_columns, marker_column) VALUES ($1, $2, $3, $4::name[], $5)",
+				 5, args);
+}
+
+void
+record_completed_migration(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+
+	catalog_exec("DELETE FROM expand_contract.backfill_progress "
+				 "WHERE schema_name = $1 AND migration = $2", 2, args);
+	catalog_exec("UPDATE expand_contract.migrations SET phase = 'completed', "
+				 "completed_at = pg_catalog.now(), complete_steps = '{}', rollback_steps = '{}' "
+				 "WHERE schema_name = $1 AND name = $2", 2, args);
+}
+
+void
+forget_migration(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+
+	catalog_exec("DELETE FROM expand_contract.migrations WHERE schema_name = $1 AND name = $2",
+				 2, args);
+}
+
+void
+check_owns_touched_tables(const MigrationRecord &record, const char *action)
+{
+	Oid			nsp = get_namespace_oid(record.schema, false);
+	ListCell   *lc;
+
+	foreach(lc, record.touched_tables)
+	{
+		const char *table = (const char *) lfirst(lc);
+		Oid			relid = get_relname_relid(table, nsp);
+
+		if (OidIsValid(relid) && !pg_class_ownercheck(relid, GetUserId()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of table %s to %s migration \"%s\"",
+							table, action, record.name)));
+	}
+}
+
+} // namespace ec

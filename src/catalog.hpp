@@ -1,0 +1,45 @@
+/*
+ * catalog.hpp — the catalog of migration state (expand_contract.migrations and
+ * expand_contract.backfill_progress).
+ *
+ * Rows are written as the catalog's owner, so running a migration needs
+ * ownership of the tables it changes and no rights on the catalog.
+ */
+#pragma once
+
+#include "plan.hpp"
+
+namespace ec {
+
+struct MigrationRecord {
+	const char *schema;
+	const char *name;
+	const char *version_schema;
+	const char *previous_version_schema; /* NULL when none */
+	List *touched_tables;        /* char * */
+	List *complete_steps;        /* char * */
+	List *rollback_steps;        /* char * */
+};
+
+/* Serialises phase functions on one schema until the transaction ends. */
+void lock_schema_migrations(const char *schema);
+
+/* The open migration of `schema`; false when there is none. */
+bool find_active_migration(const char *schema, MigrationRecord *record);
+/* find_active_migration or ERROR 55000 naming `action`. */
+MigrationRecord require_active_migration(const char *schema, const char *action);
+
+bool migration_name_used(const char *schema, const char *name);
+/* Name and version schema of the last completed migration (NULLs if none). */
+void last_completed_migration(const char *schema, const char **name, const char **version_schema);
+
+void record_started_migration(MigrationPlan *plan, const char *parent, const char *document,
+							  List *complete_steps, List *rollback_steps);
+void record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns);
+void record_completed_migration(const MigrationRecord &record);
+void forget_migration(const MigrationRecord &record);
+
+/* ERROR 42501 unless the caller owns every touched table that still exists. */
+void check_owns_touched_tables(const MigrationRecord &record, const char *action);
+
+} // namespace ec

@@ -1,0 +1,57 @@
+/*
+ * document.hpp — typed, validating access to a migration document (jsonb).
+ *
+ * Every accessor reports bad input as ERROR 22023 naming the field by its path
+ * ("field \"column.type\" must be a string"); the caller's error context adds
+ * which operation it belongs to, so a user can fix a migration file from the
+ * message alone. reject_unknown() catches typos such as "colum".
+ */
+#pragma once
+
+#include "pg.hpp"
+
+namespace ec {
+
+class JsonObject {
+public:
+	/* prefix: field path of this object inside its operation, e.g. "column." */
+	explicit JsonObject(JsonbContainer *container, const char *prefix = "");
+
+	static JsonObject from_jsonb(Jsonb *document);
+
+	bool has(const char *key) const;
+
+	/* String fields: required ones error when missing; optional ones return NULL. */
+	const char *required_string(const char *key) const;
+	const char *optional_string(const char *key) const;
+	/* A field that may be a string or JSON null (e.g. "default": null drops a
+	 * default). Returns whether the key is present; *value is NULL for null. */
+	bool nullable_string(const char *key, const char **value) const;
+
+	bool optional_bool(const char *key, bool default_value) const;
+
+	/* Nested objects; optional_object returns false when absent. */
+	JsonObject required_object(const char *key) const;
+	bool optional_object(const char *key, JsonObject *out) const;
+
+	/* Arrays: of strings (List of char *), or of objects (List of JsonbContainer *). */
+	List *string_array(const char *key, bool required) const;
+	List *object_array(const char *key, bool required) const;
+
+	/* The single key of an object such as {"add_column": {...}}. */
+	const char *only_key() const;
+
+	/* Errors on any key not in the NULL-terminated list `allowed`. */
+	void reject_unknown(const char *const *allowed) const;
+
+	const char *field_name(const char *key) const;
+
+private:
+	JsonbValue *lookup(const char *key, JsonbValue *buffer) const;
+	[[noreturn]] void type_error(const char *key, const char *expected) const;
+
+	JsonbContainer *container_;
+	const char *prefix_;
+};
+
+} // namespace ec

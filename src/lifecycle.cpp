@@ -1,0 +1,261 @@
+/*
+ * lifecycle.cpp — the phase functions: expand_contract.start(), complete()
+ * and rollback().
+ *
+ * start() turns the document into a plan (ops/), attaches sync triggers,
+ * builds the version schema and records the migration with the DDL that will
+ * complete or roll it back. Each function is one transaction: an ERROR
+ * anywhere leaves nothing behind.
+ */
+#include "backfill.hpp"
+#include "boundary.hpp"
+#include "catalog.hpp"
+#include "document.hpp"
+#include "error_context.hpp"
+#include "ops/operations.hpp"
+#include "sql.hpp"
+#include "trigger_engine.hpp"
+#include "version_schema.hpp"
+
+namespace ec {
+
+namespace {
+
+const char *
+schema_argument(FunctionCallInfo fcinfo, int arg)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema must not be NULL")));
+
+	const char *schema = pstrdup(NameStr(*PG_GETARG_NAME(arg)));
+
+	if (!OidIsValid(get_namespace_oid(schema, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				 errmsg("schema \"%s\" does not exist", schema)));
+	return schema;
+}
+
+void
+apply_operations(MigrationPlan *plan, const JsonObject &document)
+{
+	List	   *operations = document.object_array("operations", true);
+	ListCell   *lc;
+
+	foreach(lc, operations)
+	{
+		JsonObject	op((JsonbContainer *) lfirst(lc));
+		int			number = foreach_current_index(lc) + 1;
+		const char *kind = NULL;
+		ApplyOperation apply = NULL;
+
+		with_error_prefix(psprintf("operation %d", number), NULL, [&]() {
+			kind = op.only_key();
+			apply = find_operation(kind);
+			if (apply == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown operation \"%s\"", kind),
+						 errhint("Known operations: %s.", operation_names())));
+		});
+		plan->where = psprintf("operation %d (%s)", number, kind);
+		with_error_prefix(plan->where, NULL, [&]() { apply(plan, op.required_object(kind)); });
+	}
+}
+
+/* Reads the document's top level into a fresh plan. */
+MigrationPlan *
+new_plan(const char *name, const char *schema, const JsonObject &document)
+{
+	static const char *const kFields[] = {"name", "operations", "version_schema", NULL};
+	MigrationPlan *plan = (MigrationPlan *) palloc0(sizeof(MigrationPlan));
+
+	with_error_prefix("migration document", NULL, [&]() {
+		document.reject_unknown(kFields);
+
+		const char *doc_name = document.optional_string("name");
+
+		if (doc_name != NULL && strcmp(doc_name, name) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("field \"name\" is \"%s\" but the migration is started as \"%s\"",
+							doc_name, name)));
+		plan->version_schema = document.optional_string("version_schema");
+		(void) document.object_array("operations", true);
+	});
+
+	plan->name = name;
+	plan->schema = schema;
+	plan->schema_oid = get_namespace_oid(schema, false);
+	if (plan->version_schema == NULL)
+		plan->version_schema = psprintf("%s_%s", schema, name);
+	if (strlen(plan->version_schema) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("version schema name \"%s\" is longer than %d bytes",
+						plan->version_schema, NAMEDATALEN - 1),
+				 errhint("Use a shorter migration name or set \"version_schema\" in the document.")));
+	if (OidIsValid(get_namespace_oid(plan->version_schema, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_SCHEMA),
+				 errmsg("version schema \"%s\" already exists", plan->version_schema)));
+	return plan;
+}
+
+/* Tables with "up" columns need their existing rows backfilled by key. */
+void
+register_backfills(MigrationPlan *plan)
+{
+	ListCell   *lc;
+	ListCell   *sc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *table = (PlannedTable *) lfirst(lc);
+		bool		has_up = false;
+
+		foreach(sc, table->syncs)
+			has_up = has_up || ((SyncColumn *) lfirst(sc))->direction == SyncDirection::Up;
+		if (!has_up || table->name == NULL)
+			continue;
+
+		List	   *keys = backfill_key_columns(table->relid);
+
+		if (keys == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table \"%s\" has no primary key or non-null unique key, which backfill needs",
+							table->physical_name),
+					 errhint("Add a primary key before migrating the table.")));
+		record_backfill_table(plan, table, keys);
+	}
+}
+
+void
+report_final_backfill(void *arg, const BatchReport &report)
+{
+	*static_cast<int64 *>(arg) += report.rows;
+}
+
+} // namespace
+
+} // namespace ec
+
+EC_FUNCTION(ec_start)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration name and document must not be NULL")));
+
+	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *document_jsonb = PG_GETARG_JSONB_P(1);
+	const char *schema = ec::schema_argument(fcinfo, 2);
+	Name		result = (Name) palloc0(NAMEDATALEN);
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration name must not be empty")));
+
+	SPI_connect();
+	ec::lock_schema_migrations(schema);
+
+	ec::MigrationRecord open;
+
+	if (ec::find_active_migration(schema, &open))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" is already open on schema \"%s\"", open.name, schema),
+				 errhint("Complete or roll it back before starting another.")));
+	if (ec::migration_name_used(schema, name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("a migration named \"%s\" already exists in the history of schema \"%s\"",
+						name, schema)));
+
+	ec::JsonObject document = ec::JsonObject::from_jsonb(document_jsonb);
+	ec::MigrationPlan *plan = ec::new_plan(name, schema, document);
+	const char *parent;
+	const char *previous_version_schema;
+
+	ec::last_completed_migration(schema, &parent, &previous_version_schema);
+	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))
+		plan->previous_version_schema = previous_version_schema;
+
+	int			nest_level = ec::use_search_path(schema);
+	ListCell   *lc;
+
+	ec::apply_operations(plan, document);
+	foreach(lc, plan->tables)
+		ec::install_sync_trigger(plan, (ec::PlannedTable *) lfirst(lc));
+	ec::restore_search_path(nest_level);
+
+	ec::create_version_schema(plan);
+	ec::record_started_migration(plan, parent, JsonbToCString(NULL, &document_jsonb->root,
+															   VARSIZE(document_jsonb)),
+								 ec::plan_complete_steps(plan), ec::plan_rollback_steps(plan));
+	ec::register_backfills(plan);
+	namestrcpy(result, plan->version_schema);
+	SPI_finish();
+	PG_RETURN_NAME(result);
+}
+
+EC_FUNCTION(ec_complete)
+{
+	const char *schema = ec::schema_argument(fcinfo, 0);
+
+	SPI_connect();
+	ec::lock_schema_migrations(schema);
+
+	ec::MigrationRecord record = ec::require_active_migration(schema, "complete");
+
+	ec::check_owns_touched_tables(record, "complete");
+
+	/* The old columns are about to go: every row must have its new ones. */
+	int64		backfilled = 0;
+
+	(void) ec::run_backfill_batches(schema, record.name, 10000, -1, ec::report_final_backfill,
+									&backfilled);
+	if (backfilled > 0)
+		ereport(NOTICE,
+				(errmsg("complete backfilled " INT64_FORMAT " remaining rows", backfilled),
+				 errhint("Run expand_contract.backfill() before complete() to keep this transaction short.")));
+
+	int			nest_level = ec::use_search_path(schema);
+	ListCell   *lc;
+
+	if (record.previous_version_schema != NULL)
+		ec::drop_version_schema(record.previous_version_schema);
+	foreach(lc, record.complete_steps)
+		ec::sql_exec((const char *) lfirst(lc));
+	ec::restore_search_path(nest_level);
+	ec::record_completed_migration(record);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+EC_FUNCTION(ec_rollback)
+{
+	const char *schema = ec::schema_argument(fcinfo, 0);
+
+	SPI_connect();
+	ec::lock_schema_migrations(schema);
+
+	ec::MigrationRecord record = ec::require_active_migration(schema, "roll back");
+
+	ec::check_owns_touched_tables(record, "roll back");
+
+	int			nest_level = ec::use_search_path(schema);
+	ListCell   *lc;
+
+	ec::drop_version_schema(record.version_schema);
+	foreach(lc, record.rollback_steps)
+		ec::sql_exec((const char *) lfirst(lc));
+	ec::restore_search_path(nest_level);
+	ec::forget_migration(record);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

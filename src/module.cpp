@@ -1,0 +1,23 @@
+/*
+ * module.cpp — the shared library's entry: module magic, settings, and the
+ * cache invalidation hooks of the trigger engine.
+ */
+#include "boundary.hpp"
+#include "trigger_engine.hpp"
+#include "version_detect.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+}
+
+void
+_PG_init(void)
+{
+	ec::pg_entry([] {
+		ec::define_version_setting();
+		MarkGUCPrefixReserved("expand_contract");
+		ec::register_sync_invalidation();
+	});
+}

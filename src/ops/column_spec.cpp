@@ -1,0 +1,129 @@
+/*
+ * column_spec.cpp — reading pgroll column definitions; see column_spec.hpp.
+ */
+#include "ops/column_spec.hpp"
+
+#include "sql.hpp"
+
+namespace ec {
+
+const char *
+referential_action(const JsonObject &obj, const char *key)
+{
+	static const char *const kActions[] = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL",
+										   "SET DEFAULT", NULL};
+	const char *value = obj.optional_string(key);
+
+	if (value == NULL)
+		return "NO ACTION";
+	for (const char *const *a = kActions; *a; a++)
+		if (pg_strcasecmp(*a, value) == 0)
+			return *a;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("field \"%s\" must be one of NO ACTION, RESTRICT, CASCADE, SET NULL, SET DEFAULT",
+					obj.field_name(key))));
+	pg_unreachable();
+}
+
+ColumnSpec
+read_column_spec(const JsonObject &column)
+{
+	static const char *const kFields[] = {"name", "type", "nullable", "default", "pk", "unique",
+										  "check", "references", "comment", "generated", NULL};
+	ColumnSpec	spec;
+	JsonObject	nested(NULL);
+
+	memset(&spec, 0, sizeof(spec));
+	column.reject_unknown(kFields);
+	spec.name = column.required_string("name");
+	spec.type = column.required_string("type");
+	spec.pk = column.optional_bool("pk", false);
+	spec.nullable = column.optional_bool("nullable", false);
+	spec.unique = column.optional_bool("unique", false);
+	spec.default_sql = column.optional_string("default");
+	spec.comment = column.optional_string("comment");
+
+	if (column.optional_object("check", &nested))
+	{
+		static const char *const kCheck[] = {"name", "constraint", NULL};
+
+		nested.reject_unknown(kCheck);
+		spec.check_name = nested.required_string("name");
+		spec.check_sql = nested.required_string("constraint");
+	}
+	if (column.optional_object("references", &nested))
+	{
+		static const char *const kRef[] = {"name", "table", "column", "on_delete", "on_update", NULL};
+
+		nested.reject_unknown(kRef);
+		spec.has_references = true;
+		spec.ref_name = nested.required_string("name");
+		spec.ref_table = nested.required_string("table");
+		spec.ref_column = nested.required_string("column");
+		spec.ref_on_delete = referential_action(nested, "on_delete");
+		spec.ref_on_update = referential_action(nested, "on_update");
+	}
+	if (column.optional_object("generated", &nested))
+	{
+		static const char *const kGenerated[] = {"expression", "identity", NULL};
+		JsonObject	identity(NULL);
+
+		nested.reject_unknown(kGenerated);
+		spec.generated_sql = nested.optional_string("expression");
+		if (nested.optional_object("identity", &identity))
+		{
+			static const char *const kIdentity[] = {"user_specified_values", "sequence_options", NULL};
+			const char *values;
+
+			identity.reject_unknown(kIdentity);
+			values = identity.optional_string("user_specified_values");
+			if (values == NULL || pg_strcasecmp(values, "BY DEFAULT") == 0)
+				spec.identity = "BY DEFAULT";
+			else if (pg_strcasecmp(values, "ALWAYS") == 0)
+				spec.identity = "ALWAYS";
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("field \"%s\" must be ALWAYS or BY DEFAULT",
+								identity.field_name("user_specified_values"))));
+			spec.identity_options = identity.optional_string("sequence_options");
+		}
+		if ((spec.generated_sql == NULL) == (spec.identity == NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("field \"%s\" needs exactly one of \"expression\" and \"identity\"",
+							column.field_name("generated"))));
+		if (spec.default_sql != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" cannot have both \"default\" and \"generated\"", spec.name)));
+	}
+	return spec;
+}
+
+const char *
+references_sql(MigrationPlan *plan, const ColumnSpec &spec)
+{
+	const char *table = spec.ref_table;
+	const char *column = spec.ref_column;
+	ListCell   *lc;
+
+	/* Refer to what backs the new version's table and column right now. */
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		if (t->name == NULL || strcmp(t->name, spec.ref_table) != 0)
+			continue;
+		table = t->physical_name;
+		PlannedColumn *c = plan_find_column(t, spec.ref_column);
+
+		if (c != NULL)
+			column = c->physical;
+	}
+	return psprintf("REFERENCES %s (%s) ON DELETE %s ON UPDATE %s",
+					qname(plan->schema, table), qi(column), spec.ref_on_delete, spec.ref_on_update);
+}
+
+} // namespace ec

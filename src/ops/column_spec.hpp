@@ -1,0 +1,42 @@
+/*
+ * column_spec.hpp — pgroll's column definition object, shared by add_column
+ * and create_table.
+ */
+#pragma once
+
+#include "document.hpp"
+#include "plan.hpp"
+
+namespace ec {
+
+struct ColumnSpec {
+	const char *name;
+	const char *type;
+	bool nullable;             /* pgroll's default: false (NOT NULL) */
+	bool pk;
+	bool unique;
+	const char *default_sql;   /* NULL: no default */
+	const char *comment;
+	const char *check_name;    /* NULL: no check */
+	const char *check_sql;
+	bool has_references;
+	const char *ref_name;
+	const char *ref_table;
+	const char *ref_column;
+	const char *ref_on_delete;
+	const char *ref_on_update;
+	const char *generated_sql; /* GENERATED ALWAYS AS (...) STORED */
+	const char *identity;      /* "ALWAYS" / "BY DEFAULT", NULL: not identity */
+	const char *identity_options;
+};
+
+ColumnSpec read_column_spec(const JsonObject &column);
+
+/* A foreign key's on_delete/on_update action, validated; NO ACTION if absent. */
+const char *referential_action(const JsonObject &obj, const char *key);
+
+/* "REFERENCES schema.table (column) ON DELETE ..." for the table and column
+ * the new version calls ref_table and ref_column. */
+const char *references_sql(MigrationPlan *plan, const ColumnSpec &spec);
+
+} // namespace ec

@@ -1,0 +1,83 @@
+/*
+ * op_add_column.cpp — add_column: a new column beside the old shape.
+ *
+ * The column is added under a staged name ("_ec_new_<name>"), visible under
+ * its real name only in the new version's view; complete() renames it. With
+ * "up", writes of the old version compute it and backfill() fills existing
+ * rows. NOT NULL, checks and foreign keys are added NOT VALID (no long lock,
+ * no scan) and validated by complete().
+ */
+#include "ops/column_spec.hpp"
+#include "ops/operations.hpp"
+#include "expression.hpp"
+#include "sql.hpp"
+
+namespace ec {
+
+void
+op_add_column(MigrationPlan *plan, const JsonObject &op)
+{
+	static const char *const kFields[] = {"table", "column", "up", NULL};
+
+	op.reject_unknown(kFields);
+
+	PlannedTable *table = plan_table(plan, op.required_string("table"));
+	ColumnSpec	spec = read_column_spec(op.required_object("column"));
+	const char *up = op.optional_string("up");
+
+	if (spec.pk || spec.unique || spec.generated_sql || spec.identity)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"pk\", \"unique\" and \"generated\" are not supported by add_column yet"),
+				 errhint("Add the column first; constraint and index operations come in a later release.")));
+	if (!spec.nullable && spec.default_sql == NULL && up == NULL && !table->created)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" is NOT NULL without a default, so field \"up\" is required "
+						"to fill the rows that already exist", spec.name)));
+	plan_check_new_column_name(plan, table, spec.name);
+
+	const char *table_sql = qname(plan->schema, table->physical_name);
+	PlannedColumn *column = (PlannedColumn *) palloc0(sizeof(PlannedColumn));
+
+	column->name = spec.name;
+	column->physical = plan_new_physical_column(plan, table, spec.name);
+	column->added = true;
+	table->columns = lappend(table->columns, column);
+
+	sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), spec.type,
+			  spec.default_sql ? " DEFAULT " : "", spec.default_sql ? spec.default_sql : "");
+
+	if (!spec.nullable)
+	{
+		column->not_null_check = psprintf(EC_PREFIX "nn_%s", spec.name);
+		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
+				  table_sql, qi(column->not_null_check), qi(column->physical));
+	}
+	if (spec.check_name != NULL)
+	{
+		Relation	rel = relation_open(table->relid, AccessShareLock);
+		const char *check = check_on_physical_columns(rel, new_shape(table->columns), spec.check_sql,
+													  field_origin(plan, "column.check.constraint"));
+
+		relation_close(rel, AccessShareLock);
+		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID",
+				  table_sql, qi(spec.check_name), check);
+		table->checks_to_validate = lappend(table->checks_to_validate, (void *) spec.check_name);
+	}
+	if (spec.has_references)
+	{
+		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) %s NOT VALID",
+				  table_sql, qi(spec.ref_name), qi(column->physical), references_sql(plan, spec));
+		table->checks_to_validate = lappend(table->checks_to_validate, (void *) spec.ref_name);
+	}
+	if (spec.comment != NULL)
+	{
+		column->comment_changed = true;
+		column->new_comment = spec.comment;
+	}
+	if (up != NULL)
+		plan_add_sync(table, SyncDirection::Up, column->physical, up, field_origin(plan, "up"));
+}
+
+} // namespace ec

@@ -1,0 +1,164 @@
+/*
+ * op_alter_column.cpp — alter_column: rename, retype, change nullability,
+ * default or comment of a column.
+ *
+ * A new type or nullability cannot be imposed on the column both versions
+ * share, so the column is duplicated: a staged column with the new definition
+ * backs the new version, "up" (default: the old value, assignment-cast)
+ * fills it from writes of the old version and by backfill, "down" (default:
+ * the new value, cast back) keeps the old column current for writes of the new
+ * version; complete() drops the old column and renames the staged one.
+ * Default, comment and name changes need no copy: the new version's view shows
+ * them at once and complete() applies them to the table.
+ */
+#include "ops/operations.hpp"
+#include "sql.hpp"
+
+namespace ec {
+
+namespace {
+
+bool
+column_is_not_null(Oid relid, const char *column)
+{
+	HeapTuple	tuple = SearchSysCacheAttName(relid, column);
+	bool		not_null;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: column \"%s\" of relation %u vanished", column, relid);
+	not_null = ((Form_pg_attribute) GETSTRUCT(tuple))->attnotnull;
+	ReleaseSysCache(tuple);
+	return not_null;
+}
+
+/* Indexes and constraints other than NOT NULL would vanish with the old
+ * column at complete(); until constraint operations exist, refuse. */
+void
+refuse_if_constrained(Oid relid, const char *column)
+{
+	const char *args[] = {psprintf("%u", relid), column};
+	const char *found = sql_value(
+		"SELECT string_agg(name, ', ') FROM ("
+		"  SELECT c.conname::text AS name FROM pg_catalog.pg_constraint c"
+		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+		"  WHERE c.conrelid = $1::pg_catalog.oid AND a.attname = $2"
+		"  UNION"
+		"  SELECT i.indexrelid::pg_catalog.regclass::text FROM pg_catalog.pg_index i"
+		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
+		"  WHERE i.indrelid = $1::pg_catalog.oid AND a.attname = $2) s",
+		2, args);
+
+	if (found != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("changing the type or nullability of column \"%s\" is not supported yet "
+						"because constraints or indexes use it: %s", column, found)));
+}
+
+const char *
+column_comment(Oid relid, const char *column)
+{
+	const char *args[] = {psprintf("%u", relid), column};
+
+	return sql_value("SELECT pg_catalog.col_description(a.attrelid, a.attnum) "
+					 "FROM pg_catalog.pg_attribute a "
+					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
+					 2, args);
+}
+
+} // namespace
+
+void
+op_alter_column(MigrationPlan *plan, const JsonObject &op)
+{
+	static const char *const kFields[] = {"table", "column", "name", "type", "nullable", "default",
+										  "comment", "up", "down", "check", "unique", "references",
+										  NULL};
+
+	op.reject_unknown(kFields);
+	if (op.has("check") || op.has("unique") || op.has("references"))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"check\", \"unique\" and \"references\" are not supported by alter_column yet")));
+
+	PlannedTable *table = plan_table(plan, op.required_string("table"));
+	PlannedColumn *column = plan_column(plan, table, op.required_string("column"));
+	const char *new_name = op.optional_string("name");
+	const char *new_type = op.optional_string("type");
+	const char *up = op.optional_string("up");
+	const char *down = op.optional_string("down");
+	const char *new_default = NULL;
+	const char *new_comment = NULL;
+	bool		default_given = op.nullable_string("default", &new_default);
+	bool		comment_given = op.nullable_string("comment", &new_comment);
+	bool		nullable_given = op.has("nullable");
+
+	if (!new_name && !new_type && !nullable_given && !default_given && !comment_given)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nothing to change: give at least one of \"name\", \"type\", \"nullable\", "
+						"\"default\" or \"comment\"")));
+	if (column->added && (new_type || nullable_given))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" was added or changed earlier in this migration; "
+						"give its final definition in one operation", column->name)));
+
+	bool		was_not_null = !column->added && column_is_not_null(table->relid, column->physical);
+	bool		nullable = op.optional_bool("nullable", !was_not_null);
+	bool		copy = new_type != NULL || nullable == was_not_null;
+
+	if (!copy && (up || down))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fields \"up\" and \"down\" apply only to a change of \"type\" or \"nullable\"")));
+	if (new_name != NULL)
+		plan_check_new_column_name(plan, table, new_name);
+
+	const char *old_physical = column->physical;
+	const char *final_name = new_name ? new_name : column->name;
+
+	if (copy)
+	{
+		const char *table_sql = qname(plan->schema, table->physical_name);
+		const char *old_default = column_default_sql(table->relid, old_physical);
+		const char *old_comment = column_comment(table->relid, old_physical);
+		const char *staged_default = default_given ? new_default : old_default;
+
+		refuse_if_constrained(table->relid, old_physical);
+		column->physical = plan_new_physical_column(plan, table, final_name);
+		column->added = true;
+		column->replaces = old_physical;
+		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical),
+				  new_type ? new_type : column_type_sql(table->relid, old_physical),
+				  staged_default ? " DEFAULT " : "", staged_default ? staged_default : "");
+		if (!nullable)
+		{
+			column->not_null_check = psprintf(EC_PREFIX "nn_%s", final_name);
+			sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
+					  table_sql, qi(column->not_null_check), qi(column->physical));
+		}
+		if (!comment_given && old_comment != NULL)
+		{
+			comment_given = true;
+			new_comment = old_comment;
+		}
+		plan_add_sync(table, SyncDirection::Up, column->physical,
+					  up ? up : quote_identifier(old_physical), field_origin(plan, up ? "up" : "column"));
+		plan_add_sync(table, SyncDirection::Down, old_physical,
+					  down ? down : quote_identifier(final_name), field_origin(plan, down ? "down" : "column"));
+	}
+	else if (default_given)
+	{
+		column->default_changed = true;
+		column->new_default = new_default;
+	}
+	if (comment_given)
+	{
+		column->comment_changed = true;
+		column->new_comment = new_comment;
+	}
+	column->name = final_name;
+}
+
+} // namespace ec

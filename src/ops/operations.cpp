@@ -1,0 +1,54 @@
+/*
+ * operations.cpp — the table of known operations.
+ */
+#include "ops/operations.hpp"
+
+namespace ec {
+
+namespace {
+
+struct OperationEntry {
+	const char *kind;
+	ApplyOperation apply;
+};
+
+const OperationEntry kOperations[] = {
+	{"add_column", op_add_column},
+	{"alter_column", op_alter_column},
+	{"create_table", op_create_table},
+	{"drop_column", op_drop_column},
+	{"drop_table", op_drop_table},
+	{"rename_column", op_rename_column},
+	{"rename_table", op_rename_table},
+	{"sql", op_raw_sql},
+};
+
+} // namespace
+
+ApplyOperation
+find_operation(const char *kind)
+{
+	for (const OperationEntry &entry : kOperations)
+		if (strcmp(entry.kind, kind) == 0)
+			return entry.apply;
+	return NULL;
+}
+
+const char *
+operation_names()
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const OperationEntry &entry : kOperations)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", entry.kind);
+	return buf.data;
+}
+
+const char *
+field_origin(MigrationPlan *plan, const char *field)
+{
+	return psprintf("%s, field \"%s\"", plan->where, field);
+}
+
+} // namespace ec

@@ -1,0 +1,376 @@
+/*
+ * plan.cpp — the migration plan's lookups and the DDL steps derived from it;
+ * see plan.hpp.
+ */
+#include "plan.hpp"
+
+#include "sql.hpp"
+
+namespace ec {
+
+namespace {
+
+PlannedColumn *
+new_planned_column(const char *name)
+{
+	PlannedColumn *column = (PlannedColumn *) palloc0(sizeof(PlannedColumn));
+
+	column->name = pstrdup(name);
+	column->physical = column->name;
+	return column;
+}
+
+bool
+is_table_kind(char relkind)
+{
+	return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE;
+}
+
+} // namespace
+
+/* A table's user columns are its old shape and, until operations change them,
+ * its new shape too. */
+PlannedTable *
+plan_describe_table(Oid relid, const char *name)
+{
+	PlannedTable *table = (PlannedTable *) palloc0(sizeof(PlannedTable));
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	table->relid = relid;
+	table->physical_name = pstrdup(name);
+	table->name = table->physical_name;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *attname = NameStr(att->attname);
+
+		if (att->attisdropped || strncmp(attname, EC_PREFIX, strlen(EC_PREFIX)) == 0)
+			continue;
+		table->old_columns = lappend(table->old_columns, pstrdup(attname));
+		table->columns = lappend(table->columns, new_planned_column(attname));
+	}
+	relation_close(rel, AccessShareLock);
+	return table;
+}
+
+bool
+plan_has_table(MigrationPlan *plan, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		if (t->name != NULL && strcmp(t->name, name) == 0)
+			return true;
+	}
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		if (strcmp(t->physical_name, name) == 0)
+			return false;		/* renamed away or dropped in the new version */
+	}
+	return OidIsValid(get_relname_relid(name, plan->schema_oid));
+}
+
+PlannedTable *
+plan_table(MigrationPlan *plan, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		if (t->name != NULL && strcmp(t->name, name) == 0)
+			return t;
+	}
+
+	Oid			relid = InvalidOid;
+	bool		gone = false;
+
+	foreach(lc, plan->tables)
+		gone = gone || strcmp(((PlannedTable *) lfirst(lc))->physical_name, name) == 0;
+	if (!gone)
+		relid = get_relname_relid(name, plan->schema_oid);
+	if (!OidIsValid(relid) || !is_table_kind(get_rel_relkind(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table \"%s\" does not exist in schema \"%s\"", name, plan->schema)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", name)));
+
+	PlannedTable *table = plan_describe_table(relid, name);
+
+	plan->tables = lappend(plan->tables, table);
+	return table;
+}
+
+PlannedTable *
+plan_created_table(MigrationPlan *plan, const char *name)
+{
+	Oid			relid = get_relname_relid(name, plan->schema_oid);
+	PlannedTable *table = plan_describe_table(relid, name);
+
+	table->created = true;
+	plan->tables = lappend(plan->tables, table);
+	return table;
+}
+
+PlannedColumn *
+plan_find_column(PlannedTable *table, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->columns)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+
+		if (strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+PlannedColumn *
+plan_column(MigrationPlan *plan, PlannedTable *table, const char *name)
+{
+	PlannedColumn *column = plan_find_column(table, name);
+
+	if (column == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in table \"%s\"", name, table->name)));
+	return column;
+}
+
+void
+plan_check_new_column_name(MigrationPlan *plan, PlannedTable *table, const char *name)
+{
+	if (plan_find_column(table, name) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_COLUMN),
+				 errmsg("column \"%s\" already exists in table \"%s\"", name, table->name)));
+	if (strncmp(name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("column name \"%s\" uses the prefix \"%s\" reserved by expand_contract",
+						name, EC_PREFIX)));
+}
+
+const char *
+plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, const char *name)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		const char *candidate = attempt == 0
+			? psprintf(EC_PREFIX "new_%s", name)
+			: psprintf(EC_PREFIX "new%d_%s", attempt, name);
+
+		if (strlen(candidate) >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("column name \"%s\" is too long to be staged as \"%s\"", name, candidate),
+					 errhint("Staged columns need %d more bytes than the column name.",
+							 (int) strlen(candidate) - (int) strlen(name))));
+		if (get_attnum(table->relid, candidate) == InvalidAttrNumber)
+			return candidate;
+	}
+}
+
+void
+plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
+			  const char *expression, const char *origin)
+{
+	SyncColumn *sync = (SyncColumn *) palloc0(sizeof(SyncColumn));
+
+	sync->direction = direction;
+	sync->target = target;
+	sync->expression = expression;
+	sync->origin = origin;
+	table->syncs = lappend(table->syncs, sync);
+}
+
+const char *
+column_default_sql(Oid relid, const char *column)
+{
+	const char *args[] = {psprintf("%u", relid), column};
+
+	return sql_value("SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) "
+					 "FROM pg_catalog.pg_attribute a "
+					 "JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 "
+					 "AND a.attgenerated = ''",
+					 2, args);
+}
+
+const char *
+column_type_sql(Oid relid, const char *column)
+{
+	const char *args[] = {psprintf("%u", relid), column};
+
+	return sql_value("SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) "
+					 "FROM pg_catalog.pg_attribute a "
+					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
+					 2, args);
+}
+
+static bool
+has_up_syncs(PlannedTable *table)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->syncs)
+		if (((SyncColumn *) lfirst(lc))->direction == SyncDirection::Up)
+			return true;
+	return false;
+}
+
+/* Renames physical columns to their final names. Goes through temporary
+ * names when one column's final name is another's current one (a swap). */
+static List *
+rename_steps(const char *table_sql, PlannedTable *table)
+{
+	List	   *steps = NIL;
+	List	   *renamed = NIL;
+	bool		collides = false;
+	ListCell   *lc;
+	ListCell   *other;
+
+	foreach(lc, table->columns)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+
+		if (strcmp(c->physical, c->name) == 0)
+			continue;
+		renamed = lappend(renamed, c);
+		foreach(other, table->columns)
+			collides = collides || strcmp(((PlannedColumn *) lfirst(other))->physical, c->name) == 0;
+	}
+	foreach(lc, renamed)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+		const char *to = collides ? psprintf(EC_PREFIX "rename_%d", foreach_current_index(lc)) : c->name;
+
+		steps = lappend(steps, psprintf("ALTER TABLE %s RENAME COLUMN %s TO %s",
+										table_sql, qi(c->physical), qi(to)));
+	}
+	if (collides)
+	{
+		foreach(lc, renamed)
+		{
+			PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+
+			steps = lappend(steps, psprintf("ALTER TABLE %s RENAME COLUMN %s TO %s", table_sql,
+											qi(psprintf(EC_PREFIX "rename_%d", foreach_current_index(lc))),
+											qi(c->name)));
+		}
+	}
+	return steps;
+}
+
+List *
+plan_complete_steps(MigrationPlan *plan)
+{
+	List	   *validate = NIL;		/* prove what the new shape requires first */
+	List	   *unsync = NIL;		/* triggers and markers go before columns they use */
+	List	   *drops = NIL;
+	List	   *renames = NIL;
+	List	   *finish = NIL;		/* NOT NULL, defaults, comments by final name */
+	List	   *tables = NIL;		/* table renames and drops come last */
+	ListCell   *lc;
+	ListCell   *cc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+		const char *tq = qname(plan->schema, t->physical_name);
+
+		if (t->name == NULL)
+		{
+			tables = lappend(tables, psprintf("DROP TABLE %s", tq));
+			continue;
+		}
+		foreach(cc, t->checks_to_validate)
+			validate = lappend(validate, psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
+												  tq, qi((const char *) lfirst(cc))));
+		if (t->syncs != NIL)
+			unsync = lappend(unsync, psprintf("DROP TRIGGER %s ON %s", qi(kSyncTriggerName), tq));
+		if (has_up_syncs(t))
+			unsync = lappend(unsync, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(kBackfillMarker)));
+		foreach(cc, t->dropped_columns)
+			drops = lappend(drops, psprintf("ALTER TABLE %s DROP COLUMN %s",
+											tq, qi((const char *) lfirst(cc))));
+		foreach(cc, t->columns)
+		{
+			PlannedColumn *c = (PlannedColumn *) lfirst(cc);
+
+			if (c->replaces != NULL)
+				drops = lappend(drops, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(c->replaces)));
+			if (c->not_null_check != NULL)
+			{
+				validate = lappend(validate, psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
+													  tq, qi(c->not_null_check)));
+				/* SET NOT NULL skips its table scan thanks to the validated check. */
+				finish = lappend(finish, psprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
+												  tq, qi(c->name)));
+				finish = lappend(finish, psprintf("ALTER TABLE %s DROP CONSTRAINT %s",
+												  tq, qi(c->not_null_check)));
+			}
+			if (c->default_changed)
+				finish = lappend(finish, c->new_default
+								 ? psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+											tq, qi(c->name), c->new_default)
+								 : psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
+											tq, qi(c->name)));
+			if (c->comment_changed)
+				finish = lappend(finish, psprintf("COMMENT ON COLUMN %s.%s IS %s", tq, qi(c->name),
+												  c->new_comment ? ql(c->new_comment) : "NULL"));
+		}
+		renames = list_concat(renames, rename_steps(tq, t));
+		if (strcmp(t->name, t->physical_name) != 0)
+			tables = lappend(tables, psprintf("ALTER TABLE %s RENAME TO %s", tq, qi(t->name)));
+	}
+	return list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
+					   list_concat(list_concat(finish, tables), list_copy(plan->on_complete_sql)));
+}
+
+List *
+plan_rollback_steps(MigrationPlan *plan)
+{
+	List	   *steps = list_copy(plan->rollback_sql);
+	List	   *created = NIL;
+	ListCell   *lc;
+	ListCell   *cc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+		const char *tq = qname(plan->schema, t->physical_name);
+
+		if (t->created)
+		{
+			created = lcons(psprintf("DROP TABLE %s", tq), created);
+			continue;
+		}
+		if (t->syncs != NIL)
+			steps = lappend(steps, psprintf("DROP TRIGGER %s ON %s", qi(kSyncTriggerName), tq));
+		if (has_up_syncs(t))
+			steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(kBackfillMarker)));
+		foreach(cc, t->columns)
+		{
+			PlannedColumn *c = (PlannedColumn *) lfirst(cc);
+
+			if (c->added)
+				steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(c->physical)));
+		}
+	}
+	return list_concat(steps, created);
+}
+
+} // namespace ec

@@ -1,0 +1,104 @@
+/*
+ * plan.hpp — the migration plan: what start() decided, table by table.
+ *
+ * Operations (src/ops/) read the document and change the plan: which physical
+ * columns back each column of the new version, what the sync trigger computes
+ * in which direction, what complete() must drop or rename. From the finished
+ * plan, start() derives everything else: sync triggers, version views, and the
+ * DDL steps of complete() and rollback(), which are stored with the migration
+ * so both phases replay exactly what start decided.
+ *
+ * All of it lives in palloc'd memory of the calling function.
+ */
+#pragma once
+
+#include "pg.hpp"
+
+namespace ec {
+
+/* Prefix of every column, constraint and trigger the extension adds. */
+#define EC_PREFIX "_ec_"
+constexpr const char *kBackfillMarker = "_ec_needs_backfill";
+/* Named to sort after users' BEFORE triggers, so it sees their final NEW row. */
+constexpr const char *kSyncTriggerName = "zz_expand_contract_sync";
+
+enum class SyncDirection { Up, Down };
+
+/* One column the sync trigger keeps in step with the other version. */
+struct SyncColumn {
+	SyncDirection direction;  /* Up: computed for writes of the old version */
+	const char *target;       /* physical column written */
+	const char *expression;   /* SQL; Up sees the old shape, Down the new one */
+	const char *origin;       /* "operation 1 (add_column), field \"up\"" */
+};
+
+/* One column as the new version sees it. */
+struct PlannedColumn {
+	const char *name;         /* name in the new version */
+	const char *physical;     /* physical column holding it during the migration */
+	bool added;               /* created by start, dropped by rollback */
+	const char *replaces;     /* old physical column it supersedes (dropped at complete) */
+	bool default_changed;
+	const char *new_default;  /* NULL with default_changed: drop the default */
+	bool comment_changed;
+	const char *new_comment;
+	const char *not_null_check; /* NOT VALID check turned into NOT NULL at complete */
+};
+
+struct PlannedTable {
+	Oid relid;
+	const char *physical_name; /* name of the table during the migration */
+	const char *name;          /* name in the new version; NULL once dropped */
+	bool created;              /* created by this migration */
+	List *old_columns;         /* char *: the old version's columns */
+	List *columns;             /* PlannedColumn *, in the new version's order */
+	List *dropped_columns;     /* char *: physical columns gone from the new version */
+	List *syncs;               /* SyncColumn * */
+	List *checks_to_validate;  /* char *: NOT VALID constraints validated at complete */
+};
+
+struct MigrationPlan {
+	const char *name;
+	const char *schema;
+	Oid schema_oid;
+	const char *version_schema;
+	const char *previous_version_schema; /* NULL when there is none */
+	List *tables;              /* PlannedTable * */
+	List *on_complete_sql;     /* sql operations run by complete() */
+	List *rollback_sql;        /* sql "down" statements, newest first */
+	const char *where;         /* current operation, for messages */
+};
+
+/* The table named `name` in the new version; ERROR 42P01 if there is none,
+ * 42501 if the caller does not own it. */
+PlannedTable *plan_table(MigrationPlan *plan, const char *name);
+/* Whether the new version has a table or view called `name`. */
+bool plan_has_table(MigrationPlan *plan, const char *name);
+/* A table's columns, for the old and (until changed) the new version; not
+ * added to the plan. */
+PlannedTable *plan_describe_table(Oid relid, const char *name);
+/* Adds a table created by this migration (already created physically). */
+PlannedTable *plan_created_table(MigrationPlan *plan, const char *name);
+
+/* Column of the new version; ERROR 42703 if absent. */
+PlannedColumn *plan_column(MigrationPlan *plan, PlannedTable *table, const char *name);
+PlannedColumn *plan_find_column(PlannedTable *table, const char *name);
+/* Refuses (42701) a name the new version already has. */
+void plan_check_new_column_name(MigrationPlan *plan, PlannedTable *table, const char *name);
+
+/* A fresh physical column name "_ec_new_<name>" for the table. */
+const char *plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, const char *name);
+
+void plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
+				   const char *expression, const char *origin);
+
+/* Physical column default as SQL text, or NULL. */
+const char *column_default_sql(Oid relid, const char *column);
+/* Physical column type as SQL text (format_type with typmod). */
+const char *column_type_sql(Oid relid, const char *column);
+
+/* The DDL steps of complete() and rollback(), in order. */
+List *plan_complete_steps(MigrationPlan *plan);
+List *plan_rollback_steps(MigrationPlan *plan);
+
+} // namespace ec

@@ -1,0 +1,225 @@
+/*
+ * sql.cpp — SPI helpers for the phase functions; see sql.hpp.
+ */
+#include "sql.hpp"
+
+#include <cstdarg>
+
+namespace ec {
+
+const char *
+qi(const char *identifier)
+{
+	return quote_identifier(identifier);
+}
+
+const char *
+qname(const char *schema, const char *name)
+{
+	return quote_qualified_identifier(schema, name);
+}
+
+const char *
+ql(const char *literal)
+{
+	return quote_literal_cstr(literal);
+}
+
+void
+sql_exec(const char *statement)
+{
+	int			rc = SPI_execute(statement, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "expand_contract: SPI_execute failed (%s) for: %s",
+			 SPI_result_code_string(rc), statement);
+}
+
+void
+sql_execf(const char *format, ...)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, format);
+		needed = appendStringInfoVA(&buf, format, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	sql_exec(buf.data);
+}
+
+static void
+execute_with_text_args(const char *query, int nargs, const char *const *args)
+{
+	Oid		   *types = (Oid *) palloc(sizeof(Oid) * Max(nargs, 1));
+	Datum	   *values = (Datum *) palloc(sizeof(Datum) * Max(nargs, 1));
+	char	   *nulls = (char *) palloc(Max(nargs, 1) + 1);
+
+	for (int i = 0; i < nargs; i++)
+	{
+		types[i] = TEXTOID;
+		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
+		nulls[i] = args[i] ? ' ' : 'n';
+	}
+	nulls[nargs] = '\0';
+
+	int			rc = SPI_execute_with_args(query, nargs, types, values, nulls, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "expand_contract: SPI_execute_with_args failed (%s) for: %s",
+			 SPI_result_code_string(rc), query);
+}
+
+static List *
+collect_rows(void)
+{
+	List	   *rows = NIL;
+	int			ncolumns = SPI_tuptable ? SPI_tuptable->tupdesc->natts : 0;
+
+	for (uint64 r = 0; SPI_tuptable && r < SPI_processed; r++)
+	{
+		char	  **row = (char **) palloc0(sizeof(char *) * Max(ncolumns, 1));
+
+		for (int c = 0; c < ncolumns; c++)
+			row[c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+		rows = lappend(rows, row);
+	}
+	return rows;
+}
+
+List *
+sql_rows(const char *query, int nargs, const char *const *args)
+{
+	execute_with_text_args(query, nargs, args);
+	return collect_rows();
+}
+
+const char *
+sql_value(const char *query, int nargs, const char *const *args)
+{
+	List	   *rows = sql_rows(query, nargs, args);
+
+	return rows == NIL ? NULL : ((char **) linitial(rows))[0];
+}
+
+/* The catalog tables belong to whoever created the extension. */
+static Oid
+catalog_owner(void)
+{
+	Oid			nsp = get_namespace_oid("expand_contract", false);
+	Oid			relid = get_relname_relid("migrations", nsp);
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: catalog table expand_contract.migrations is missing");
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * Switches to the catalog owner for one statement. An ERROR inside is safe:
+ * transaction (and subtransaction) abort restores the previous user id.
+ */
+static List *
+as_catalog_owner(const char *query, int nargs, const char *const *args)
+{
+	Oid			saved_user;
+	int			saved_context;
+	List	   *rows;
+
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(catalog_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	rows = sql_rows(query, nargs, args);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	return rows;
+}
+
+void
+catalog_exec(const char *query, int nargs, const char *const *args)
+{
+	(void) as_catalog_owner(query, nargs, args);
+}
+
+List *
+catalog_rows(const char *query, int nargs, const char *const *args)
+{
+	return as_catalog_owner(query, nargs, args);
+}
+
+int
+use_search_path(const char *schema)
+{
+	int			nest_level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", qi(schema), PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest_level;
+}
+
+void
+restore_search_path(int nest_level)
+{
+	AtEOXact_GUC(true, nest_level);
+}
+
+const char *
+text_array_literal(List *strings)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	foreach(lc, strings)
+	{
+		const char *s = (const char *) lfirst(lc);
+
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, '"');
+		for (const char *p = s; *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *p);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+List *
+text_array_elements(const char *array_literal)
+{
+	List	   *result = NIL;
+
+	if (array_literal == NULL)
+		return NIL;
+
+	/* array_in caches in fn_extra, so it needs a real FmgrInfo. */
+	ArrayType  *array = DatumGetArrayTypeP(OidFunctionCall3(F_ARRAY_IN,
+															CStringGetDatum(array_literal),
+															ObjectIdGetDatum(TEXTOID),
+															Int32GetDatum(-1)));
+	Datum	   *elements;
+	bool	   *nulls;
+	int			count;
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count);
+	for (int i = 0; i < count; i++)
+		result = lappend(result, nulls[i] ? NULL : TextDatumGetCString(elements[i]));
+	return result;
+}
+
+} // namespace ec

@@ -1,0 +1,414 @@
+/*
+ * trigger_engine.cpp — the native sync trigger; see trigger_engine.hpp.
+ */
+#include "trigger_engine.hpp"
+
+#include "boundary.hpp"
+#include "expression.hpp"
+#include "sql.hpp"
+#include "version_detect.hpp"
+
+namespace ec {
+
+namespace {
+
+/* Trigger arguments, written by install_sync_trigger, read by compile_state. */
+enum TriggerArg {
+	kArgMigration,
+	kArgNewSchema,
+	kArgBaseSchema,
+	kArgPreviousSchema,
+	kArgMarker,
+	kArgUp,
+	kArgDown,
+	kArgCount
+};
+
+struct SyncTarget {
+	AttrNumber attnum;
+	ExprState *expr;
+	Bitmapset *inputs;			/* offset by FirstLowInvalidHeapAttributeNumber */
+	bool whole_row;
+};
+
+struct SyncState {
+	Oid trigger_oid;
+	Oid relid;
+	bool valid;
+	MemoryContext context;
+	VersionIdentity identity;
+	VersionCache version_cache;
+	AttrNumber marker;			/* InvalidAttrNumber: no backfill marker */
+	SyncTarget *ups;
+	int nups;
+	SyncTarget *downs;
+	int ndowns;
+	TupleDesc desc;
+	ExprContext *econtext;
+	TupleTableSlot *work_slot;
+	Datum *values;
+	bool *nulls;
+	bool *replace;
+};
+
+struct SyncCacheEntry {
+	Oid trigger_oid;			/* hash key */
+	SyncState *state;
+};
+
+HTAB *sync_cache = NULL;
+
+enum class Pick {
+	All,						/* every target */
+	InputsAssigned,				/* targets whose inputs the statement assigned */
+	NotAssigned					/* targets the statement did not assign itself */
+};
+
+SyncTarget *
+compile_targets(const char *serialized, int *count)
+{
+	List	   *entries = (List *) stringToNode(serialized);
+	SyncTarget *targets = (SyncTarget *) palloc0(sizeof(SyncTarget) * Max(list_length(entries), 1));
+	ListCell   *lc;
+
+	foreach(lc, entries)
+	{
+		TargetEntry *te = lfirst_node(TargetEntry, lc);
+		SyncTarget *target = &targets[foreach_current_index(lc)];
+		Expr	   *planned = expression_planner(te->expr);
+
+		target->attnum = te->resno;
+		target->expr = ExecInitExpr(planned, NULL);
+		pull_varattnos((Node *) planned, 1, &target->inputs);
+		target->whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, target->inputs);
+	}
+	*count = list_length(entries);
+	return targets;
+}
+
+/*
+ * Builds the per-backend state from the trigger's arguments. It is built in a
+ * child of the caller's (per-row) context and moved under CacheMemoryContext
+ * only once complete, so an error half-way leaks nothing.
+ */
+SyncState *
+compile_state(Trigger *trigger, Relation rel)
+{
+	if (trigger->tgnargs != kArgCount)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("expand_contract.sync_trigger on \"%s\" has %d arguments, expected %d",
+						RelationGetRelationName(rel), trigger->tgnargs, (int) kArgCount),
+				 errhint("The sync trigger is attached by expand_contract.start() only.")));
+
+	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "expand_contract sync trigger",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext caller = MemoryContextSwitchTo(context);
+	SyncState  *state = (SyncState *) palloc0(sizeof(SyncState));
+	char	  **args = trigger->tgargs;
+
+	state->trigger_oid = trigger->tgoid;
+	state->relid = RelationGetRelid(rel);
+	state->context = context;
+	state->identity.migration = pstrdup(args[kArgMigration]);
+	state->identity.new_schema = pstrdup(args[kArgNewSchema]);
+	state->identity.base_schema = pstrdup(args[kArgBaseSchema]);
+	state->identity.previous_schema = pstrdup(args[kArgPreviousSchema]);
+	state->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	state->marker = InvalidAttrNumber;
+	for (int i = 0; i < state->desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(state->desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), args[kArgMarker]) == 0)
+			state->marker = att->attnum;
+	}
+	state->ups = compile_targets(args[kArgUp], &state->nups);
+	state->downs = compile_targets(args[kArgDown], &state->ndowns);
+	state->econtext = CreateStandaloneExprContext();
+	state->work_slot = MakeSingleTupleTableSlot(state->desc, &TTSOpsHeapTuple);
+	state->values = (Datum *) palloc0(sizeof(Datum) * state->desc->natts);
+	state->nulls = (bool *) palloc0(sizeof(bool) * state->desc->natts);
+	state->replace = (bool *) palloc0(sizeof(bool) * state->desc->natts);
+	state->valid = true;
+
+	MemoryContextSwitchTo(caller);
+	MemoryContextSetParent(context, CacheMemoryContext);
+	return state;
+}
+
+void
+free_state(SyncState *state)
+{
+	ExecClearTuple(state->work_slot);
+	MemoryContextDelete(state->context);
+}
+
+SyncState *
+sync_state(Trigger *trigger, Relation rel)
+{
+	static SyncState *last = NULL;
+
+	if (last != NULL && last->valid && last->trigger_oid == trigger->tgoid)
+		return last;
+
+	if (sync_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(SyncCacheEntry);
+		ctl.hcxt = CacheMemoryContext;
+		sync_cache = hash_create("expand_contract sync triggers", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	bool		found;
+	SyncCacheEntry *entry = (SyncCacheEntry *) hash_search(sync_cache, &trigger->tgoid,
+														   HASH_ENTER, &found);
+
+	if (!found)
+		entry->state = NULL;
+	if (entry->state == NULL || !entry->state->valid)
+	{
+		SyncState  *stale = entry->state;
+
+		entry->state = NULL;
+		if (stale != NULL)
+		{
+			if (stale == last)
+				last = NULL;
+			free_state(stale);
+		}
+		entry->state = compile_state(trigger, rel);
+	}
+	last = entry->state;
+	return last;
+}
+
+void
+invalidate_relation(Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	SyncCacheEntry *entry;
+
+	if (sync_cache == NULL)
+		return;
+	hash_seq_init(&status, sync_cache);
+	while ((entry = (SyncCacheEntry *) hash_seq_search(&status)) != NULL)
+		if (entry->state != NULL && (relid == InvalidOid || entry->state->relid == relid))
+			entry->state->valid = false;
+}
+
+/* Evaluates the picked targets against `slot` into the replacement arrays. */
+int
+evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
+		 const Bitmapset *assigned, TupleTableSlot *slot)
+{
+	int			computed = 0;
+
+	state->econtext->ecxt_scantuple = slot;
+	for (int i = 0; i < ntargets; i++)
+	{
+		const SyncTarget *t = &targets[i];
+		bool		picked;
+
+		switch (pick)
+		{
+			case Pick::All:
+				picked = true;
+				break;
+			case Pick::InputsAssigned:
+				picked = t->whole_row || bms_overlap(t->inputs, assigned);
+				break;
+			case Pick::NotAssigned:
+				picked = !bms_is_member(t->attnum - FirstLowInvalidHeapAttributeNumber, assigned);
+				break;
+		}
+		if (!picked)
+			continue;
+
+		int			k = t->attnum - 1;
+
+		state->values[k] = ExecEvalExprSwitchContext(t->expr, state->econtext, &state->nulls[k]);
+		state->replace[k] = true;
+		computed++;
+	}
+	return computed;
+}
+
+HeapTuple
+apply_replacements(SyncState *state, HeapTuple tuple)
+{
+	HeapTuple	result = heap_modify_tuple(tuple, state->desc, state->values, state->nulls,
+										   state->replace);
+
+	memset(state->replace, 0, sizeof(bool) * state->desc->natts);
+	return result;
+}
+
+HeapTuple
+sync_row(TriggerData *td)
+{
+	SyncState  *state = sync_state(td->tg_trigger, td->tg_relation);
+	bool		inserting = TRIGGER_FIRED_BY_INSERT(td->tg_event);
+	HeapTuple	tuple = inserting ? td->tg_trigtuple : td->tg_newtuple;
+	TupleTableSlot *slot = inserting ? td->tg_trigslot : td->tg_newslot;
+	const Bitmapset *assigned = inserting ? NULL : td->tg_updatedcols;
+	Pick		changed = inserting ? Pick::All : Pick::InputsAssigned;
+	bool		unsynced = false;
+	int			computed;
+
+	if (!inserting && state->marker != InvalidAttrNumber)
+	{
+		bool		isnull;
+		Datum		marker = slot_getattr(td->tg_trigslot, state->marker, &isnull);
+
+		unsynced = isnull || DatumGetBool(marker);
+	}
+
+	ResetExprContext(state->econtext);
+	if (writer_is_new_version(state->identity, &state->version_cache, state->context))
+	{
+		if (unsynced && evaluate(state, state->ups, state->nups, Pick::NotAssigned, assigned, slot) > 0)
+		{
+			/* The row predates start: bring its new columns up to date from the
+			 * old ones before "down" reads them. */
+			tuple = apply_replacements(state, tuple);
+			ExecStoreHeapTuple(tuple, state->work_slot, false);
+			slot = state->work_slot;
+		}
+		computed = evaluate(state, state->downs, state->ndowns, changed, assigned, slot);
+	}
+	else
+		computed = evaluate(state, state->ups, state->nups, unsynced ? Pick::All : changed,
+							assigned, slot);
+
+	if (state->marker != InvalidAttrNumber && (inserting || unsynced))
+	{
+		state->values[state->marker - 1] = BoolGetDatum(false);
+		state->nulls[state->marker - 1] = false;
+		state->replace[state->marker - 1] = true;
+		computed++;
+	}
+	if (computed > 0)
+		tuple = apply_replacements(state, tuple);
+	ExecClearTuple(state->work_slot);
+	return tuple;
+}
+
+const char *
+serialize_targets(List *entries)
+{
+	return entries == NIL ? "<>" : nodeToString(entries);
+}
+
+} // namespace
+
+} // namespace ec
+
+/* A table's definition changed: its compiled expressions may be stale. */
+extern "C" void
+ec_sync_relcache_callback(Datum arg, Oid relid)
+{
+	ec::pg_entry([relid] { ec::invalidate_relation(relid); });
+}
+
+/* A function was replaced: any compiled expression may call it. */
+extern "C" void
+ec_sync_function_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	ec::pg_entry([] { ec::invalidate_relation(InvalidOid); });
+}
+
+namespace ec {
+
+void
+register_sync_invalidation()
+{
+	CacheRegisterRelcacheCallback(ec_sync_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, ec_sync_function_callback, (Datum) 0);
+}
+
+void
+install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
+{
+	if (table->syncs == NIL || table->name == NULL)
+		return;
+
+	const char *table_sql = qname(plan->schema, table->physical_name);
+	bool		has_up = false;
+	ListCell   *lc;
+
+	foreach(lc, table->syncs)
+		has_up = has_up || ((SyncColumn *) lfirst(lc))->direction == SyncDirection::Up;
+	if (has_up)
+		sql_execf("ALTER TABLE %s ADD COLUMN %s boolean DEFAULT true", table_sql, qi(kBackfillMarker));
+
+	Relation	rel = relation_open(table->relid, AccessShareLock);
+	Shape		old_version = old_shape(table->old_columns);
+	Shape		new_version = new_shape(table->columns);
+	List	   *ups = NIL;
+	List	   *downs = NIL;
+
+	foreach(lc, table->syncs)
+	{
+		SyncColumn *sync = (SyncColumn *) lfirst(lc);
+		bool		up = sync->direction == SyncDirection::Up;
+		Expr	   *expr = analyse_sync_expression(rel, up ? old_version : new_version,
+												   sync->expression, sync->target, sync->origin);
+		TargetEntry *te = makeTargetEntry(expr, get_attnum(table->relid, sync->target),
+										  pstrdup(sync->target), false);
+
+		if (up)
+			ups = lappend(ups, te);
+		else
+			downs = lappend(downs, te);
+	}
+	relation_close(rel, AccessShareLock);
+
+	/* Attached as the catalog owner: nobody else may execute sync_trigger. */
+	catalog_exec(psprintf("CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW "
+						  "EXECUTE FUNCTION expand_contract.sync_trigger(%s, %s, %s, %s, %s, %s, %s)",
+						  qi(kSyncTriggerName), table_sql, ql(plan->name), ql(plan->version_schema),
+						  ql(plan->schema),
+						  ql(plan->previous_version_schema ? plan->previous_version_schema : ""),
+						  ql(has_up ? kBackfillMarker : ""), ql(serialize_targets(ups)),
+						  ql(serialize_targets(downs))));
+
+	/* The trigger depends on every column it reads or writes, so none of them
+	 * can be dropped or retyped under it. */
+	ObjectAddress trigger;
+
+	ObjectAddressSet(trigger, TriggerRelationId, get_trigger_oid(table->relid, kSyncTriggerName, false));
+	foreach(lc, list_concat(ups, downs))
+	{
+		TargetEntry *te = lfirst_node(TargetEntry, lc);
+		ObjectAddress target;
+
+		ObjectAddressSubSet(target, RelationRelationId, table->relid, te->resno);
+		recordDependencyOn(&trigger, &target, DEPENDENCY_NORMAL);
+		recordDependencyOnSingleRelExpr(&trigger, (Node *) te->expr, table->relid,
+										DEPENDENCY_NORMAL, DEPENDENCY_NORMAL, false);
+	}
+	CommandCounterIncrement();
+}
+
+} // namespace ec
+
+EC_FUNCTION(ec_sync_trigger)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("expand_contract.sync_trigger() must be called as a trigger")));
+
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("expand_contract.sync_trigger() must run BEFORE INSERT OR UPDATE FOR EACH ROW")));
+	return PointerGetDatum(ec::sync_row(td));
+}

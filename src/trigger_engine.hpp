@@ -1,0 +1,31 @@
+/*
+ * trigger_engine.hpp — the native sync trigger.
+ *
+ * One BEFORE INSERT OR UPDATE row trigger per table whose versions differ in
+ * more than names. Its arguments carry the analysed up/down expressions as
+ * node trees; each backend compiles them once into executor expression state
+ * and keeps it until a relcache or function invalidation. Per row: no SPI, no
+ * parsing, no catalog access; expressions run in a per-row memory context.
+ *
+ *   write by the old version:  compute new columns with "up"
+ *   write by the new version:  compute old columns with "down"
+ *
+ * On UPDATE only outputs whose inputs the statement assigned are recomputed.
+ * Tables with "up" columns carry a marker column, true for rows that existed
+ * before start and were not yet written or backfilled: for those, every "up"
+ * column is computed first, so a new-version write to a row the backfill has
+ * not reached keeps the old version's values.
+ */
+#pragma once
+
+#include "plan.hpp"
+
+namespace ec {
+
+/* Analyses the table's sync expressions and attaches the trigger (and the
+ * backfill marker column when it has "up" columns). */
+void install_sync_trigger(MigrationPlan *plan, PlannedTable *table);
+
+void register_sync_invalidation();
+
+} // namespace ec

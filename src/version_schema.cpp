@@ -1,0 +1,129 @@
+/*
+ * version_schema.cpp — version schemas of views; see version_schema.hpp.
+ */
+#include "version_schema.hpp"
+
+#include "sql.hpp"
+
+namespace ec {
+
+namespace {
+
+/* Grants on `acl_owner_query` rows (grantee, privilege) repeated on `target`. */
+void
+copy_grants(const char *acl_query, Oid object, const char *target_sql)
+{
+	const char *args[] = {psprintf("%u", object)};
+	List	   *grants = sql_rows(acl_query, 1, args);
+	ListCell   *lc;
+
+	foreach(lc, grants)
+	{
+		char	  **row = (char **) lfirst(lc);
+
+		sql_execf("GRANT %s ON %s TO %s", row[1], target_sql, row[0]);
+	}
+}
+
+const char *kGranteeSql =
+	"CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+	"ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END";
+
+void
+create_view(MigrationPlan *plan, PlannedTable *table)
+{
+	const char *view_sql = qname(plan->version_schema, table->name);
+	StringInfoData select;
+	ListCell   *lc;
+
+	initStringInfo(&select);
+	foreach(lc, table->columns)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+
+		appendStringInfoString(&select, foreach_current_index(lc) > 0 ? ", " : "");
+		if (strcmp(c->physical, c->name) == 0)
+			appendStringInfoString(&select, qi(c->name));
+		else
+			appendStringInfo(&select, "%s AS %s", qi(c->physical), qi(c->name));
+	}
+	sql_execf("CREATE VIEW %s WITH (security_invoker = true) AS SELECT %s FROM %s",
+			  view_sql, select.data, qname(plan->schema, table->physical_name));
+
+	foreach(lc, table->columns)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+		const char *default_sql = c->default_changed ? c->new_default
+			: column_default_sql(table->relid, c->physical);
+
+		if (default_sql != NULL)
+			sql_execf("ALTER VIEW %s ALTER COLUMN %s SET DEFAULT %s", view_sql, qi(c->name), default_sql);
+		if (c->comment_changed && c->new_comment != NULL)
+			sql_execf("COMMENT ON COLUMN %s.%s IS %s", view_sql, qi(c->name), ql(c->new_comment));
+	}
+	copy_grants(psprintf("SELECT %s, a.privilege_type FROM pg_catalog.pg_class c, "
+						 "pg_catalog.aclexplode(c.relacl) a "
+						 "WHERE c.oid = $1::pg_catalog.oid AND a.grantee <> c.relowner "
+						 "AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')",
+						 kGranteeSql),
+				table->relid, view_sql);
+}
+
+} // namespace
+
+void
+create_version_schema(MigrationPlan *plan)
+{
+	const char *schema_sql = qi(plan->version_schema);
+	const char *args[] = {psprintf("%u", plan->schema_oid)};
+	List	   *tables;
+	ListCell   *lc;
+
+	sql_execf("CREATE SCHEMA %s", schema_sql);
+	copy_grants(psprintf("SELECT %s, a.privilege_type FROM pg_catalog.pg_namespace n, "
+						 "pg_catalog.aclexplode(n.nspacl) a "
+						 "WHERE n.oid = $1::pg_catalog.oid AND a.grantee <> n.nspowner "
+						 "AND a.privilege_type = 'USAGE'", kGranteeSql),
+				plan->schema_oid, psprintf("SCHEMA %s", schema_sql));
+
+	tables = sql_rows("SELECT c.oid, c.relname FROM pg_catalog.pg_class c "
+					  "WHERE c.relnamespace = $1::pg_catalog.oid AND c.relkind IN ('r', 'p') "
+					  "AND NOT c.relispartition ORDER BY c.relname",
+					  1, args);
+	foreach(lc, tables)
+	{
+		char	  **row = (char **) lfirst(lc);
+		Oid			relid = (Oid) strtoul(row[0], NULL, 10);
+		PlannedTable *table = NULL;
+		ListCell   *tc;
+
+		foreach(tc, plan->tables)
+			if (((PlannedTable *) lfirst(tc))->relid == relid)
+				table = (PlannedTable *) lfirst(tc);
+		if (table == NULL)
+			table = plan_describe_table(relid, row[1]);
+		if (table->name != NULL)
+			create_view(plan, table);
+	}
+}
+
+void
+drop_version_schema(const char *schema)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+
+	if (!OidIsValid(nsp))
+		return;
+
+	const char *args[] = {psprintf("%u", nsp)};
+	List	   *views = sql_rows("SELECT pg_catalog.quote_ident(relname) FROM pg_catalog.pg_class "
+								 "WHERE relnamespace = $1::pg_catalog.oid AND relkind = 'v'",
+								 1, args);
+	ListCell   *lc;
+
+	foreach(lc, views)
+		sql_execf("DROP VIEW %s.%s", qi(schema), ((char **) lfirst(lc))[0]);
+	sql_execf("DROP SCHEMA %s", qi(schema));
+}
+
+} // namespace ec

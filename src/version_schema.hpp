@@ -1,0 +1,22 @@
+/*
+ * version_schema.hpp — the schema of views through which clients of a
+ * version read and write.
+ *
+ * One auto-updatable, security_invoker view per table of the migrated schema,
+ * in the new version's shape: staged columns under their real names, dropped
+ * ones absent, renamed tables under their new names. Column defaults, and the
+ * tables' and schema's grants, are carried onto the views.
+ */
+#pragma once
+
+#include "plan.hpp"
+
+namespace ec {
+
+void create_version_schema(MigrationPlan *plan);
+
+/* Drops the views of a version schema, then the schema (RESTRICT: anything
+ * else a user put there stops the drop). No-op if it does not exist. */
+void drop_version_schema(const char *schema);
+
+} // namespace ec
