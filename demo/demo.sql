@@ -10,11 +10,13 @@
 --
 -- Every step ends with a check: pg_temp.expect() raises an error (and, with
 -- ON_ERROR_STOP, stops the demo) when the database does not behave as told.
+-- The checks themselves are not echoed; each prints one `ok: ...` line.
 
 \set ON_ERROR_STOP on
+\set QUIET on
+\set ECHO none
 \pset null '(null)'
 \pset footer off
-
 CREATE FUNCTION pg_temp.expect(ok boolean, what text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -23,6 +25,8 @@ BEGIN
     END IF;
     RETURN 'ok: ' || what;
 END $$;
+\set QUIET off
+\set ECHO queries
 
 \echo
 \echo '=================================================================='
@@ -53,9 +57,12 @@ SELECT 'student ' || i,
   FROM generate_series(1, 4000) AS i;
 
 SELECT status, count(*) FROM bookings GROUP BY status ORDER BY status;
+\set ECHO none
 SELECT pg_temp.expect(count(DISTINCT status) = 4 AND count(*) = 4000,
                       '4000 bookings with all four statuses')
-  FROM bookings;
+  FROM bookings
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '=================================================================='
@@ -76,8 +83,11 @@ SELECT expand_contract.start('02_split_status', '{"operations": [
        AS version_schema
 \gset
 \echo 'start() returned:' :version_schema
+\set ECHO none
 SELECT pg_temp.expect(:'version_schema' = 'public_02_split_status',
-                      'start returned the version schema public_02_split_status');
+                      'start returned the version schema public_02_split_status')
+\g (tuples_only=on)
+\set ECHO queries
 
 SELECT schema_name, migration, phase, version_schema, previous_version_schema
   FROM expand_contract.status();
@@ -92,10 +102,13 @@ SELECT table_schema || '.' || table_name AS relation,
   FROM information_schema.columns
  WHERE table_name = 'bookings' AND table_schema IN ('public', 'public_02_split_status')
  GROUP BY table_schema, table_name ORDER BY table_schema DESC;
+\set ECHO none
 SELECT pg_temp.expect(NOT EXISTS (SELECT 1 FROM information_schema.columns
                                    WHERE table_schema = 'public_02_split_status'
                                      AND table_name = 'bookings' AND column_name = 'status'),
-                      'the new version does not show status');
+                      'the new version does not show status')
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '=================================================================='
@@ -116,9 +129,12 @@ SELECT id, student, studio, status FROM bookings WHERE id = :old_app_id;
 \echo '--- ... and the new app reads it split in two ---'
 SET search_path = public_02_split_status;
 SELECT id, student, studio, booking_status, registered FROM bookings WHERE id = :old_app_id;
+\set ECHO none
 SELECT pg_temp.expect(booking_status = 'attended' AND registered,
                       'old-app insert reads as attended + registered in the new version')
-  FROM public_02_split_status.bookings WHERE id = :old_app_id;
+  FROM public_02_split_status.bookings WHERE id = :old_app_id
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- new app inserts a booking in its own terms ---'
@@ -132,9 +148,12 @@ SELECT id, student, studio, booking_status, registered FROM bookings WHERE id = 
 \echo '--- ... and the old app reads it as one status ---'
 SET search_path = public;
 SELECT id, student, studio, status FROM bookings WHERE id = :new_app_id;
+\set ECHO none
 SELECT pg_temp.expect(status = 'attended_registered',
                       'new-app insert reads as attended_registered in the old version')
-  FROM public.bookings WHERE id = :new_app_id;
+  FROM public.bookings WHERE id = :new_app_id
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- old app updates: Ada cancels ---'
@@ -142,9 +161,12 @@ SET search_path = public;
 UPDATE bookings SET status = 'cancelled' WHERE id = :old_app_id;
 SET search_path = public_02_split_status;
 SELECT id, student, booking_status, registered FROM bookings WHERE id = :old_app_id;
+\set ECHO none
 SELECT pg_temp.expect(booking_status = 'cancelled' AND NOT registered,
                       'old-app update is visible to the new version')
-  FROM public_02_split_status.bookings WHERE id = :old_app_id;
+  FROM public_02_split_status.bookings WHERE id = :old_app_id
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- new app updates: Grace turns out not to be registered ---'
@@ -152,9 +174,12 @@ SET search_path = public_02_split_status;
 UPDATE bookings SET registered = false WHERE id = :new_app_id;
 SET search_path = public;
 SELECT id, student, status FROM bookings WHERE id = :new_app_id;
+\set ECHO none
 SELECT pg_temp.expect(status = 'attended',
                       'new-app update is visible to the old version')
-  FROM public.bookings WHERE id = :new_app_id;
+  FROM public.bookings WHERE id = :new_app_id
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- new app updates one of the original rows ---'
@@ -162,9 +187,12 @@ SET search_path = public_02_split_status;
 UPDATE bookings SET booking_status = 'attended', registered = true WHERE id = 1;
 SET search_path = public;
 SELECT id, student, status FROM bookings WHERE id = 1;
+\set ECHO none
 SELECT pg_temp.expect(status = 'attended_registered',
                       'new-app update of an original row is visible to the old version')
-  FROM public.bookings WHERE id = 1;
+  FROM public.bookings WHERE id = 1
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- the same rows through both versions ---'
@@ -184,14 +212,18 @@ SELECT o.id, o.student, o.status AS "old: status",
 SELECT * FROM expand_contract.status();
 SELECT * FROM expand_contract.backfill();
 SELECT * FROM expand_contract.status();
+\set ECHO none
 SELECT pg_temp.expect(backfill_rows_left = 0, 'status reports nothing left to backfill')
-  FROM expand_contract.status('public');
+  FROM expand_contract.status('public')
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo 'Every row now reads the same through both versions:'
 SELECT n.booking_status, n.registered, o.status AS old_status, count(*)
   FROM public.bookings o
   JOIN public_02_split_status.bookings n USING (id)
  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+\set ECHO none
 SELECT pg_temp.expect(count(*) = 0, 'every row agrees between the old and the new version')
   FROM public.bookings o
   JOIN public_02_split_status.bookings n USING (id)
@@ -200,7 +232,9 @@ SELECT pg_temp.expect(count(*) = 0, 'every row agrees between the old and the ne
     OR o.status IS DISTINCT FROM
        CASE WHEN n.registered THEN 'attended_registered' ELSE n.booking_status END
     OR n.booking_status IS DISTINCT FROM
-       CASE o.status WHEN 'attended_registered' THEN 'attended' ELSE o.status END;
+       CASE o.status WHEN 'attended_registered' THEN 'attended' ELSE o.status END
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '=================================================================='
@@ -211,26 +245,35 @@ SELECT pg_temp.expect(count(*) = 0, 'every row agrees between the old and the ne
 SELECT expand_contract.complete();
 SELECT schema_name, migration, phase, version_schema, completed_at IS NOT NULL AS completed
   FROM expand_contract.status();
+\set ECHO none
 SELECT pg_temp.expect(phase = 'completed', 'status reports the migration completed')
-  FROM expand_contract.status('public');
+  FROM expand_contract.status('public')
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- the final table ---'
 SET search_path = public;
 \d bookings
+\set ECHO none
 SELECT pg_temp.expect(
          (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
            WHERE attrelid = 'public.bookings'::regclass AND attnum > 0 AND NOT attisdropped)
          = ARRAY['id', 'student', 'studio', 'booking_status', 'registered'],
-         'bookings has exactly id, student, studio, booking_status, registered');
+         'bookings has exactly id, student, studio, booking_status, registered')
+\g (tuples_only=on)
+\set ECHO queries
 
 SELECT booking_status, registered, count(*)
   FROM bookings GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT id, student, studio, booking_status, registered
   FROM bookings WHERE id IN (1, 2, 3, 4, :old_app_id, :new_app_id) ORDER BY id;
+\set ECHO none
 SELECT pg_temp.expect(count(*) = 4002 AND count(*) FILTER (WHERE booking_status IS NULL) = 0,
                       'all 4002 bookings kept, each with a booking_status')
-  FROM public.bookings;
+  FROM public.bookings
+\g (tuples_only=on)
+\set ECHO queries
 
 \echo
 \echo '--- the new app keeps working through its version schema ---'
