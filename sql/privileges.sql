@@ -1,0 +1,179 @@
+-- privileges: who may migrate a table. Only the owner of every table a
+-- migration touches (or a superuser) may start, complete or roll it back;
+-- anyone else gets 42501. A table owner needs no superuser rights (only CREATE
+-- on the database, for the version schema), and the grants on a table carry
+-- over to its view in the version schema.
+
+CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN EXECUTE sql; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+
+-- regress_ec_owner owns the app's tables; regress_ec_other is another user of
+-- the database; regress_ec_clerk may read and insert bookings, nothing more;
+-- regress_ec_auditor may read some columns of bookings.
+CREATE ROLE regress_ec_owner;
+CREATE ROLE regress_ec_other;
+CREATE ROLE regress_ec_clerk;
+CREATE ROLE regress_ec_auditor;
+DO $$
+BEGIN
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO regress_ec_owner, regress_ec_other', current_database());
+END $$;
+GRANT regress_ec_clerk TO regress_ec_other;   -- not enough to migrate
+
+SET ROLE regress_ec_owner;
+CREATE SCHEMA privileges;
+SET search_path = privileges;
+CREATE TABLE bookings (
+    id      bigserial PRIMARY KEY,
+    student text NOT NULL,
+    studio  text NOT NULL,
+    status  text NOT NULL   -- booked, cancelled, attended, attended_registered
+);
+INSERT INTO bookings (student, studio, status) VALUES
+    ('Ada',   'Pottery', 'booked'),
+    ('Grace', 'Yoga',    'attended_registered');
+GRANT USAGE ON SCHEMA privileges TO regress_ec_clerk;
+GRANT SELECT, INSERT ON bookings TO regress_ec_clerk;
+GRANT USAGE ON SEQUENCE bookings_id_seq TO regress_ec_clerk;
+GRANT USAGE ON SCHEMA privileges TO regress_ec_auditor;
+GRANT SELECT (id, student, studio) ON bookings TO regress_ec_auditor;
+RESET ROLE;
+
+SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname LIKE 'regress\_ec\_%' ORDER BY rolname;
+
+--------------------------------------------------------------------------------
+-- Someone else may not start a migration of the owner's table.
+--------------------------------------------------------------------------------
+SET ROLE regress_ec_other;
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('02_split_status', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "booking_status", "type": "text", "nullable": true},
+                  "up": "CASE status WHEN ''attended_registered'' THEN ''attended'' ELSE status END"}},
+  {"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": false, "default": "false"},
+                  "up": "status = ''attended_registered''"}},
+  {"drop_column": {"table": "bookings", "column": "status",
+                   "down": "CASE WHEN registered THEN ''attended_registered'' ELSE booking_status END"}}]}', 'privileges')$$);
+-- Not even an operation that only reads the table's shape.
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('02_note', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "note", "type": "text", "nullable": true}}}]}', 'privileges')$$);
+RESET ROLE;
+SELECT count(*) AS migrations FROM expand_contract.migrations WHERE schema_name = 'privileges';
+SELECT count(*) AS version_schemas FROM pg_namespace WHERE nspname LIKE 'privileges\_%';
+
+--------------------------------------------------------------------------------
+-- The owner, without superuser rights, runs the story.
+--------------------------------------------------------------------------------
+SET ROLE regress_ec_owner;
+SELECT expand_contract.start('02_split_status', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "booking_status", "type": "text", "nullable": true},
+                  "up": "CASE status WHEN ''attended_registered'' THEN ''attended'' ELSE status END"}},
+  {"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": false, "default": "false"},
+                  "up": "status = ''attended_registered''"}},
+  {"drop_column": {"table": "bookings", "column": "status",
+                   "down": "CASE WHEN registered THEN ''attended_registered'' ELSE booking_status END"}}]}',
+  'privileges') AS version_schema;
+RESET ROLE;
+
+-- The version schema and its view belong to the owner; the clerk's grants
+-- came along (schema USAGE, SELECT and INSERT on the view, no UPDATE).
+SELECT nspname, nspowner::regrole AS owner FROM pg_namespace WHERE nspname = 'privileges_02_split_status';
+SELECT relname, relowner::regrole AS owner
+  FROM pg_class WHERE relnamespace = 'privileges_02_split_status'::regnamespace;
+SELECT has_schema_privilege('regress_ec_clerk', 'privileges_02_split_status', 'USAGE') AS clerk_usage,
+       has_table_privilege('regress_ec_clerk', 'privileges_02_split_status.bookings', 'SELECT') AS clerk_select,
+       has_table_privilege('regress_ec_clerk', 'privileges_02_split_status.bookings', 'INSERT') AS clerk_insert,
+       has_table_privilege('regress_ec_clerk', 'privileges_02_split_status.bookings', 'UPDATE') AS clerk_update,
+       has_table_privilege('regress_ec_other', 'privileges_02_split_status.bookings', 'UPDATE') AS other_update;
+SELECT grantee, privilege_type
+  FROM information_schema.role_table_grants
+ WHERE table_schema = 'privileges_02_split_status' AND table_name = 'bookings'
+   AND grantee <> 'regress_ec_owner'
+ ORDER BY grantee, privilege_type;
+
+-- Column grants carry over as well, for the columns both versions share: the
+-- auditor reads the same columns through either version.
+SET ROLE regress_ec_auditor;
+SELECT id, student, studio FROM privileges.bookings ORDER BY id;
+SELECT id, student, studio FROM privileges_02_split_status.bookings ORDER BY id;
+RESET ROLE;
+SELECT grantee, column_name, privilege_type
+  FROM information_schema.column_privileges
+ WHERE table_schema = 'privileges_02_split_status' AND table_name = 'bookings'
+   AND grantee = 'regress_ec_auditor'
+ ORDER BY column_name, privilege_type;
+
+-- The clerk uses the new version through the view.
+SET ROLE regress_ec_clerk;
+SET search_path = privileges_02_split_status;
+INSERT INTO bookings (student, studio, booking_status, registered)
+VALUES ('Hedy (clerk, new app)', 'Salsa', 'attended', true) RETURNING id, student, booking_status, registered;
+SELECT id, student, booking_status, registered FROM bookings ORDER BY id;
+SELECT pg_temp.sqlstate_of($$UPDATE bookings SET registered = false WHERE id = 1$$);
+-- ... and the old version through the table.
+SET search_path = privileges;
+INSERT INTO bookings (student, studio, status)
+VALUES ('Radia (clerk, old app)', 'Yoga', 'cancelled') RETURNING id, student, status;
+SELECT id, student, status FROM bookings ORDER BY id;
+RESET search_path;
+RESET ROLE;
+
+-- Someone else may neither complete nor roll back the owner's migration.
+SET ROLE regress_ec_other;
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.complete('privileges')$$);
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.rollback('privileges')$$);
+-- Starting another one on the schema is refused anyway while this one is open.
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('03_other', '{"operations": []}', 'privileges')$$);
+-- Anyone can watch.
+SELECT schema_name, migration, phase, version_schema FROM expand_contract.status('privileges');
+SELECT name, phase FROM expand_contract.migrations WHERE schema_name = 'privileges';
+RESET ROLE;
+SELECT schema_name, migration, phase FROM expand_contract.status('privileges');
+
+-- The owner backfills and completes.
+SET ROLE regress_ec_owner;
+SELECT table_name, batch, rows, rows_done, rows_left FROM expand_contract.backfill('privileges');
+SELECT expand_contract.complete('privileges');
+SELECT schema_name, migration, phase FROM expand_contract.status('privileges');
+SELECT id, student, studio, booking_status, registered FROM privileges.bookings ORDER BY id;
+RESET ROLE;
+SELECT column_name FROM information_schema.columns
+ WHERE table_schema = 'privileges' AND table_name = 'bookings' ORDER BY ordinal_position;
+SELECT count(*) AS triggers FROM pg_trigger
+ WHERE tgrelid = 'privileges.bookings'::regclass AND NOT tgisinternal;
+
+-- The owner starts the next migration and rolls it back.
+SET ROLE regress_ec_owner;
+SELECT expand_contract.start('03_note', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "note", "type": "text", "nullable": true},
+                  "up": "student || '' at '' || studio"}}]}', 'privileges') AS version_schema;
+SET search_path = privileges;
+INSERT INTO bookings (student, studio, booking_status) VALUES ('Mary', 'Pottery', 'booked') RETURNING id;
+SELECT id, note FROM privileges_03_note.bookings ORDER BY id;
+RESET search_path;
+SET ROLE regress_ec_other;
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.rollback('privileges')$$);
+SET ROLE regress_ec_owner;
+SELECT expand_contract.rollback('privileges');
+SELECT schema_name, migration, phase FROM expand_contract.status('privileges');
+SELECT column_name FROM information_schema.columns
+ WHERE table_schema = 'privileges' AND table_name = 'bookings' ORDER BY ordinal_position;
+RESET ROLE;
+
+-- A superuser may act on anyone's migration.
+SET ROLE regress_ec_owner;
+SELECT expand_contract.start('03_note', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "note", "type": "text", "nullable": true}}}]}',
+  'privileges') AS version_schema;
+RESET ROLE;
+SELECT current_user;
+SELECT expand_contract.rollback('privileges');
+SELECT schema_name, migration, phase FROM expand_contract.status('privileges');
+
+-- Clean up.
+SET client_min_messages = warning;
+DROP SCHEMA privileges_02_split_status CASCADE;
+DROP SCHEMA privileges CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'privileges';
+DROP OWNED BY regress_ec_owner, regress_ec_other, regress_ec_clerk, regress_ec_auditor;
+DROP ROLE regress_ec_owner;
+DROP ROLE regress_ec_other;
+DROP ROLE regress_ec_clerk;
+DROP ROLE regress_ec_auditor;
