@@ -1,0 +1,319 @@
+--
+-- alter_column: an orders table stores amounts as text, lets notes be
+-- empty, and has defaults and names the new app wants changed. The new app
+-- gets a numeric amount, a mandatory note, a new default and comment for
+-- status, and "customer_name" instead of "customer"; the old app keeps the
+-- old definitions until complete.
+--
+\set SHOW_CONTEXT never
+\pset null '(null)'
+CREATE SCHEMA op_alter_column;
+SET search_path = op_alter_column;
+
+-- Helpers, private to this session.
+-- The columns of a table or view, as a user would check them.
+CREATE FUNCTION pg_temp.columns(rel regclass)
+RETURNS TABLE (col name, type text, not_null boolean, "default" text, comment text)
+LANGUAGE sql AS $$
+    SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+           CASE WHEN a.attidentity <> '' THEN 'identity'
+                WHEN a.attgenerated <> '' THEN 'generated: ' || pg_get_expr(d.adbin, d.adrelid)
+                ELSE pg_get_expr(d.adbin, d.adrelid) END,
+           col_description(a.attrelid, a.attnum)
+      FROM pg_attribute a
+      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attnum
+$$;
+CREATE FUNCTION pg_temp.constraints(rel regclass)
+RETURNS TABLE (name name, validated boolean, definition text)
+LANGUAGE sql AS $$
+    SELECT conname, convalidated, pg_get_constraintdef(oid)
+      FROM pg_constraint WHERE conrelid = rel ORDER BY conname
+$$;
+-- Whatever the extension adds to the base schema while a migration is open:
+-- staged columns, markers, its constraints and triggers.
+CREATE FUNCTION pg_temp.leftovers()
+RETURNS TABLE (kind text, name text)
+LANGUAGE sql AS $$
+    SELECT 'column', c.relname || '.' || a.attname
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'op_alter_column'::regnamespace
+       AND a.attname LIKE '\_ec\_%' AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'constraint', c.relname || '.' || k.conname
+      FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+     WHERE c.relnamespace = 'op_alter_column'::regnamespace AND k.conname LIKE '\_ec\_%'
+    UNION ALL
+    SELECT 'trigger', c.relname || '.' || t.tgname
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+     WHERE c.relnamespace = 'op_alter_column'::regnamespace AND NOT t.tgisinternal
+    ORDER BY 1, 2
+$$;
+CREATE FUNCTION pg_temp.schemas()
+RETURNS SETOF name LANGUAGE sql AS $$
+    SELECT nspname FROM pg_namespace WHERE nspname LIKE 'op\_alter\_column%' ORDER BY 1
+$$;
+CREATE FUNCTION pg_temp.status()
+RETURNS TABLE (migration text, phase text, version_schema name,
+               previous_version_schema name, backfill_rows_left bigint)
+LANGUAGE sql AS $$
+    SELECT migration, phase, version_schema, previous_version_schema, backfill_rows_left
+      FROM expand_contract.status('op_alter_column')
+$$;
+-- Everything a failed start could leave behind, as one string.
+CREATE FUNCTION pg_temp.footprint()
+RETURNS text LANGUAGE sql AS $$
+    SELECT concat_ws(' / ',
+        (SELECT string_agg(s, ',') FROM pg_temp.schemas() s),
+        (SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod),
+                           ',' ORDER BY c.relname, a.attnum)
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE c.relnamespace = 'op_alter_column'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+            AND a.attnum > 0 AND NOT a.attisdropped),
+        (SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint
+          WHERE connamespace = 'op_alter_column'::regnamespace),
+        (SELECT string_agg(kind || ' ' || name, ',') FROM pg_temp.leftovers()),
+        (SELECT string_agg(name || ':' || phase, ',' ORDER BY name) FROM expand_contract.migrations
+          WHERE schema_name = 'op_alter_column'))
+$$;
+-- Runs start() with a document that must be refused: shows the SQLSTATE and
+-- message, and whether anything was left behind. A start that wrongly
+-- succeeds is undone, so the cases after it still run in a clean state.
+CREATE FUNCTION pg_temp.start_fails(doc jsonb)
+RETURNS TABLE (error text, left_behind text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    before text := pg_temp.footprint();
+BEGIN
+    BEGIN
+        PERFORM expand_contract.start('bad', doc, 'op_alter_column');
+        error := 'no error';
+        left_behind := 'start succeeded (undone)';
+        RAISE EXCEPTION USING ERRCODE = 'EC000';
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE <> 'EC000' THEN
+            error := SQLSTATE || ': ' || SQLERRM;
+            left_behind := CASE WHEN pg_temp.footprint() IS NOT DISTINCT FROM before
+                                THEN 'nothing' ELSE pg_temp.footprint() END;
+        END IF;
+    END;
+    RETURN NEXT;
+END
+$$;
+-- Runs a statement that must fail; shows the SQLSTATE and message.
+CREATE FUNCTION pg_temp.error_of(stmt text)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- Version 1 of the app.
+CREATE TABLE orders (id integer PRIMARY KEY, amount text NOT NULL, note text,
+                     status text DEFAULT 'new', customer text);
+COMMENT ON COLUMN orders.amount IS 'amount as typed by the clerk';
+INSERT INTO orders VALUES (1, '12.50', 'first', 'new', 'ann'), (2, '7', NULL, 'paid', NULL),
+                          (3, '3.333', 'rush', 'paid', 'cy'), (4, '20', NULL, 'new', 'dee');
+CREATE TABLE stock (id integer PRIMARY KEY, sku text NOT NULL UNIQUE, qty integer NOT NULL DEFAULT 0,
+                    shelf text DEFAULT 'A1', memo text);
+COMMENT ON COLUMN stock.shelf IS 'shelf code';
+INSERT INTO stock VALUES (1, 'P-1', 5, 'B2', 'fragile'), (2, 'P-2', 0, DEFAULT, NULL);
+
+--------------------------------------------------------------------------
+-- Documents that start() must refuse. Each leaves nothing behind.
+--------------------------------------------------------------------------
+-- the table or column does not fit the schema
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stocks",
+    "column": "qty", "type": "bigint"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "quantity", "type": "bigint"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "name": "sku"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "name": "_ec_qty"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "bigbigint"}}]}$$);
+-- nothing to change; "up"/"down" without a change that copies the column
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "shelf", "default": "'Z9'", "up": "shelf"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "nullable": false, "up": "qty"}}]}$$);
+-- not supported yet
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "sku", "type": "varchar(10)"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "check": {"name": "qty_positive", "constraint": "qty > 0"}}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [
+    {"alter_column": {"table": "stock", "column": "qty", "type": "bigint"}},
+    {"alter_column": {"table": "stock", "column": "qty", "nullable": true}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [
+    {"add_column": {"table": "stock", "column": {"name": "bin", "type": "text", "nullable": true}}},
+    {"alter_column": {"table": "stock", "column": "bin", "type": "varchar(8)"}}]}$$);
+-- unknown fields and wrong field types
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "bigint", "nulable": true}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "nullable": "true"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "default": 0}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "comment": ["count"]}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "bigint", "up": false}}]}$$);
+-- a bad new default
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "bigint", "default": "'many'"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "default": "'many'"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "default": "no_such_function()"}}]}$$);
+-- bad "up"/"down": syntax error, unknown column, wrong version's names,
+-- type mismatch
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "text", "up": "qty::text", "down": "qty::integer +"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "text", "up": "qtty::text", "down": "qty::integer"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "name": "quantity", "type": "bigint", "up": "quantity"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "name": "quantity", "type": "bigint", "down": "qty"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "type": "text", "up": "qty::text", "down": "qty"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "memo", "type": "integer", "up": "memo", "down": "memo::text"}}]}$$);
+
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.schemas();
+
+--------------------------------------------------------------------------
+-- Scenario 1: expand, write through both versions, backfill, complete.
+--------------------------------------------------------------------------
+SELECT expand_contract.start('01_typed_orders', $${"operations": [
+    {"alter_column": {"table": "orders", "column": "amount", "type": "numeric(10,2)",
+                      "up": "amount::numeric", "down": "amount::text"}},
+    {"alter_column": {"table": "orders", "column": "note", "nullable": false,
+                      "up": "coalesce(note, '(none)')", "down": "note"}},
+    {"alter_column": {"table": "orders", "column": "status", "default": "'open'",
+                      "comment": "order state"}},
+    {"alter_column": {"table": "orders", "column": "customer", "name": "customer_name",
+                      "default": "'guest'"}}]}$$,
+    'op_alter_column');
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.schemas();
+-- Type and nullability changes get a staged copy of the column; default,
+-- comment and name changes show in the new version's view only.
+SELECT * FROM pg_temp.columns('op_alter_column.orders');
+SELECT * FROM pg_temp.constraints('op_alter_column.orders');
+SELECT * FROM pg_temp.leftovers();
+SELECT * FROM pg_temp.columns('op_alter_column_01_typed_orders.orders');
+
+-- The old app writes text amounts and may leave the note empty.
+SET search_path = op_alter_column;
+INSERT INTO orders (id, amount, note) VALUES (5, '99.999', NULL);
+UPDATE orders SET amount = '8.25' WHERE id = 2;
+SELECT id, amount, note, status, customer FROM orders ORDER BY id;
+
+-- The new app writes numbers, must give a note, and gets the new defaults.
+SET search_path = op_alter_column_01_typed_orders;
+INSERT INTO orders (id, amount, note) VALUES (6, 5.5, 'via the new app');
+SELECT pg_temp.error_of($$INSERT INTO orders (id, amount) VALUES (7, 1)$$);
+SELECT pg_temp.error_of($$INSERT INTO orders (id, amount, note) VALUES (7, 'lots', 'x')$$);
+UPDATE orders SET amount = 100 WHERE id = 1;
+UPDATE orders SET customer_name = 'bo' WHERE id = 3;   -- amount and note keep their values
+SELECT * FROM orders ORDER BY id;
+
+-- Both versions read the same rows, each in its own shape.
+SELECT o.id, o.amount AS old_amount, n.amount AS new_amount, o.note AS old_note,
+       n.note AS new_note, o.status AS old_status, n.status AS new_status,
+       o.customer, n.customer_name
+  FROM op_alter_column.orders o JOIN op_alter_column_01_typed_orders.orders n USING (id)
+ ORDER BY id;
+
+-- Backfill part of the table; complete() finishes the rest itself.
+SET search_path = op_alter_column;
+SELECT table_name, batch, rows, rows_done, rows_left
+  FROM expand_contract.backfill('op_alter_column', 2, 1);
+SELECT * FROM pg_temp.status();
+SELECT expand_contract.complete('op_alter_column');
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.columns('op_alter_column.orders');
+SELECT * FROM pg_temp.constraints('op_alter_column.orders');
+SELECT * FROM pg_temp.leftovers();
+SELECT id, amount, note, status, customer_name FROM orders ORDER BY id;
+INSERT INTO orders (id, amount, note) VALUES (7, 1, 'after complete');
+SELECT id, amount, note, status, customer_name FROM orders WHERE id = 7;
+SELECT pg_temp.error_of($$INSERT INTO orders (id, amount) VALUES (8, 1)$$);
+
+--------------------------------------------------------------------------
+-- Scenario 2: expand, write through both versions, roll back.
+--------------------------------------------------------------------------
+SELECT expand_contract.start('02_stock_quantity', $${"operations": [
+    {"alter_column": {"table": "stock", "column": "qty", "name": "quantity", "type": "bigint",
+                      "nullable": true, "up": "qty", "down": "coalesce(quantity, 0)"}},
+    {"alter_column": {"table": "stock", "column": "shelf", "default": null, "comment": null}},
+    {"alter_column": {"table": "stock", "column": "memo", "nullable": false,
+                      "up": "coalesce(memo, '')", "down": "nullif(memo, '')"}}]}$$,
+    'op_alter_column');
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.columns('op_alter_column.stock');
+SELECT * FROM pg_temp.columns('op_alter_column_02_stock_quantity.stock');
+
+SET search_path = op_alter_column;
+INSERT INTO stock (id, sku, qty) VALUES (3, 'P-3', 7);
+SET search_path = op_alter_column_02_stock_quantity;
+INSERT INTO stock (id, sku, quantity, memo) VALUES (4, 'P-4', NULL, 'new app');
+SELECT pg_temp.error_of($$UPDATE stock SET quantity = 9000000000 WHERE id = 1$$);
+UPDATE stock SET quantity = 12 WHERE id = 1;
+UPDATE stock SET memo = '' WHERE id = 2;
+SELECT * FROM stock ORDER BY id;
+SET search_path = op_alter_column;
+UPDATE stock SET memo = 'heavy' WHERE id = 3;
+SELECT id, sku, qty, shelf, memo FROM stock ORDER BY id;
+SELECT table_name, batch, rows, rows_done, rows_left
+  FROM expand_contract.backfill('op_alter_column', 1, 2);
+
+SELECT expand_contract.rollback('op_alter_column');
+-- the old definitions, with every row written through either version
+SELECT * FROM pg_temp.columns('op_alter_column.stock');
+SELECT * FROM pg_temp.constraints('op_alter_column.stock');
+SELECT * FROM stock ORDER BY id;
+SELECT * FROM pg_temp.leftovers();
+SELECT * FROM pg_temp.schemas();
+SELECT * FROM pg_temp.status();
+
+--------------------------------------------------------------------------
+-- Scenario 3: a type change, then a rename of the same column in a later
+-- operation of the same migration. Without "down", the old column is filled
+-- from the new one under whatever name the new version gives it.
+--------------------------------------------------------------------------
+CREATE TABLE readings (id integer PRIMARY KEY, temp integer NOT NULL);
+INSERT INTO readings VALUES (1, 20), (2, 21);
+SELECT expand_contract.start('03_precise_temperature', $${"operations": [
+    {"alter_column": {"table": "readings", "column": "temp", "type": "numeric(4,1)"}},
+    {"rename_column": {"table": "readings", "from": "temp", "to": "celsius"}}]}$$,
+    'op_alter_column');
+INSERT INTO readings VALUES (3, 22);
+SET search_path = op_alter_column_03_precise_temperature;
+INSERT INTO readings VALUES (4, 23.4);
+SET search_path = op_alter_column;
+SELECT table_name, batch, rows, rows_done, rows_left
+  FROM expand_contract.backfill('op_alter_column');
+SELECT * FROM op_alter_column_03_precise_temperature.readings ORDER BY id;
+SELECT id, temp FROM readings ORDER BY id;
+SELECT expand_contract.complete('op_alter_column');
+SELECT * FROM pg_temp.columns('op_alter_column.readings');
+SELECT * FROM readings ORDER BY id;
+
+-- Clean up.
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS op_alter_column, op_alter_column_01_typed_orders,
+    op_alter_column_03_precise_temperature CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'op_alter_column';
+RESET client_min_messages;

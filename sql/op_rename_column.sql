@@ -1,0 +1,240 @@
+--
+-- rename_column: a cities table was loaded with a cryptic "nm" column, and
+-- its "lat" and "lon" columns were filled the wrong way round. The new app
+-- uses "name" and swaps the two coordinate labels; the old app keeps the old
+-- names until it is retired.
+--
+\set SHOW_CONTEXT never
+\pset null '(null)'
+CREATE SCHEMA op_rename_column;
+SET search_path = op_rename_column;
+
+-- Helpers, private to this session.
+-- The columns of a table or view, as a user would check them.
+CREATE FUNCTION pg_temp.columns(rel regclass)
+RETURNS TABLE (col name, type text, not_null boolean, "default" text, comment text)
+LANGUAGE sql AS $$
+    SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+           CASE WHEN a.attidentity <> '' THEN 'identity'
+                WHEN a.attgenerated <> '' THEN 'generated: ' || pg_get_expr(d.adbin, d.adrelid)
+                ELSE pg_get_expr(d.adbin, d.adrelid) END,
+           col_description(a.attrelid, a.attnum)
+      FROM pg_attribute a
+      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attnum
+$$;
+CREATE FUNCTION pg_temp.constraints(rel regclass)
+RETURNS TABLE (name name, validated boolean, definition text)
+LANGUAGE sql AS $$
+    SELECT conname, convalidated, pg_get_constraintdef(oid)
+      FROM pg_constraint WHERE conrelid = rel ORDER BY conname
+$$;
+-- Whatever the extension adds to the base schema while a migration is open:
+-- staged columns, markers, its constraints and triggers.
+CREATE FUNCTION pg_temp.leftovers()
+RETURNS TABLE (kind text, name text)
+LANGUAGE sql AS $$
+    SELECT 'column', c.relname || '.' || a.attname
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'op_rename_column'::regnamespace
+       AND a.attname LIKE '\_ec\_%' AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'constraint', c.relname || '.' || k.conname
+      FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+     WHERE c.relnamespace = 'op_rename_column'::regnamespace AND k.conname LIKE '\_ec\_%'
+    UNION ALL
+    SELECT 'trigger', c.relname || '.' || t.tgname
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+     WHERE c.relnamespace = 'op_rename_column'::regnamespace AND NOT t.tgisinternal
+    ORDER BY 1, 2
+$$;
+CREATE FUNCTION pg_temp.schemas()
+RETURNS SETOF name LANGUAGE sql AS $$
+    SELECT nspname FROM pg_namespace WHERE nspname LIKE 'op\_rename\_column%' ORDER BY 1
+$$;
+CREATE FUNCTION pg_temp.status()
+RETURNS TABLE (migration text, phase text, version_schema name,
+               previous_version_schema name, backfill_rows_left bigint)
+LANGUAGE sql AS $$
+    SELECT migration, phase, version_schema, previous_version_schema, backfill_rows_left
+      FROM expand_contract.status('op_rename_column')
+$$;
+-- Everything a failed start could leave behind, as one string.
+CREATE FUNCTION pg_temp.footprint()
+RETURNS text LANGUAGE sql AS $$
+    SELECT concat_ws(' / ',
+        (SELECT string_agg(s, ',') FROM pg_temp.schemas() s),
+        (SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod),
+                           ',' ORDER BY c.relname, a.attnum)
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE c.relnamespace = 'op_rename_column'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+            AND a.attnum > 0 AND NOT a.attisdropped),
+        (SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint
+          WHERE connamespace = 'op_rename_column'::regnamespace),
+        (SELECT string_agg(kind || ' ' || name, ',') FROM pg_temp.leftovers()),
+        (SELECT string_agg(name || ':' || phase, ',' ORDER BY name) FROM expand_contract.migrations
+          WHERE schema_name = 'op_rename_column'))
+$$;
+-- Runs start() with a document that must be refused: shows the SQLSTATE and
+-- message, and whether anything was left behind. A start that wrongly
+-- succeeds is undone, so the cases after it still run in a clean state.
+CREATE FUNCTION pg_temp.start_fails(doc jsonb)
+RETURNS TABLE (error text, left_behind text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    before text := pg_temp.footprint();
+BEGIN
+    BEGIN
+        PERFORM expand_contract.start('bad', doc, 'op_rename_column');
+        error := 'no error';
+        left_behind := 'start succeeded (undone)';
+        RAISE EXCEPTION USING ERRCODE = 'EC000';
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE <> 'EC000' THEN
+            error := SQLSTATE || ': ' || SQLERRM;
+            left_behind := CASE WHEN pg_temp.footprint() IS NOT DISTINCT FROM before
+                                THEN 'nothing' ELSE pg_temp.footprint() END;
+        END IF;
+    END;
+    RETURN NEXT;
+END
+$$;
+-- Runs a statement that must fail; shows the SQLSTATE and message.
+CREATE FUNCTION pg_temp.error_of(stmt text)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- Version 1 of the app.
+CREATE TABLE cities (id integer PRIMARY KEY, nm text NOT NULL, pop integer DEFAULT 0,
+                     lat numeric(5,2), lon numeric(5,2));
+COMMENT ON COLUMN cities.nm IS 'city name';
+CREATE INDEX cities_nm_idx ON cities (nm);
+-- lat holds longitudes and lon latitudes
+INSERT INTO cities VALUES (1, 'Oslo', 700000, 10.75, 59.91), (2, 'Bergen', 285000, 5.32, 60.39);
+CREATE TABLE staff (id integer PRIMARY KEY, fname text NOT NULL, lname text NOT NULL,
+                    dept text NOT NULL DEFAULT 'ops');
+INSERT INTO staff VALUES (1, 'Ada', 'Lovelace', 'research'), (2, 'Alan', 'Turing', 'ops');
+
+--------------------------------------------------------------------------
+-- Documents that start() must refuse. Each leaves nothing behind.
+--------------------------------------------------------------------------
+-- the table or column does not fit the schema
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "city",
+    "from": "nm", "to": "name"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nme", "to": "name"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm", "to": "pop"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm", "to": "nm"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [
+    {"rename_column": {"table": "cities", "from": "nm", "to": "name"}},
+    {"rename_column": {"table": "cities", "from": "nm", "to": "title"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [
+    {"rename_column": {"table": "cities", "from": "nm", "to": "name"}},
+    {"rename_column": {"table": "cities", "from": "pop", "to": "name"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm", "to": "_ec_name"}}]}$$);
+-- unknown fields and wrong field types
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "column": "nm", "to": "name"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm", "to": "name", "up": "nm"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm"}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm", "to": ""}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": {"table": "cities",
+    "from": "nm", "to": true}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"rename_column": "cities.nm to name"}]}$$);
+
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.schemas();
+
+--------------------------------------------------------------------------
+-- Scenario 1: expand, write through both versions, backfill, complete.
+--------------------------------------------------------------------------
+SELECT expand_contract.start('01_tidy_cities', $${"operations": [
+    {"rename_column": {"table": "cities", "from": "nm", "to": "name"}},
+    {"rename_column": {"table": "cities", "from": "lat", "to": "tmp"}},
+    {"rename_column": {"table": "cities", "from": "lon", "to": "lat"}},
+    {"rename_column": {"table": "cities", "from": "tmp", "to": "lon"}}]}$$,
+    'op_rename_column');
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.schemas();
+-- A rename needs no copy and no trigger: the table is untouched, the view
+-- shows the new names.
+SELECT * FROM pg_temp.columns('op_rename_column.cities');
+SELECT * FROM pg_temp.leftovers();
+SELECT * FROM pg_temp.columns('op_rename_column_01_tidy_cities.cities');
+
+-- The old app writes with the old names ...
+SET search_path = op_rename_column;
+INSERT INTO cities (id, nm, lat, lon) VALUES (3, 'Tromso', 18.96, 69.65);
+UPDATE cities SET pop = 290000 WHERE nm = 'Bergen';
+-- ... the new app with the new ones.
+SET search_path = op_rename_column_01_tidy_cities;
+INSERT INTO cities (id, name, lat, lon) VALUES (4, 'Bodo', 67.28, 14.40);
+UPDATE cities SET name = 'Tromsø' WHERE name = 'Tromso';
+UPDATE cities SET lat = 59.92 WHERE id = 1;
+SELECT pg_temp.error_of($$INSERT INTO cities (id, lat) VALUES (5, 0)$$);
+SELECT * FROM cities ORDER BY id;
+
+-- Both versions read the same rows, each with its own names.
+SET search_path = op_rename_column;
+SELECT id, nm, pop, lat, lon FROM cities ORDER BY id;
+
+SELECT table_name, batch, rows, rows_done, rows_left
+  FROM expand_contract.backfill('op_rename_column');
+
+-- Contract: the table takes the new names; comment, default and index follow.
+SELECT expand_contract.complete('op_rename_column');
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.columns('op_rename_column.cities');
+SELECT pg_get_indexdef('op_rename_column.cities_nm_idx'::regclass);
+SELECT * FROM pg_temp.leftovers();
+SELECT * FROM cities ORDER BY id;
+SET search_path = op_rename_column_01_tidy_cities;
+SELECT * FROM cities ORDER BY id;
+
+--------------------------------------------------------------------------
+-- Scenario 2: expand, write through both versions, roll back.
+--------------------------------------------------------------------------
+SELECT expand_contract.start('02_full_names', $${"operations": [
+    {"rename_column": {"table": "staff", "from": "fname", "to": "first_name"}},
+    {"rename_column": {"table": "staff", "from": "lname", "to": "last_name"}}]}$$,
+    'op_rename_column');
+SELECT * FROM pg_temp.status();
+SELECT * FROM pg_temp.columns('op_rename_column_02_full_names.staff');
+
+SET search_path = op_rename_column;
+INSERT INTO staff (id, fname, lname) VALUES (3, 'Grace', 'Hopper');
+SET search_path = op_rename_column_02_full_names;
+INSERT INTO staff (id, first_name, last_name, dept) VALUES (4, 'Edsger', 'Dijkstra', 'research');
+UPDATE staff SET last_name = 'Lovelace-King' WHERE first_name = 'Ada';
+SELECT * FROM staff ORDER BY id;
+SET search_path = op_rename_column;
+UPDATE staff SET dept = 'research' WHERE fname = 'Grace';
+SELECT id, fname, lname, dept FROM staff ORDER BY id;
+
+SELECT expand_contract.rollback('op_rename_column');
+-- the old names, with every row written through either version
+SELECT * FROM pg_temp.columns('op_rename_column.staff');
+SELECT * FROM staff ORDER BY id;
+SELECT * FROM pg_temp.leftovers();
+SELECT * FROM pg_temp.schemas();
+SELECT * FROM pg_temp.status();
+
+-- Clean up.
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA op_rename_column, op_rename_column_01_tidy_cities CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'op_rename_column';
+RESET client_min_messages;
