@@ -36,7 +36,7 @@ CREATE TABLE @extschema@.backfill_progress (
     marker_column name    NOT NULL,
     high_water    text[],
     cursor        text[],
-    rows_total    bigint,
+    rows_total    bigint,          -- rows in the key range (an estimate until the first batch)
     rows_done     bigint  NOT NULL DEFAULT 0,
     batches       bigint  NOT NULL DEFAULT 0,
     done          boolean NOT NULL DEFAULT false,
@@ -105,17 +105,9 @@ AS $$
            m.schema_name, m.name, m.phase, m.version_schema,
            m.previous_version_schema, m.started_at, m.completed_at,
            CASE WHEN m.phase = 'active' THEN
-               (SELECT coalesce(sum(CASE
-                           WHEN b.done THEN 0
-                           WHEN b.rows_total IS NOT NULL
-                               THEN greatest(b.rows_total - b.rows_done, 0)
-                           ELSE greatest(c.reltuples::bigint, 0)
-                       END), 0)::bigint
+               (SELECT sum(CASE WHEN b.done THEN 0
+                                ELSE greatest(b.rows_total - b.rows_done, 0) END)::bigint
                   FROM @extschema@.backfill_progress b
-                  LEFT JOIN pg_class c
-                         ON c.relname = b.table_name
-                        AND c.relnamespace = (SELECT oid FROM pg_namespace
-                                               WHERE nspname = b.schema_name)
                  WHERE b.schema_name = m.schema_name AND b.migration = m.name)
            ELSE 0 END
       FROM @extschema@.migrations m

@@ -135,6 +135,24 @@ backfill_key_columns(Oid relid)
 	return text_array_elements(keys);
 }
 
+const char *
+backfill_row_estimate(Oid relid)
+{
+	const char *args[] = {psprintf("%u", relid)};
+	List	   *rows = sql_rows("SELECT c.reltuples::pg_catalog.int8, "
+								"pg_catalog.pg_relation_size(c.oid) < 64 * 1024 * 1024 "
+								"FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid",
+								1, args);
+	char	  **row = (char **) linitial(rows);
+
+	if (parse_int64(row[0]) >= 0)
+		return row[0];
+	if (strcmp(row[1], "t") == 0)
+		return sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s",
+								  qname(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid))));
+	return NULL;
+}
+
 int64
 run_backfill_batches(const char *schema, const char *migration, int batch_size,
 					 int64 max_batches, ReportBatch report, void *arg)
@@ -219,6 +237,7 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 				r.table = t.name;
 				r.batch = t.batches;
 				r.rows = visited;
+				r.rows_backfilled = parse_int64(result[1]);
 				r.rows_done = t.rows_done;
 				r.rows_left = done ? 0 : Max(t.rows_total - t.rows_done, 0);
 				r.elapsed_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
@@ -265,7 +284,7 @@ EC_FUNCTION(ec_backfill)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("schema and batch_size must not be NULL")));
 
-	const char *schema = NameStr(*PG_GETARG_NAME(0));
+	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
 	int32		batch_size = PG_GETARG_INT32(1);
 	int64		max_batches = PG_ARGISNULL(2) ? -1 : PG_GETARG_INT32(2);
 
@@ -273,7 +292,7 @@ EC_FUNCTION(ec_backfill)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch_size must be at least 1, not %d", batch_size)));
-	if (max_batches < -1 || (!PG_ARGISNULL(2) && max_batches < 0))
+	if (!PG_ARGISNULL(2) && max_batches < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_batches must not be negative")));

@@ -19,10 +19,15 @@ namespace ec {
 /* Columns of the key backfill batches follow, or NIL when the table has none. */
 List *backfill_key_columns(Oid relid);
 
+/* Rows to backfill as known at start: the planner's estimate, or an exact
+ * count for a small table never analysed; NULL (as text) when unknown. */
+const char *backfill_row_estimate(Oid relid);
+
 struct BatchReport {
 	const char *table;
 	int64 batch;
-	int64 rows;
+	int64 rows;                 /* rows of the key range the batch visited */
+	int64 rows_backfilled;      /* of those, rows it had to fill */
 	int64 rows_done;
 	int64 rows_left;
 	double elapsed_ms;

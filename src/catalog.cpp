@@ -7,6 +7,16 @@
 
 namespace ec {
 
+const char *
+require_schema(const char *schema)
+{
+	if (!OidIsValid(get_namespace_oid(schema, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				 errmsg("schema \"%s\" does not exist", schema)));
+	return pstrdup(schema);
+}
+
 void
 lock_schema_migrations(const char *schema)
 {
@@ -98,14 +108,16 @@ record_started_migration(MigrationPlan *plan, const char *parent, const char *do
 }
 
 void
-record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns)
+record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns,
+					  const char *rows_estimate)
 {
 	const char *args[] = {plan->schema, plan->name, table->physical_name,
-						  text_array_literal(key_columns), kBackfillMarker};
+						  text_array_literal(key_columns), kBackfillMarker, rows_estimate};
 
 	catalog_exec("INSERT INTO expand_contract.backfill_progress (schema_name, migration, "
-				 "table_name, key_columns, marker_column) VALUES ($1, $2, $3, $4::name[], $5)",
-				 5, args);
+				 "table_name, key_columns, marker_column, rows_total) "
+				 "VALUES ($1, $2, $3, $4::name[], $5, $6::bigint)",
+				 6, args);
 }
 
 void

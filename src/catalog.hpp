@@ -21,6 +21,9 @@ struct MigrationRecord {
 	List *rollback_steps;        /* char * */
 };
 
+/* The schema name, checked to exist (ERROR 3F000 otherwise). */
+const char *require_schema(const char *schema);
+
 /* Serialises phase functions on one schema until the transaction ends. */
 void lock_schema_migrations(const char *schema);
 
@@ -35,7 +38,8 @@ void last_completed_migration(const char *schema, const char **name, const char 
 
 void record_started_migration(MigrationPlan *plan, const char *parent, const char *document,
 							  List *complete_steps, List *rollback_steps);
-void record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns);
+void record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns,
+						   const char *rows_estimate);
 void record_completed_migration(const MigrationRecord &record);
 void forget_migration(const MigrationRecord &record);
 

@@ -29,13 +29,7 @@ schema_argument(FunctionCallInfo fcinfo, int arg)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("schema must not be NULL")));
 
-	const char *schema = pstrdup(NameStr(*PG_GETARG_NAME(arg)));
-
-	if (!OidIsValid(get_namespace_oid(schema, true)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
-				 errmsg("schema \"%s\" does not exist", schema)));
-	return schema;
+	return require_schema(NameStr(*PG_GETARG_NAME(arg)));
 }
 
 void
@@ -109,16 +103,12 @@ void
 register_backfills(MigrationPlan *plan)
 {
 	ListCell   *lc;
-	ListCell   *sc;
 
 	foreach(lc, plan->tables)
 	{
 		PlannedTable *table = (PlannedTable *) lfirst(lc);
-		bool		has_up = false;
 
-		foreach(sc, table->syncs)
-			has_up = has_up || ((SyncColumn *) lfirst(sc))->direction == SyncDirection::Up;
-		if (!has_up || table->name == NULL)
+		if (!plan_has_backfill_marker(table))
 			continue;
 
 		List	   *keys = backfill_key_columns(table->relid);
@@ -129,14 +119,14 @@ register_backfills(MigrationPlan *plan)
 					 errmsg("table \"%s\" has no primary key or non-null unique key, which backfill needs",
 							table->physical_name),
 					 errhint("Add a primary key before migrating the table.")));
-		record_backfill_table(plan, table, keys);
+		record_backfill_table(plan, table, keys, backfill_row_estimate(table->relid));
 	}
 }
 
 void
 report_final_backfill(void *arg, const BatchReport &report)
 {
-	*static_cast<int64 *>(arg) += report.rows;
+	*static_cast<int64 *>(arg) += report.rows_backfilled;
 }
 
 } // namespace
@@ -159,6 +149,12 @@ EC_FUNCTION(ec_start)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migration name must not be empty")));
+	/* Migrating a schema changes it; without this anyone could hold it open. */
+	if (pg_namespace_aclcheck(get_namespace_oid(schema, false), GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to migrate schema \"%s\"", schema),
+				 errdetail("Starting a migration needs the CREATE privilege on the schema.")));
 
 	SPI_connect();
 	ec::lock_schema_migrations(schema);

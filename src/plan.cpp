@@ -220,11 +220,20 @@ column_type_sql(Oid relid, const char *column)
 					 2, args);
 }
 
-static bool
-has_up_syncs(PlannedTable *table)
+bool
+plan_has_sync_trigger(const PlannedTable *table)
+{
+	/* A table the new version drops keeps no trigger: complete() drops it. */
+	return table->syncs != NIL && table->name != NULL;
+}
+
+bool
+plan_has_backfill_marker(const PlannedTable *table)
 {
 	ListCell   *lc;
 
+	if (!plan_has_sync_trigger(table))
+		return false;
 	foreach(lc, table->syncs)
 		if (((SyncColumn *) lfirst(lc))->direction == SyncDirection::Up)
 			return true;
@@ -299,9 +308,9 @@ plan_complete_steps(MigrationPlan *plan)
 		foreach(cc, t->checks_to_validate)
 			validate = lappend(validate, psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
 												  tq, qi((const char *) lfirst(cc))));
-		if (t->syncs != NIL)
+		if (plan_has_sync_trigger(t))
 			unsync = lappend(unsync, psprintf("DROP TRIGGER %s ON %s", qi(kSyncTriggerName), tq));
-		if (has_up_syncs(t))
+		if (plan_has_backfill_marker(t))
 			unsync = lappend(unsync, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(kBackfillMarker)));
 		foreach(cc, t->dropped_columns)
 			drops = lappend(drops, psprintf("ALTER TABLE %s DROP COLUMN %s",
@@ -358,9 +367,9 @@ plan_rollback_steps(MigrationPlan *plan)
 			created = lcons(psprintf("DROP TABLE %s", tq), created);
 			continue;
 		}
-		if (t->syncs != NIL)
+		if (plan_has_sync_trigger(t))
 			steps = lappend(steps, psprintf("DROP TRIGGER %s ON %s", qi(kSyncTriggerName), tq));
-		if (has_up_syncs(t))
+		if (plan_has_backfill_marker(t))
 			steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(kBackfillMarker)));
 		foreach(cc, t->columns)
 		{

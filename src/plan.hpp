@@ -97,6 +97,10 @@ const char *column_default_sql(Oid relid, const char *column);
 /* Physical column type as SQL text (format_type with typmod). */
 const char *column_type_sql(Oid relid, const char *column);
 
+/* Whether start attaches a sync trigger to the table, and a backfill marker. */
+bool plan_has_sync_trigger(const PlannedTable *table);
+bool plan_has_backfill_marker(const PlannedTable *table);
+
 /* The DDL steps of complete() and rollback(), in order. */
 List *plan_complete_steps(MigrationPlan *plan);
 List *plan_rollback_steps(MigrationPlan *plan);

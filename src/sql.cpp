@@ -56,6 +56,12 @@ sql_execf(const char *format, ...)
 	sql_exec(buf.data);
 }
 
+/*
+ * Runs a query with a snapshot taken now, not the transaction's: the phase
+ * functions serialise on an advisory lock, and under REPEATABLE READ the
+ * transaction snapshot predates it and would hide what the previous holder
+ * committed (an open migration, a changed pg_class row).
+ */
 static void
 execute_with_text_args(const char *query, int nargs, const char *const *args)
 {
@@ -71,11 +77,19 @@ execute_with_text_args(const char *query, int nargs, const char *const *args)
 	}
 	nulls[nargs] = '\0';
 
-	int			rc = SPI_execute_with_args(query, nargs, types, values, nulls, false, 0);
+	SPIPlanPtr	plan = SPI_prepare(query, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "expand_contract: SPI_prepare failed (%s) for: %s",
+			 SPI_result_code_string(SPI_result), query);
+
+	int			rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
+										  InvalidSnapshot, false, true, 0);
 
 	if (rc < 0)
-		elog(ERROR, "expand_contract: SPI_execute_with_args failed (%s) for: %s",
+		elog(ERROR, "expand_contract: SPI_execute_snapshot failed (%s) for: %s",
 			 SPI_result_code_string(rc), query);
+	SPI_freeplan(plan);
 }
 
 static List *

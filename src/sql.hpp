@@ -22,7 +22,7 @@ void sql_execf(const char *format, ...) pg_attribute_printf(1, 2);
 /*
  * Runs a query with text parameters ($1..$n; NULL entries are SQL NULL) and
  * returns the first column of the first row as text, or NULL when there is no
- * row or the value is NULL.
+ * row or the value is NULL. Queries read with a fresh snapshot (see sql.cpp).
  */
 const char *sql_value(const char *query, int nargs = 0, const char *const *args = NULL);
 

@@ -333,15 +333,21 @@ register_sync_invalidation()
 void
 install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 {
-	if (table->syncs == NIL || table->name == NULL)
+	if (!plan_has_sync_trigger(table))
 		return;
 
+	/* Expressions are analysed against this table's attribute numbers, which
+	 * partitions and inheritance children need not share. */
+	if (get_rel_relkind(table->relid) == RELKIND_PARTITIONED_TABLE || has_subclass(table->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has partitions or inheritance children, whose columns "
+						"cannot be kept in sync yet", table->physical_name)));
+
 	const char *table_sql = qname(plan->schema, table->physical_name);
-	bool		has_up = false;
+	bool		has_up = plan_has_backfill_marker(table);
 	ListCell   *lc;
 
-	foreach(lc, table->syncs)
-		has_up = has_up || ((SyncColumn *) lfirst(lc))->direction == SyncDirection::Up;
 	if (has_up)
 		sql_execf("ALTER TABLE %s ADD COLUMN %s boolean DEFAULT true", table_sql, qi(kBackfillMarker));
 

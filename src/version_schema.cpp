@@ -9,7 +9,8 @@ namespace ec {
 
 namespace {
 
-/* Grants on `acl_owner_query` rows (grantee, privilege) repeated on `target`. */
+/* Repeats on `target_sql` the grants `acl_query` lists for `object` as rows
+ * (grantee, privilege, grantable). */
 void
 copy_grants(const char *acl_query, Oid object, const char *target_sql)
 {
@@ -21,7 +22,8 @@ copy_grants(const char *acl_query, Oid object, const char *target_sql)
 	{
 		char	  **row = (char **) lfirst(lc);
 
-		sql_execf("GRANT %s ON %s TO %s", row[1], target_sql, row[0]);
+		sql_execf("GRANT %s ON %s TO %s%s", row[1], target_sql, row[0],
+				  strcmp(row[2], "t") == 0 ? " WITH GRANT OPTION" : "");
 	}
 }
 
@@ -61,12 +63,26 @@ create_view(MigrationPlan *plan, PlannedTable *table)
 		if (c->comment_changed && c->new_comment != NULL)
 			sql_execf("COMMENT ON COLUMN %s.%s IS %s", view_sql, qi(c->name), ql(c->new_comment));
 	}
-	copy_grants(psprintf("SELECT %s, a.privilege_type FROM pg_catalog.pg_class c, "
+	copy_grants(psprintf("SELECT %s, a.privilege_type, a.is_grantable FROM pg_catalog.pg_class c, "
 						 "pg_catalog.aclexplode(c.relacl) a "
 						 "WHERE c.oid = $1::pg_catalog.oid AND a.grantee <> c.relowner "
 						 "AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')",
 						 kGranteeSql),
 				table->relid, view_sql);
+
+	/* Column privileges follow each column to its name in the new version. */
+	foreach(lc, table->columns)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
+
+		copy_grants(psprintf("SELECT %s, pg_catalog.format('%%s (%%I)', a.privilege_type, %s), "
+							 "a.is_grantable FROM pg_catalog.pg_attribute t, "
+							 "pg_catalog.aclexplode(t.attacl) a "
+							 "WHERE t.attrelid = $1::pg_catalog.oid AND t.attname = %s "
+							 "AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE')",
+							 kGranteeSql, ql(c->name), ql(c->physical)),
+					table->relid, view_sql);
+	}
 }
 
 } // namespace
@@ -80,7 +96,7 @@ create_version_schema(MigrationPlan *plan)
 	ListCell   *lc;
 
 	sql_execf("CREATE SCHEMA %s", schema_sql);
-	copy_grants(psprintf("SELECT %s, a.privilege_type FROM pg_catalog.pg_namespace n, "
+	copy_grants(psprintf("SELECT %s, a.privilege_type, a.is_grantable FROM pg_catalog.pg_namespace n, "
 						 "pg_catalog.aclexplode(n.nspacl) a "
 						 "WHERE n.oid = $1::pg_catalog.oid AND a.grantee <> n.nspowner "
 						 "AND a.privilege_type = 'USAGE'", kGranteeSql),
