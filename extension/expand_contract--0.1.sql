@@ -105,8 +105,11 @@ AS $$
            m.schema_name, m.name, m.phase, m.version_schema,
            m.previous_version_schema, m.started_at, m.completed_at,
            CASE WHEN m.phase = 'active' THEN
-               (SELECT sum(CASE WHEN b.done THEN 0
-                                ELSE greatest(b.rows_total - b.rows_done, 0) END)::bigint
+               -- NULL while any table's row count is still unknown
+               (SELECT CASE WHEN bool_or(NOT b.done AND b.rows_total IS NULL) THEN NULL
+                            ELSE coalesce(sum(CASE WHEN b.done THEN 0
+                                              ELSE greatest(b.rows_total - b.rows_done, 0) END), 0)
+                       END::bigint
                   FROM @extschema@.backfill_progress b
                  WHERE b.schema_name = m.schema_name AND b.migration = m.name)
            ELSE 0 END

@@ -38,6 +38,9 @@ public:
 	List *string_array(const char *key, bool required) const;
 	List *object_array(const char *key, bool required) const;
 
+	/* The same object with field paths starting afresh from it. */
+	JsonObject rooted() const { return JsonObject(container_); }
+
 	/* The single key of an object such as {"add_column": {...}}. */
 	const char *only_key() const;
 

@@ -198,11 +198,11 @@ analyse_sync_expression(Relation rel, const Shape &shape, const char *source,
 }
 
 const char *
-check_on_physical_columns(Relation rel, const Shape &shape, const char *source, const char *origin)
+check_on_physical_columns(Relation rel, const Shape &shape, const char *source, const char *field)
 {
 	const char *result = NULL;
 
-	with_error_prefix(origin, source, [&]() {
+	with_error_prefix(field, source, [&]() {
 		ParseState *pstate;
 		Node	   *expr = transform_against_shape(rel, shape, source, EXPR_KIND_CHECK_CONSTRAINT, &pstate);
 
@@ -214,6 +214,30 @@ check_on_physical_columns(Relation rel, const Shape &shape, const char *source, 
 									false, false);
 	});
 	return result;
+}
+
+void
+check_default_expression(const char *source, const char *type_sql, const char *field)
+{
+	with_error_prefix(field, source, [&]() {
+		Oid			type;
+		int32		typmod;
+		ParseState *pstate = make_parsestate(NULL);
+
+		parseTypeString(type_sql, &type, &typmod, false);
+		pstate->p_sourcetext = source;
+
+		Node	   *expr = transformExpr(pstate, parse_expression(source), EXPR_KIND_COLUMN_DEFAULT);
+		Oid			source_type = exprType(expr);
+
+		if (coerce_to_target_type(pstate, expr, source_type, type, typmod, COERCION_ASSIGNMENT,
+								  COERCE_IMPLICIT_CAST, -1) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("default of type %s cannot be assigned to a column of type %s",
+							format_type_be(source_type), format_type_be(type)),
+					 errhint("Give a \"default\" that fits the column's type.")));
+	});
 }
 
 } // namespace ec

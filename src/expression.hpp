@@ -32,8 +32,13 @@ Expr *analyse_sync_expression(Relation rel, const Shape &shape, const char *sour
 							  const char *target, const char *origin);
 
 /* Analyses a boolean check written against `shape` and returns it deparsed
- * with physical column names, ready for ALTER TABLE ... ADD CONSTRAINT. */
+ * with physical column names, ready for ALTER TABLE ... ADD CONSTRAINT.
+ * `field` names it in errors ("field \"column.check.constraint\""). */
 const char *check_on_physical_columns(Relation rel, const Shape &shape, const char *source,
-									  const char *origin);
+									  const char *field);
+
+/* Checks that `source` is a valid default for a column of type_sql (ERROR
+ * 42804 if it cannot be assigned), so a bad default fails in its operation. */
+void check_default_expression(const char *source, const char *type_sql, const char *field);
 
 } // namespace ec

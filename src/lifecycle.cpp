@@ -54,8 +54,9 @@ apply_operations(MigrationPlan *plan, const JsonObject &document)
 						 errmsg("unknown operation \"%s\"", kind),
 						 errhint("Known operations: %s.", operation_names())));
 		});
+		plan->operation = number;
 		plan->where = psprintf("operation %d (%s)", number, kind);
-		with_error_prefix(plan->where, NULL, [&]() { apply(plan, op.required_object(kind)); });
+		with_error_prefix(plan->where, NULL, [&]() { apply(plan, op.required_object(kind).rooted()); });
 	}
 }
 
@@ -217,7 +218,9 @@ EC_FUNCTION(ec_complete)
 									&backfilled);
 	if (backfilled > 0)
 		ereport(NOTICE,
-				(errmsg("complete backfilled " INT64_FORMAT " remaining rows", backfilled),
+				(errmsg_plural("complete backfilled " INT64_FORMAT " remaining row",
+							   "complete backfilled " INT64_FORMAT " remaining rows",
+							   backfilled, backfilled),
 				 errhint("Run expand_contract.backfill() before complete() to keep this transaction short.")));
 
 	int			nest_level = ec::use_search_path(schema);

@@ -107,6 +107,7 @@ plan_table(MigrationPlan *plan, const char *name)
 
 	PlannedTable *table = plan_describe_table(relid, name);
 
+	table->first_operation = plan->operation;
 	plan->tables = lappend(plan->tables, table);
 	return table;
 }
@@ -118,6 +119,7 @@ plan_created_table(MigrationPlan *plan, const char *name)
 	PlannedTable *table = plan_describe_table(relid, name);
 
 	table->created = true;
+	table->first_operation = plan->operation;
 	plan->tables = lappend(plan->tables, table);
 	return table;
 }
@@ -196,6 +198,56 @@ plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
 	table->syncs = lappend(table->syncs, sync);
 }
 
+void
+plan_add_identity_sync(PlannedTable *table, SyncDirection direction, const char *target,
+					   const PlannedColumn *column, const char *origin)
+{
+	plan_add_sync(table, direction, target, NULL, origin);
+	((SyncColumn *) llast(table->syncs))->identity_of = column;
+}
+
+static PlannedTable *
+planned_by_new_name(MigrationPlan *plan, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		if (t->name != NULL && strcmp(t->name, name) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+const char *
+plan_referenced_table_sql(MigrationPlan *plan, const char *name)
+{
+	PlannedTable *t = planned_by_new_name(plan, name);
+
+	return qname(plan->schema, t ? t->physical_name : name);
+}
+
+const char *
+plan_referenced_columns_sql(MigrationPlan *plan, const char *table, List *columns)
+{
+	PlannedTable *t = planned_by_new_name(plan, table);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, columns)
+	{
+		const char *name = (const char *) lfirst(lc);
+		PlannedColumn *c = t ? plan_find_column(t, name) : NULL;
+
+		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+						 qi(c ? c->physical : name));
+	}
+	return buf.data;
+}
+
 const char *
 column_default_sql(Oid relid, const char *column)
 {
@@ -206,6 +258,17 @@ column_default_sql(Oid relid, const char *column)
 					 "JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
 					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 "
 					 "AND a.attgenerated = ''",
+					 2, args);
+}
+
+const char *
+column_comment(Oid relid, const char *column)
+{
+	const char *args[] = {psprintf("%u", relid), column};
+
+	return sql_value("SELECT pg_catalog.col_description(a.attrelid, a.attnum) "
+					 "FROM pg_catalog.pg_attribute a "
+					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
 					 2, args);
 }
 
@@ -291,7 +354,10 @@ plan_complete_steps(MigrationPlan *plan)
 	List	   *drops = NIL;
 	List	   *renames = NIL;
 	List	   *finish = NIL;		/* NOT NULL, defaults, comments by final name */
-	List	   *tables = NIL;		/* table renames and drops come last */
+	List	   *table_drops = NIL;	/* dropped before renames free their names */
+	List	   *table_renames = NIL;
+	List	   *renamed_tables = NIL;
+	bool		table_names_collide = false;
 	ListCell   *lc;
 	ListCell   *cc;
 
@@ -302,7 +368,7 @@ plan_complete_steps(MigrationPlan *plan)
 
 		if (t->name == NULL)
 		{
-			tables = lappend(tables, psprintf("DROP TABLE %s", tq));
+			table_drops = lappend(table_drops, psprintf("DROP TABLE %s", tq));
 			continue;
 		}
 		foreach(cc, t->checks_to_validate)
@@ -343,43 +409,97 @@ plan_complete_steps(MigrationPlan *plan)
 		}
 		renames = list_concat(renames, rename_steps(tq, t));
 		if (strcmp(t->name, t->physical_name) != 0)
-			tables = lappend(tables, psprintf("ALTER TABLE %s RENAME TO %s", tq, qi(t->name)));
+			renamed_tables = lappend(renamed_tables, t);
+	}
+
+	/* A table may take the name another one gives up (a swap): then every
+	 * renamed table goes through a temporary name first. */
+	foreach(lc, renamed_tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		foreach(cc, plan->tables)
+		{
+			PlannedTable *other = (PlannedTable *) lfirst(cc);
+
+			table_names_collide = table_names_collide ||
+				(other != t && other->name != NULL && strcmp(other->physical_name, t->name) == 0);
+		}
+	}
+	foreach(lc, renamed_tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+		const char *to = table_names_collide
+			? psprintf(EC_PREFIX "rename_table_%d", foreach_current_index(lc)) : t->name;
+
+		table_renames = lappend(table_renames, psprintf("ALTER TABLE %s RENAME TO %s",
+														qname(plan->schema, t->physical_name), qi(to)));
+	}
+	if (table_names_collide)
+	{
+		foreach(lc, renamed_tables)
+			table_renames = lappend(table_renames, psprintf(
+				"ALTER TABLE %s RENAME TO %s",
+				qname(plan->schema, psprintf(EC_PREFIX "rename_table_%d", foreach_current_index(lc))),
+				qi(((PlannedTable *) lfirst(lc))->name)));
 	}
 	return list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
-					   list_concat(list_concat(finish, tables), list_copy(plan->on_complete_sql)));
+					   list_concat(list_concat(finish, list_concat(table_drops, table_renames)),
+								   list_copy(plan->on_complete_sql)));
 }
 
+/* What undoes a table's changes: all of them at the position of the operation
+ * that first touched it. */
+static List *
+table_undo_steps(MigrationPlan *plan, PlannedTable *t)
+{
+	const char *tq = qname(plan->schema, t->physical_name);
+	List	   *steps = NIL;
+	ListCell   *cc;
+
+	if (t->created)
+		return list_make1(psprintf("DROP TABLE %s", tq));
+	if (plan_has_sync_trigger(t))
+		steps = lappend(steps, psprintf("DROP TRIGGER %s ON %s", qi(kSyncTriggerName), tq));
+	if (plan_has_backfill_marker(t))
+		steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(kBackfillMarker)));
+	foreach(cc, t->columns)
+	{
+		PlannedColumn *c = (PlannedColumn *) lfirst(cc);
+
+		if (c->added)
+			steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(c->physical)));
+	}
+	return steps;
+}
+
+/* Undoes operations newest first: an sql "down" runs after what later
+ * operations did to the tables it made, and before what earlier ones did. */
 List *
 plan_rollback_steps(MigrationPlan *plan)
 {
-	List	   *steps = list_copy(plan->rollback_sql);
-	List	   *created = NIL;
-	ListCell   *lc;
-	ListCell   *cc;
+	List	   *steps = NIL;
 
-	foreach(lc, plan->tables)
+	for (int op = plan->operation; op >= 1; op--)
 	{
-		PlannedTable *t = (PlannedTable *) lfirst(lc);
-		const char *tq = qname(plan->schema, t->physical_name);
+		ListCell   *lc;
 
-		if (t->created)
+		foreach(lc, plan->rollback_sql)
 		{
-			created = lcons(psprintf("DROP TABLE %s", tq), created);
-			continue;
+			RollbackSql *r = (RollbackSql *) lfirst(lc);
+
+			if (r->operation == op)
+				steps = lappend(steps, (void *) r->sql);
 		}
-		if (plan_has_sync_trigger(t))
-			steps = lappend(steps, psprintf("DROP TRIGGER %s ON %s", qi(kSyncTriggerName), tq));
-		if (plan_has_backfill_marker(t))
-			steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(kBackfillMarker)));
-		foreach(cc, t->columns)
+		foreach(lc, plan->tables)
 		{
-			PlannedColumn *c = (PlannedColumn *) lfirst(cc);
+			PlannedTable *t = (PlannedTable *) lfirst(lc);
 
-			if (c->added)
-				steps = lappend(steps, psprintf("ALTER TABLE %s DROP COLUMN %s", tq, qi(c->physical)));
+			if (t->first_operation == op)
+				steps = list_concat(steps, table_undo_steps(plan, t));
 		}
 	}
-	return list_concat(steps, created);
+	return steps;
 }
 
 } // namespace ec

@@ -24,11 +24,15 @@ constexpr const char *kSyncTriggerName = "zz_expand_contract_sync";
 
 enum class SyncDirection { Up, Down };
 
+struct PlannedColumn;
+
 /* One column the sync trigger keeps in step with the other version. */
 struct SyncColumn {
 	SyncDirection direction;  /* Up: computed for writes of the old version */
 	const char *target;       /* physical column written */
 	const char *expression;   /* SQL; Up sees the old shape, Down the new one */
+	const PlannedColumn *identity_of; /* no expression: this column's value, by
+									   * its final name in the new version */
 	const char *origin;       /* "operation 1 (add_column), field \"up\"" */
 };
 
@@ -50,6 +54,7 @@ struct PlannedTable {
 	const char *physical_name; /* name of the table during the migration */
 	const char *name;          /* name in the new version; NULL once dropped */
 	bool created;              /* created by this migration */
+	int first_operation;       /* number of the operation that first touched it */
 	List *old_columns;         /* char *: the old version's columns */
 	List *columns;             /* PlannedColumn *, in the new version's order */
 	List *dropped_columns;     /* char *: physical columns gone from the new version */
@@ -65,8 +70,15 @@ struct MigrationPlan {
 	const char *previous_version_schema; /* NULL when there is none */
 	List *tables;              /* PlannedTable * */
 	List *on_complete_sql;     /* sql operations run by complete() */
-	List *rollback_sql;        /* sql "down" statements, newest first */
+	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */
+	int operation;             /* number of the operation being applied */
 	const char *where;         /* current operation, for messages */
+};
+
+/* An sql operation's "down", undone in reverse operation order. */
+struct RollbackSql {
+	int operation;
+	const char *sql;
 };
 
 /* The table named `name` in the new version; ERROR 42P01 if there is none,
@@ -91,9 +103,19 @@ const char *plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, c
 
 void plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
 				   const char *expression, const char *origin);
+/* A sync copying `column`'s value (cast), whatever it is finally named. */
+void plan_add_identity_sync(PlannedTable *table, SyncDirection direction, const char *target,
+							const PlannedColumn *column, const char *origin);
+
+/* "schema"."physical table" behind the new version's table `name`, and the
+ * physical columns behind its columns (names of other tables pass through). */
+const char *plan_referenced_table_sql(MigrationPlan *plan, const char *name);
+const char *plan_referenced_columns_sql(MigrationPlan *plan, const char *table, List *columns);
 
 /* Physical column default as SQL text, or NULL. */
 const char *column_default_sql(Oid relid, const char *column);
+/* Physical column comment, or NULL. */
+const char *column_comment(Oid relid, const char *column);
 /* Physical column type as SQL text (format_type with typmod). */
 const char *column_type_sql(Oid relid, const char *column);
 

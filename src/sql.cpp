@@ -30,6 +30,10 @@ sql_exec(const char *statement)
 {
 	int			rc = SPI_execute(statement, false, 0);
 
+	if (rc == SPI_ERROR_TRANSACTION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("transaction control statements cannot run inside a migration phase")));
 	if (rc < 0)
 		elog(ERROR, "expand_contract: SPI_execute failed (%s) for: %s",
 			 SPI_result_code_string(rc), statement);

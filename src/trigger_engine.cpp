@@ -361,8 +361,10 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 	{
 		SyncColumn *sync = (SyncColumn *) lfirst(lc);
 		bool		up = sync->direction == SyncDirection::Up;
+		const char *source = sync->expression ? sync->expression
+			: quote_identifier(sync->identity_of->name);
 		Expr	   *expr = analyse_sync_expression(rel, up ? old_version : new_version,
-												   sync->expression, sync->target, sync->origin);
+												   source, sync->target, sync->origin);
 		TargetEntry *te = makeTargetEntry(expr, get_attnum(table->relid, sync->target),
 										  pstrdup(sync->target), false);
 

@@ -52,16 +52,26 @@ create_view(MigrationPlan *plan, PlannedTable *table)
 	sql_execf("CREATE VIEW %s WITH (security_invoker = true) AS SELECT %s FROM %s",
 			  view_sql, select.data, qname(plan->schema, table->physical_name));
 
+	const char *args[] = {psprintf("%u", table->relid)};
+	const char *table_comment = sql_value("SELECT pg_catalog.obj_description($1::pg_catalog.oid, "
+										  "'pg_class')", 1, args);
+
+	if (table_comment != NULL)
+		sql_execf("COMMENT ON VIEW %s IS %s", view_sql, ql(table_comment));
+
 	foreach(lc, table->columns)
 	{
 		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
 		const char *default_sql = c->default_changed ? c->new_default
 			: column_default_sql(table->relid, c->physical);
 
+		const char *comment = c->comment_changed ? c->new_comment
+			: column_comment(table->relid, c->physical);
+
 		if (default_sql != NULL)
 			sql_execf("ALTER VIEW %s ALTER COLUMN %s SET DEFAULT %s", view_sql, qi(c->name), default_sql);
-		if (c->comment_changed && c->new_comment != NULL)
-			sql_execf("COMMENT ON COLUMN %s.%s IS %s", view_sql, qi(c->name), ql(c->new_comment));
+		if (comment != NULL)
+			sql_execf("COMMENT ON COLUMN %s.%s IS %s", view_sql, qi(c->name), ql(comment));
 	}
 	copy_grants(psprintf("SELECT %s, a.privilege_type, a.is_grantable FROM pg_catalog.pg_class c, "
 						 "pg_catalog.aclexplode(c.relacl) a "
@@ -75,17 +85,23 @@ create_view(MigrationPlan *plan, PlannedTable *table)
 	{
 		PlannedColumn *c = (PlannedColumn *) lfirst(lc);
 
-		copy_grants(psprintf("SELECT %s, pg_catalog.format('%%s (%%I)', a.privilege_type, %s), "
-							 "a.is_grantable FROM pg_catalog.pg_attribute t, "
-							 "pg_catalog.aclexplode(t.attacl) a "
-							 "WHERE t.attrelid = $1::pg_catalog.oid AND t.attname = %s "
-							 "AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE')",
-							 kGranteeSql, ql(c->name), ql(c->physical)),
-					table->relid, view_sql);
+		copy_column_grants(table->relid, c->physical, view_sql, c->name);
 	}
 }
 
 } // namespace
+
+void
+copy_column_grants(Oid relid, const char *column, const char *target_sql, const char *target_column)
+{
+	copy_grants(psprintf("SELECT %s, pg_catalog.format('%%s (%%I)', a.privilege_type, %s), "
+						 "a.is_grantable FROM pg_catalog.pg_attribute t, "
+						 "pg_catalog.aclexplode(t.attacl) a "
+						 "WHERE t.attrelid = $1::pg_catalog.oid AND t.attname = %s "
+						 "AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE')",
+						 kGranteeSql, ql(target_column), ql(column)),
+				relid, target_sql);
+}
 
 void
 create_version_schema(MigrationPlan *plan)

@@ -15,6 +15,10 @@ namespace ec {
 
 void create_version_schema(MigrationPlan *plan);
 
+/* Repeats the column privileges of relid.column on target_sql(target_column). */
+void copy_column_grants(Oid relid, const char *column, const char *target_sql,
+						const char *target_column);
+
 /* Drops the views of a version schema, then the schema (RESTRICT: anything
  * else a user put there stops the drop). No-op if it does not exist. */
 void drop_version_schema(const char *schema);

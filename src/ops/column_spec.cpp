@@ -105,25 +105,12 @@ read_column_spec(const JsonObject &column)
 const char *
 references_sql(MigrationPlan *plan, const ColumnSpec &spec)
 {
-	const char *table = spec.ref_table;
-	const char *column = spec.ref_column;
-	ListCell   *lc;
-
 	/* Refer to what backs the new version's table and column right now. */
-	foreach(lc, plan->tables)
-	{
-		PlannedTable *t = (PlannedTable *) lfirst(lc);
-
-		if (t->name == NULL || strcmp(t->name, spec.ref_table) != 0)
-			continue;
-		table = t->physical_name;
-		PlannedColumn *c = plan_find_column(t, spec.ref_column);
-
-		if (c != NULL)
-			column = c->physical;
-	}
 	return psprintf("REFERENCES %s (%s) ON DELETE %s ON UPDATE %s",
-					qname(plan->schema, table), qi(column), spec.ref_on_delete, spec.ref_on_update);
+					plan_referenced_table_sql(plan, spec.ref_table),
+					plan_referenced_columns_sql(plan, spec.ref_table,
+												list_make1((void *) spec.ref_column)),
+					spec.ref_on_delete, spec.ref_on_update);
 }
 
 } // namespace ec

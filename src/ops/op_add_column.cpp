@@ -58,7 +58,7 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	{
 		Relation	rel = relation_open(table->relid, AccessShareLock);
 		const char *check = check_on_physical_columns(rel, new_shape(table->columns), spec.check_sql,
-													  field_origin(plan, "column.check.constraint"));
+													  "field \"column.check.constraint\"");
 
 		relation_close(rel, AccessShareLock);
 		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID",

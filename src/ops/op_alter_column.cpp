@@ -11,8 +11,10 @@
  * Default, comment and name changes need no copy: the new version's view shows
  * them at once and complete() applies them to the table.
  */
+#include "expression.hpp"
 #include "ops/operations.hpp"
 #include "sql.hpp"
+#include "version_schema.hpp"
 
 namespace ec {
 
@@ -53,17 +55,6 @@ refuse_if_constrained(Oid relid, const char *column)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("changing the type or nullability of column \"%s\" is not supported yet "
 						"because constraints or indexes use it: %s", column, found)));
-}
-
-const char *
-column_comment(Oid relid, const char *column)
-{
-	const char *args[] = {psprintf("%u", relid), column};
-
-	return sql_value("SELECT pg_catalog.col_description(a.attrelid, a.attnum) "
-					 "FROM pg_catalog.pg_attribute a "
-					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
-					 2, args);
 }
 
 } // namespace
@@ -117,6 +108,17 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 
 	const char *old_physical = column->physical;
 	const char *final_name = new_name ? new_name : column->name;
+	const char *type_sql = new_type ? new_type : column_type_sql(table->relid, old_physical);
+
+	if (new_type != NULL)
+	{
+		Oid			type;
+		int32		typmod;
+
+		parseTypeString(new_type, &type, &typmod, false);
+	}
+	if (default_given && new_default != NULL)
+		check_default_expression(new_default, type_sql, "field \"default\"");
 
 	if (copy)
 	{
@@ -125,13 +127,18 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 		const char *old_comment = column_comment(table->relid, old_physical);
 		const char *staged_default = default_given ? new_default : old_default;
 
+		if (!default_given && old_default != NULL && new_type != NULL)
+			check_default_expression(old_default, type_sql,
+									 psprintf("the current default of column \"%s\"", column->name));
+
 		refuse_if_constrained(table->relid, old_physical);
 		column->physical = plan_new_physical_column(plan, table, final_name);
 		column->added = true;
 		column->replaces = old_physical;
-		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical),
-				  new_type ? new_type : column_type_sql(table->relid, old_physical),
+		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type_sql,
 				  staged_default ? " DEFAULT " : "", staged_default ? staged_default : "");
+		/* Whoever could use the old column can use its replacement. */
+		copy_column_grants(table->relid, old_physical, table_sql, column->physical);
 		if (!nullable)
 		{
 			column->not_null_check = psprintf(EC_PREFIX "nn_%s", final_name);
@@ -145,8 +152,13 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 		}
 		plan_add_sync(table, SyncDirection::Up, column->physical,
 					  up ? up : quote_identifier(old_physical), field_origin(plan, up ? "up" : "column"));
-		plan_add_sync(table, SyncDirection::Down, old_physical,
-					  down ? down : quote_identifier(final_name), field_origin(plan, down ? "down" : "column"));
+		/* Without "down", the new value cast back, by whatever name later
+		 * operations give the column. */
+		if (down != NULL)
+			plan_add_sync(table, SyncDirection::Down, old_physical, down, field_origin(plan, "down"));
+		else
+			plan_add_identity_sync(table, SyncDirection::Down, old_physical, column,
+								   field_origin(plan, "column"));
 	}
 	else if (default_given)
 	{

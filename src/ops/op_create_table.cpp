@@ -73,10 +73,12 @@ append_constraint(StringInfo sql, MigrationPlan *plan, const JsonObject &c)
 		JsonObject	ref = c.required_object("references");
 
 		ref.reject_unknown(kRef);
+		const char *ref_table = ref.required_string("table");
+
 		appendStringInfo(sql, "FOREIGN KEY (%s) REFERENCES %s (%s) ON DELETE %s ON UPDATE %s",
 						 column_list_sql(c.string_array("columns", true)),
-						 qname(plan->schema, ref.required_string("table")),
-						 column_list_sql(ref.string_array("columns", true)),
+						 plan_referenced_table_sql(plan, ref_table),
+						 plan_referenced_columns_sql(plan, ref_table, ref.string_array("columns", true)),
 						 referential_action(ref, "on_delete"), referential_action(ref, "on_update"));
 	}
 	else
@@ -123,6 +125,11 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 		ColumnSpec	spec = read_column_spec(JsonObject((JsonbContainer *) lfirst(lc),
 													   psprintf("columns[%d].", foreach_current_index(lc))));
 
+		if (strncmp(spec.name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("column name \"%s\" uses the prefix \"%s\" reserved by expand_contract",
+							spec.name, EC_PREFIX)));
 		if (foreach_current_index(lc) > 0)
 			appendStringInfoString(&sql, ", ");
 		append_column(&sql, plan, spec);

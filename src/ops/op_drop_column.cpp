@@ -5,6 +5,7 @@
  * reading and writing it; with "down", writes of the new version compute it.
  */
 #include "ops/operations.hpp"
+#include "sql.hpp"
 
 namespace ec {
 
@@ -30,6 +31,19 @@ op_drop_column(MigrationPlan *plan, const JsonObject &op)
 				 errmsg("cannot drop column \"%s\": it is the last column of table \"%s\"",
 						column->name, table->name)));
 
+	if (down == NULL && column_default_sql(table->relid, column->physical) == NULL)
+	{
+		HeapTuple	att = SearchSysCacheAttName(table->relid, column->physical);
+		bool		not_null = HeapTupleIsValid(att) && ((Form_pg_attribute) GETSTRUCT(att))->attnotnull;
+
+		if (HeapTupleIsValid(att))
+			ReleaseSysCache(att);
+		if (not_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" is NOT NULL without a default, so field \"down\" is required "
+							"to fill it for rows the new version inserts", column->name)));
+	}
 	table->columns = list_delete_ptr(table->columns, column);
 	table->dropped_columns = lappend(table->dropped_columns, (void *) column->physical);
 	if (down != NULL)

@@ -3,6 +3,7 @@
  * complete with "onComplete". Runs as the caller, with search_path set to the
  * migration's schema.
  */
+#include "error_context.hpp"
 #include "ops/operations.hpp"
 #include "sql.hpp"
 
@@ -24,14 +25,31 @@ op_raw_sql(MigrationPlan *plan, const JsonObject &op)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("fields \"down\" and \"onComplete\" cannot be combined"),
 				 errdetail("SQL run by complete() is never undone by rollback().")));
+	/* SQL that runs later must at least parse now. */
+	with_error_prefix("field \"down\"", down, [&]() {
+		if (down != NULL)
+			(void) raw_parser(down, RAW_PARSE_DEFAULT);
+	});
 	if (on_complete)
 	{
+		with_error_prefix("field \"up\"", up, [&]() { (void) raw_parser(up, RAW_PARSE_DEFAULT); });
 		plan->on_complete_sql = lappend(plan->on_complete_sql, (void *) up);
 		return;
 	}
+
+	/* A SET in one operation's SQL does not leak into the next. */
+	int			nest_level = use_search_path(plan->schema);
+
 	sql_exec(up);
+	restore_search_path(nest_level);
 	if (down != NULL)
-		plan->rollback_sql = lcons((void *) down, plan->rollback_sql);
+	{
+		RollbackSql *undo = (RollbackSql *) palloc(sizeof(RollbackSql));
+
+		undo->operation = plan->operation;
+		undo->sql = down;
+		plan->rollback_sql = lappend(plan->rollback_sql, undo);
+	}
 }
 
 } // namespace ec
