@@ -133,7 +133,7 @@ count_pgtap_file() {
     DB_TESTS=$((DB_TESTS + ran))
     if [ "$planned" -gt "$ran" ]; then
         local missing=$((planned - ran)) i
-        fail "pgtap: $file: planned tests $((ran + 1))..$planned never ran (the file stopped early)"
+        fail "pgtap: $file: planned $planned assertions but only $ran ran (each missing one counts as failed)"
         for ((i = 1; i < missing; i++)); do
             FAILED=$((FAILED + 1))
         done
