@@ -6,6 +6,7 @@
 #   2. pg_regress              make installcheck, sql/*.sql vs expected/*.out
 #   3. isolation               make installcheck, specs/*.spec
 #   4. pgTAP                   pg_prove on test/*.sql, counted per assertion
+#   4b. scenarios              test/scenarios/*.sh, one test each (pg_dump/restore, ...)
 #   5. CMake                   the library builds with CMake without warnings
 #
 # Every suite runs even when an earlier one fails. The last line printed is
@@ -164,6 +165,28 @@ if [ "$CLUSTER_OK" = 1 ] && [ "${#TAP_FILES[@]}" -gt 0 ]; then
     done
 elif [ "$CLUSTER_OK" = 1 ]; then
     echo "test: no pgTAP files in test/"
+fi
+
+# --- 4b. scenarios -------------------------------------------------------------------
+# Whole-system stories a SQL file cannot tell (pg_dump/pg_restore, ...): each
+# test/scenarios/*.sh runs against the cluster and is one test, passed when it
+# exits 0.
+shopt -s nullglob
+SCENARIOS=(test/scenarios/*.sh)
+shopt -u nullglob
+if [ "$CLUSTER_OK" = 1 ] && [ "${#SCENARIOS[@]}" -gt 0 ]; then
+    section "scenarios (test/scenarios/*.sh)"
+    for f in "${SCENARIOS[@]}"; do
+        name="$(basename "$f" .sh)"
+        DB_TESTS=$((DB_TESTS + 1))
+        if bash "$f"; then
+            echo "test: scenario $name ... ok"
+            pass
+        else
+            echo "test: scenario $name ... FAILED"
+            fail "scenario: $name"
+        fi
+    done
 fi
 
 # The server is no longer needed; stop it before the summary so that nothing
