@@ -48,7 +48,8 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "m
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "members",
     "column": "nickname", "down": {"sql": "email"}}}]}$$);
 -- bad "down": syntax error, unknown column, the dropped column itself (the
--- new version has no such column), type mismatch, aggregate, subquery
+-- new version has no such column), type mismatch, aggregate, a subquery
+-- returning two columns
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "members",
     "column": "nickname", "down": "split_part(email, '@', 1"}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "members",
@@ -60,7 +61,7 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "p
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "products",
     "column": "legacy_code", "down": "max(id)"}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "products",
-    "column": "legacy_code", "down": "(SELECT 0)"}}]}$$);
+    "column": "legacy_code", "down": "(SELECT 0, 1)"}}]}$$);
 
 SELECT * FROM pg_temp.status();
 SELECT * FROM pg_temp.schemas();

@@ -137,10 +137,6 @@ transform_against_shape(Relation rel, const Shape &shape, const char *source,
 
 	Node	   *expr = transformExpr(pstate, parse_expression(source), kind);
 
-	if (checkExprHasSubLink(expr))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("subqueries in up/down expressions are not supported yet")));
 	*pstate_out = pstate;
 	return expr;
 }

@@ -19,5 +19,6 @@ _PG_init(void)
 		ec::define_version_setting();
 		MarkGUCPrefixReserved("expand_contract");
 		ec::register_sync_invalidation();
+		ec::install_statement_tracking();
 	});
 }

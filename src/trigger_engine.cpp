@@ -26,9 +26,11 @@ enum TriggerArg {
 
 struct SyncTarget {
 	AttrNumber attnum;
-	ExprState *expr;
+	ExprState *expr;			/* fast path: evaluated against the row's slot */
+	PlannedStmt *query;			/* with subqueries: SELECT of the expression, the
+								 * row's columns as parameters $attnum */
 	Bitmapset *inputs;			/* offset by FirstLowInvalidHeapAttributeNumber */
-	bool whole_row;
+	bool recompute_always;		/* result may differ for equal inputs */
 };
 
 struct SyncState {
@@ -43,6 +45,7 @@ struct SyncState {
 	int nups;
 	SyncTarget *downs;
 	int ndowns;
+	List *read_tables;			/* tables read by subqueries in expressions */
 	TupleDesc desc;
 	ExprContext *econtext;
 	TupleTableSlot *work_slot;
@@ -64,8 +67,73 @@ enum class Pick {
 	NotAssigned					/* targets the statement did not assign itself */
 };
 
+Node *columns_to_params(Node *node, int *sublevels_up);
+
+/* PostgreSQL's tree mutators take an unprototyped C function pointer; going
+ * through void (*)() is the cast C++ allows without a warning. */
+using TreeMutator = Node *(*) ();
+
+inline TreeMutator
+as_tree_mutator(Node *(*mutator)(Node *, int *))
+{
+	return reinterpret_cast<TreeMutator>(reinterpret_cast<void (*)()>(mutator));
+}
+
+/* Turns references to the synced table's columns, at any subquery depth,
+ * into parameters $attnum. */
+Node *
+columns_to_params(Node *node, int *sublevels_up)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varno == 1 &&
+		((Var *) node)->varlevelsup == (Index) *sublevels_up)
+	{
+		Var		   *var = (Var *) node;
+		Param	   *param = makeNode(Param);
+
+		param->paramkind = PARAM_EXTERN;
+		param->paramid = var->varattno;
+		param->paramtype = var->vartype;
+		param->paramtypmod = var->vartypmod;
+		param->paramcollid = var->varcollid;
+		param->location = var->location;
+		return (Node *) param;
+	}
+	if (IsA(node, Query))
+	{
+		(*sublevels_up)++;
+		Node	   *result = (Node *) query_tree_mutator((Query *) node,
+														 as_tree_mutator(columns_to_params),
+														 sublevels_up, 0);
+
+		(*sublevels_up)--;
+		return result;
+	}
+	return expression_tree_mutator(node, as_tree_mutator(columns_to_params), sublevels_up);
+}
+
+/* Plans "SELECT <expr>" once for this backend: subqueries need a plan, which
+ * expression evaluation alone cannot run. */
+PlannedStmt *
+plan_expression_query(Expr *expr)
+{
+	int			sublevels_up = 0;
+	Query	   *query = makeNode(Query);
+
+	query->commandType = CMD_SELECT;
+	query->querySource = QSRC_ORIGINAL;
+	query->canSetTag = true;
+	query->jointree = makeFromExpr(NIL, NULL);
+	query->targetList = list_make1(makeTargetEntry((Expr *) columns_to_params((Node *) expr, &sublevels_up),
+												   1, pstrdup("value"), false));
+	query->hasSubLinks = true;
+	AcquireRewriteLocks(query, true, false);
+	return pg_plan_query(linitial_node(Query, QueryRewrite(query)), NULL, 0, NULL);
+}
+
 SyncTarget *
-compile_targets(const char *serialized, int *count)
+compile_targets(const char *serialized, int *count, List **read_tables)
 {
 	List	   *entries = (List *) stringToNode(serialized);
 	SyncTarget *targets = (SyncTarget *) palloc0(sizeof(SyncTarget) * Max(list_length(entries), 1));
@@ -75,15 +143,108 @@ compile_targets(const char *serialized, int *count)
 	{
 		TargetEntry *te = lfirst_node(TargetEntry, lc);
 		SyncTarget *target = &targets[foreach_current_index(lc)];
-		Expr	   *planned = expression_planner(te->expr);
 
 		target->attnum = te->resno;
+		if (checkExprHasSubLink((Node *) te->expr))
+		{
+			target->query = plan_expression_query(te->expr);
+			*read_tables = list_concat_unique_oid(*read_tables, target->query->relationOids);
+			target->recompute_always = true;
+			continue;
+		}
+
+		Expr	   *planned = expression_planner(te->expr);
+
 		target->expr = ExecInitExpr(planned, NULL);
 		pull_varattnos((Node *) planned, 1, &target->inputs);
-		target->whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, target->inputs);
+		/* Skipping a recomputation is only right when it gives the same
+		 * result: immutable functions, no whole-row input. */
+		target->recompute_always = contain_mutable_functions((Node *) planned) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, target->inputs);
 	}
 	*count = list_length(entries);
 	return targets;
+}
+
+/* Receives the one value of an expression query. */
+struct ValueReceiver {
+	DestReceiver pub;
+	MemoryContext context;
+	bool received;
+	Datum value;
+	bool isnull;
+};
+
+bool
+receive_value(TupleTableSlot *slot, DestReceiver *self)
+{
+	ValueReceiver *receiver = (ValueReceiver *) self;
+	Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, 0);
+
+	if (!receiver->received)
+	{
+		MemoryContext caller = MemoryContextSwitchTo(receiver->context);
+
+		receiver->value = slot_getattr(slot, 1, &receiver->isnull);
+		if (!receiver->isnull)
+			receiver->value = datumCopy(receiver->value, att->attbyval, att->attlen);
+		MemoryContextSwitchTo(caller);
+		receiver->received = true;
+	}
+	return true;
+}
+
+void receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo) {}
+void receiver_shutdown(DestReceiver *self) {}
+void receiver_destroy(DestReceiver *self) {}
+
+/* Runs a target's expression query for the row in `slot`. */
+Datum
+evaluate_query(SyncState *state, const SyncTarget *target, TupleTableSlot *slot, bool *isnull)
+{
+	int			natts = state->desc->natts;
+	ParamListInfo params = makeParamList(natts);
+	ValueReceiver receiver;
+	ListCell   *lc;
+
+	slot_getallattrs(slot);
+	for (int i = 0; i < natts; i++)
+	{
+		params->params[i].value = slot->tts_values[i];
+		params->params[i].isnull = slot->tts_isnull[i];
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = TupleDescAttr(state->desc, i)->atttypid;
+	}
+
+	/* The plan outlives transactions; its tables must be locked in this one. */
+	foreach(lc, target->query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			LockRelationOid(rte->relid, rte->rellockmode);
+	}
+
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = receive_value;
+	receiver.pub.rStartup = receiver_startup;
+	receiver.pub.rShutdown = receiver_shutdown;
+	receiver.pub.rDestroy = receiver_destroy;
+	receiver.pub.mydest = DestNone;
+	receiver.context = CurrentMemoryContext;
+	receiver.isnull = true;
+
+	QueryDesc  *query = CreateQueryDesc(target->query, "expand_contract sync expression",
+										GetActiveSnapshot(), InvalidSnapshot,
+										&receiver.pub, params, NULL, 0);
+
+	ExecutorStart(query, 0);
+	ExecutorRun(query, ForwardScanDirection, 1, true);
+	ExecutorFinish(query);
+	ExecutorEnd(query);
+	FreeQueryDesc(query);
+	*isnull = receiver.isnull;
+	return receiver.value;
 }
 
 /*
@@ -123,8 +284,8 @@ compile_state(Trigger *trigger, Relation rel)
 		if (!att->attisdropped && strcmp(NameStr(att->attname), args[kArgMarker]) == 0)
 			state->marker = att->attnum;
 	}
-	state->ups = compile_targets(args[kArgUp], &state->nups);
-	state->downs = compile_targets(args[kArgDown], &state->ndowns);
+	state->ups = compile_targets(args[kArgUp], &state->nups, &state->read_tables);
+	state->downs = compile_targets(args[kArgDown], &state->ndowns, &state->read_tables);
 	state->econtext = CreateStandaloneExprContext();
 	state->work_slot = MakeSingleTupleTableSlot(state->desc, &TTSOpsHeapTuple);
 	state->values = (Datum *) palloc0(sizeof(Datum) * state->desc->natts);
@@ -196,7 +357,9 @@ invalidate_relation(Oid relid)
 		return;
 	hash_seq_init(&status, sync_cache);
 	while ((entry = (SyncCacheEntry *) hash_seq_search(&status)) != NULL)
-		if (entry->state != NULL && (relid == InvalidOid || entry->state->relid == relid))
+		if (entry->state != NULL &&
+			(relid == InvalidOid || entry->state->relid == relid ||
+			 list_member_oid(entry->state->read_tables, relid)))
 			entry->state->valid = false;
 }
 
@@ -219,7 +382,7 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 				picked = true;
 				break;
 			case Pick::InputsAssigned:
-				picked = t->whole_row || bms_overlap(t->inputs, assigned);
+				picked = t->recompute_always || bms_overlap(t->inputs, assigned);
 				break;
 			case Pick::NotAssigned:
 				picked = !bms_is_member(t->attnum - FirstLowInvalidHeapAttributeNumber, assigned);
@@ -230,7 +393,9 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 
 		int			k = t->attnum - 1;
 
-		state->values[k] = ExecEvalExprSwitchContext(t->expr, state->econtext, &state->nulls[k]);
+		state->values[k] = t->query
+			? evaluate_query(state, t, slot, &state->nulls[k])
+			: ExecEvalExprSwitchContext(t->expr, state->econtext, &state->nulls[k]);
 		state->replace[k] = true;
 		computed++;
 	}
@@ -268,7 +433,7 @@ sync_row(TriggerData *td)
 	}
 
 	ResetExprContext(state->econtext);
-	if (writer_is_new_version(state->identity, &state->version_cache, state->context))
+	if (writer_is_new_version(state->identity, state->relid, &state->version_cache))
 	{
 		if (unsynced && evaluate(state, state->ups, state->nups, Pick::NotAssigned, assigned, slot) > 0)
 		{

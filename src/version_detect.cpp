@@ -3,30 +3,35 @@
  */
 #include "version_detect.hpp"
 
+#include "boundary.hpp"
+
+extern "C" void ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
+								bool execute_once);
+
 namespace ec {
 
 char *version_setting = NULL;
 
-void
-define_version_setting()
-{
-	DefineCustomStringVariable("expand_contract.version",
-							   "Schema version this session writes as (a version schema or migration name).",
-							   "Overrides the version found on search_path; empty means use search_path.",
-							   &version_setting,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   NULL, NULL, NULL);
-}
-
 namespace {
+
+/* The innermost statement in ExecutorRun, numbered so a cached decision can
+ * tell statements apart even when a PlannedStmt's memory is reused. */
+struct RunningStatement {
+	PlannedStmt *stmt;
+	uint64 number;
+};
+
+RunningStatement running = {NULL, 0};
+uint64 statements_run = 0;
+ExecutorRun_hook_type previous_executor_run = NULL;
 
 enum class Match { None, Old, New };
 
 Match
 match_name(const VersionIdentity &identity, const char *name)
 {
+	if (name == NULL)
+		return Match::None;
 	if (strcmp(name, identity.new_schema) == 0)
 		return Match::New;
 	if (strcmp(name, identity.base_schema) == 0 || strcmp(name, identity.previous_schema) == 0)
@@ -34,11 +39,125 @@ match_name(const VersionIdentity &identity, const char *name)
 	return Match::None;
 }
 
+/* The table a simple (auto-updatable) view reads, or InvalidOid. */
+Oid
+view_base_table(Oid view)
+{
+	Relation	rel = relation_open(view, AccessShareLock);
+	Query	   *query = get_view_query(rel);
+	Oid			base = InvalidOid;
+
+	if (query != NULL && list_length(query->jointree->fromlist) == 1 &&
+		IsA(linitial(query->jointree->fromlist), RangeTblRef))
+	{
+		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) linitial(query->jointree->fromlist))->rtindex,
+									  query->rtable);
+
+		if (rte->rtekind == RTE_RELATION)
+			base = rte->relid;
+	}
+	relation_close(rel, AccessShareLock);
+	return base;
+}
+
+/*
+ * The version of the views `stmt` writes `relid` through. The rewriter keeps
+ * each view a DML statement targets in the range table with the INSERT,
+ * UPDATE or DELETE right the caller needs on it; reads of views carry SELECT
+ * only, so INSERT ... SELECT FROM a version view counts as a write to the
+ * table it names.
+ */
+Match
+statement_version(const VersionIdentity &identity, PlannedStmt *stmt, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) == 0)
+			continue;
+
+		Match		m = match_name(identity, get_namespace_name(get_rel_namespace(rte->relid)));
+
+		if (m != Match::None && view_base_table(rte->relid) == relid)
+			return m;
+	}
+	return Match::None;
+}
+
+/* Whether `stmt` inserts into or updates `relid` itself. */
+bool
+statement_writes(PlannedStmt *stmt, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->resultRelations)
+		if (rt_fetch(lfirst_int(lc), stmt->rtable)->relid == relid)
+			return true;
+	return false;
+}
+
+/* The first version schema on search_path: the rule of last resort. */
+bool
+search_path_says_new(const VersionIdentity &identity)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(pstrdup(namespace_search_path), ',', &names))
+		return false;
+	foreach(lc, names)
+	{
+		Match		m = match_name(identity, (const char *) lfirst(lc));
+
+		if (m != Match::None)
+			return m == Match::New;
+	}
+	return false;
+}
+
+void
+run_tracked(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
+{
+	RunningStatement saved = running;
+
+	running.stmt = query->plannedstmt;
+	running.number = ++statements_run;
+	PG_TRY();
+	{
+		if (previous_executor_run)
+			previous_executor_run(query, direction, count, execute_once);
+		else
+			standard_ExecutorRun(query, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		running = saved;
+	}
+	PG_END_TRY();
+}
+
 } // namespace
 
+void
+define_version_setting()
+{
+	DefineCustomStringVariable("expand_contract.version",
+							   "Schema version this session writes as (a version schema or migration name).",
+							   "Overrides the version of the view a statement writes through; "
+							   "empty means decide by that view.",
+							   &version_setting,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+}
+
 bool
-writer_is_new_version(const VersionIdentity &identity, VersionCache *cache,
-					  MemoryContext cache_context)
+writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *cache)
 {
 	if (version_setting != NULL && version_setting[0] != '\0')
 	{
@@ -51,33 +170,61 @@ writer_is_new_version(const VersionIdentity &identity, VersionCache *cache,
 			return setting == Match::New;
 	}
 
-	const char *path = namespace_search_path;
-
-	if (cache->search_path != NULL && strcmp(cache->search_path, path) == 0)
-		return cache->is_new;
-
-	List	   *names = NIL;
-	ListCell   *lc;
-	bool		is_new = false;
-
-	if (SplitIdentifierString(pstrdup(path), ',', &names))
+	if (running.stmt != NULL)
 	{
-		foreach(lc, names)
+		if (cache->statement != running.number)
 		{
-			Match		m = match_name(identity, (const char *) lfirst(lc));
-
-			if (m != Match::None)
-			{
-				is_new = m == Match::New;
-				break;
-			}
+			cache->statement = running.number;
+			cache->is_new = statement_version(identity, running.stmt, relid) == Match::New;
 		}
+		return cache->is_new;
 	}
-	if (cache->search_path != NULL)
-		pfree(cache->search_path);
-	cache->search_path = MemoryContextStrdup(cache_context, path);
-	cache->is_new = is_new;
-	return is_new;
+
+	/*
+	 * No statement in ExecutorRun: the row comes from COPY or replication
+	 * (which write tables, never views), or this library was loaded by the
+	 * very statement that fires the trigger, before its hook existed. That
+	 * statement is the active portal's when it runs at top level; when it is
+	 * nested in a function, nothing names it, and search_path is the best
+	 * guess left (session_preload_libraries avoids the case entirely).
+	 */
+	TimestampTz started = GetCurrentStatementStartTimestamp();
+
+	if (cache->statement != 0 || cache->statement_start != started)
+	{
+		bool		found = false;
+		bool		is_new = false;
+		ListCell   *lc;
+
+		if (ActivePortal != NULL)
+			foreach(lc, ActivePortal->stmts)
+			{
+				PlannedStmt *stmt = (PlannedStmt *) lfirst(lc);
+
+				if (!IsA(stmt, PlannedStmt) || !statement_writes(stmt, relid))
+					continue;
+				found = true;
+				is_new = is_new || statement_version(identity, stmt, relid) == Match::New;
+			}
+		cache->statement = 0;
+		cache->statement_start = started;
+		cache->is_new = found ? is_new : search_path_says_new(identity);
+	}
+	return cache->is_new;
+}
+
+void
+install_statement_tracking()
+{
+	previous_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = ec_executor_run;
 }
 
 } // namespace ec
+
+/* Records the running statement for version detection; see run_tracked. */
+extern "C" void
+ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
+{
+	ec::pg_entry([&] { ec::run_tracked(query, direction, count, execute_once); });
+}

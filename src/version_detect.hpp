@@ -1,10 +1,18 @@
 /*
  * version_detect.hpp — which schema version is writing a row.
  *
- * In order: the session setting expand_contract.version (a version schema or
- * migration name), then the first version schema found on search_path. The
- * base schema and the previous version schema count as the old version; a
- * search_path naming neither version also means the old version.
+ * In order:
+ *  1. the session setting expand_contract.version (a version schema or
+ *     migration name; the base schema means the old version);
+ *  2. the view the statement writes through: a target view in the new version
+ *     schema means the new version, one in the previous version schema or the
+ *     base schema the old one;
+ *  3. otherwise the statement writes the base table: the old version.
+ *
+ * Rule 2 needs no session state, so it holds behind transaction-pooling
+ * poolers and for schema-qualified names. The statement is known because an
+ * ExecutorRun hook records the innermost running one; the decision is made
+ * once per statement and table, never per row.
  */
 #pragma once
 
@@ -20,18 +28,18 @@ struct VersionIdentity {
 	const char *previous_schema; /* "" when there is none */
 };
 
-/* The last search_path seen and what it meant, so the write path compares a
- * string instead of re-splitting search_path for every row. */
+/* The decision for the last statement seen, per sync trigger. */
 struct VersionCache {
-	char *search_path;
+	uint64 statement;
+	TimestampTz statement_start;
 	bool is_new;
 };
 
 extern char *version_setting;
 
 void define_version_setting();
+void install_statement_tracking();
 
-bool writer_is_new_version(const VersionIdentity &identity, VersionCache *cache,
-						   MemoryContext cache_context);
+bool writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *cache);
 
 } // namespace ec

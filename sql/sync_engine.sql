@@ -1,0 +1,76 @@
+-- sync_engine: what the native sync trigger computes, and when.
+--
+-- Expressions are analysed once at start and compiled once per backend.
+-- Plain expressions are evaluated against the row; expressions with
+-- subqueries run a plan made once per backend, with the row's columns as
+-- parameters. On UPDATE, an output is recomputed only when the statement
+-- assigned one of its inputs and recomputing could not give another result
+-- (immutable functions, no subquery); everything else is recomputed on every
+-- write. Replacing a function or changing a table an expression reads makes
+-- every backend compile again.
+
+CREATE SCHEMA sync_engine;
+SET search_path = sync_engine;
+
+CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO users VALUES (1, 'ada'), (2, 'grace');
+CREATE VIEW active_users AS SELECT id, name FROM users WHERE name <> 'nobody';
+CREATE SEQUENCE touches;
+CREATE FUNCTION shout(t text) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT upper(t) $$;
+
+CREATE TABLE posts (id int PRIMARY KEY, user_id int, title text NOT NULL);
+INSERT INTO posts VALUES (1, 1, 'hello'), (2, 99, 'orphan'), (3, 2, 'again');
+
+SELECT expand_contract.start('02_authors', '{"operations": [
+  {"add_column": {"table": "posts", "column": {"name": "author_id", "type": "int", "nullable": true},
+                  "up": "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id END"}},
+  {"add_column": {"table": "posts", "column": {"name": "author", "type": "text", "nullable": true},
+                  "up": "(SELECT name FROM active_users a WHERE a.id = user_id)"}},
+  {"add_column": {"table": "posts", "column": {"name": "headline", "type": "text", "nullable": true},
+                  "up": "shout(title)"}},
+  {"add_column": {"table": "posts", "column": {"name": "touch", "type": "bigint", "nullable": true},
+                  "up": "nextval(''touches'')"}}]}', 'sync_engine') AS version_schema;
+SELECT table_name, rows, rows_left FROM expand_contract.backfill('sync_engine');
+SELECT * FROM sync_engine_02_authors.posts ORDER BY id;
+
+-- Old-version writes. The subquery columns and the volatile one are computed
+-- on every write; headline only when title is assigned.
+INSERT INTO posts VALUES (4, 2, 'new post'), (5, 7, 'no such user');
+UPDATE posts SET user_id = 1 WHERE id = 2;           -- the orphan gets an author
+UPDATE users SET name = 'Ada Lovelace' WHERE id = 1;  -- another table changes...
+UPDATE posts SET title = title WHERE id IN (1, 3);    -- ...and rows are written again
+SELECT * FROM sync_engine_02_authors.posts ORDER BY id;
+
+-- Replacing a function an expression calls takes effect at once, in this
+-- backend too: the compiled expressions are dropped and made again.
+CREATE OR REPLACE FUNCTION shout(t text) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT upper(t) || '!' $$;
+UPDATE posts SET title = 'hello again' WHERE id = 1;
+SELECT id, headline FROM sync_engine_02_authors.posts WHERE id = 1;
+
+-- Changing a table a subquery reads re-plans it: the view now hides 'grace'.
+CREATE OR REPLACE VIEW active_users AS SELECT id, name FROM users WHERE name <> 'grace';
+UPDATE posts SET title = title WHERE id = 3;
+SELECT id, author FROM sync_engine_02_authors.posts WHERE id = 3;
+
+-- What the expressions read cannot change under them.
+ALTER TABLE users DROP COLUMN name;
+ALTER TABLE posts DROP COLUMN title;
+ALTER TABLE posts ALTER COLUMN user_id TYPE bigint;
+DROP FUNCTION shout(text);
+
+SELECT expand_contract.complete('sync_engine');
+SELECT * FROM posts ORDER BY id;
+
+-- An expression with a subquery is checked at start like any other.
+SELECT expand_contract.start('03_bad', '{"operations": [
+  {"add_column": {"table": "posts", "column": {"name": "x", "type": "int", "nullable": true},
+                  "up": "(SELECT id, name FROM users LIMIT 1)"}}]}', 'sync_engine');
+SELECT expand_contract.start('03_bad', '{"operations": [
+  {"add_column": {"table": "posts", "column": {"name": "x", "type": "int", "nullable": true},
+                  "up": "(SELECT name FROM no_such_table)"}}]}', 'sync_engine');
+SELECT expand_contract.start('03_bad', '{"operations": [
+  {"add_column": {"table": "posts", "column": {"name": "x", "type": "int", "nullable": true},
+                  "up": "(SELECT name FROM users WHERE id = user_id)"}}]}', 'sync_engine');
+
+SET client_min_messages = warning;
+DROP SCHEMA sync_engine, sync_engine_02_authors CASCADE;
