@@ -109,7 +109,7 @@ register_backfills(MigrationPlan *plan)
 	{
 		PlannedTable *table = (PlannedTable *) lfirst(lc);
 
-		if (!plan_has_backfill_marker(table))
+		if (!plan_needs_backfill(table))
 			continue;
 
 		List	   *keys = backfill_key_columns(table->relid);

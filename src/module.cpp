@@ -3,6 +3,7 @@
  * cache invalidation hooks of the trigger engine.
  */
 #include "boundary.hpp"
+#include "statement_sync.hpp"
 #include "trigger_engine.hpp"
 #include "version_detect.hpp"
 
@@ -20,5 +21,6 @@ _PG_init(void)
 		MarkGUCPrefixReserved("expand_contract");
 		ec::register_sync_invalidation();
 		ec::install_statement_tracking();
+		ec::install_statement_sync();
 	});
 }

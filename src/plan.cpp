@@ -293,6 +293,14 @@ plan_has_sync_trigger(const PlannedTable *table)
 bool
 plan_has_backfill_marker(const PlannedTable *table)
 {
+	/* Every synced table has one: besides marking rows to backfill, it is
+	 * what tells a statement-level sync from the trigger (statement_sync). */
+	return plan_has_sync_trigger(table);
+}
+
+bool
+plan_needs_backfill(const PlannedTable *table)
+{
 	ListCell   *lc;
 
 	if (!plan_has_sync_trigger(table))

@@ -122,6 +122,8 @@ const char *column_type_sql(Oid relid, const char *column);
 /* Whether start attaches a sync trigger to the table, and a backfill marker. */
 bool plan_has_sync_trigger(const PlannedTable *table);
 bool plan_has_backfill_marker(const PlannedTable *table);
+/* Whether its existing rows need a backfill: it has "up" columns. */
+bool plan_needs_backfill(const PlannedTable *table);
 
 /* The DDL steps of complete() and rollback(), in order. */
 List *plan_complete_steps(MigrationPlan *plan);

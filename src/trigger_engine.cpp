@@ -25,12 +25,10 @@ enum TriggerArg {
 };
 
 struct SyncTarget {
-	AttrNumber attnum;
+	SyncRule rule;
 	ExprState *expr;			/* fast path: evaluated against the row's slot */
 	PlannedStmt *query;			/* with subqueries: SELECT of the expression, the
 								 * row's columns as parameters $attnum */
-	Bitmapset *inputs;			/* offset by FirstLowInvalidHeapAttributeNumber */
-	bool recompute_always;		/* result may differ for equal inputs */
 };
 
 struct SyncState {
@@ -38,9 +36,8 @@ struct SyncState {
 	Oid relid;
 	bool valid;
 	MemoryContext context;
-	VersionIdentity identity;
+	SyncSpec spec;
 	VersionCache version_cache;
-	AttrNumber marker;			/* InvalidAttrNumber: no backfill marker */
 	SyncTarget *ups;
 	int nups;
 	SyncTarget *downs;
@@ -133,7 +130,7 @@ plan_expression_query(Expr *expr)
 }
 
 SyncTarget *
-compile_targets(const char *serialized, int *count, List **read_tables)
+compile_targets(const char *serialized, int *count, List **rules, List **read_tables)
 {
 	List	   *entries = (List *) stringToNode(serialized);
 	SyncTarget *targets = (SyncTarget *) palloc0(sizeof(SyncTarget) * Max(list_length(entries), 1));
@@ -144,23 +141,26 @@ compile_targets(const char *serialized, int *count, List **read_tables)
 		TargetEntry *te = lfirst_node(TargetEntry, lc);
 		SyncTarget *target = &targets[foreach_current_index(lc)];
 
-		target->attnum = te->resno;
+		target->rule.target = te->resno;
+		target->rule.expr = te->expr;
+		*rules = lappend(*rules, &target->rule);
 		if (checkExprHasSubLink((Node *) te->expr))
 		{
 			target->query = plan_expression_query(te->expr);
 			*read_tables = list_concat_unique_oid(*read_tables, target->query->relationOids);
-			target->recompute_always = true;
+			target->rule.has_subquery = true;
+			target->rule.recompute_always = true;
 			continue;
 		}
 
 		Expr	   *planned = expression_planner(te->expr);
 
 		target->expr = ExecInitExpr(planned, NULL);
-		pull_varattnos((Node *) planned, 1, &target->inputs);
+		pull_varattnos((Node *) planned, 1, &target->rule.inputs);
 		/* Skipping a recomputation is only right when it gives the same
 		 * result: immutable functions, no whole-row input. */
-		target->recompute_always = contain_mutable_functions((Node *) planned) ||
-			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, target->inputs);
+		target->rule.recompute_always = contain_mutable_functions((Node *) planned) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, target->rule.inputs);
 	}
 	*count = list_length(entries);
 	return targets;
@@ -271,21 +271,22 @@ compile_state(Trigger *trigger, Relation rel)
 	state->trigger_oid = trigger->tgoid;
 	state->relid = RelationGetRelid(rel);
 	state->context = context;
-	state->identity.migration = pstrdup(args[kArgMigration]);
-	state->identity.new_schema = pstrdup(args[kArgNewSchema]);
-	state->identity.base_schema = pstrdup(args[kArgBaseSchema]);
-	state->identity.previous_schema = pstrdup(args[kArgPreviousSchema]);
+	state->spec.identity.migration = pstrdup(args[kArgMigration]);
+	state->spec.identity.new_schema = pstrdup(args[kArgNewSchema]);
+	state->spec.identity.base_schema = pstrdup(args[kArgBaseSchema]);
+	state->spec.identity.previous_schema = pstrdup(args[kArgPreviousSchema]);
 	state->desc = CreateTupleDescCopy(RelationGetDescr(rel));
-	state->marker = InvalidAttrNumber;
+	state->spec.marker = InvalidAttrNumber;
 	for (int i = 0; i < state->desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(state->desc, i);
 
 		if (!att->attisdropped && strcmp(NameStr(att->attname), args[kArgMarker]) == 0)
-			state->marker = att->attnum;
+			state->spec.marker = att->attnum;
 	}
-	state->ups = compile_targets(args[kArgUp], &state->nups, &state->read_tables);
-	state->downs = compile_targets(args[kArgDown], &state->ndowns, &state->read_tables);
+	state->ups = compile_targets(args[kArgUp], &state->nups, &state->spec.ups, &state->read_tables);
+	state->downs = compile_targets(args[kArgDown], &state->ndowns, &state->spec.downs,
+								   &state->read_tables);
 	state->econtext = CreateStandaloneExprContext();
 	state->work_slot = MakeSingleTupleTableSlot(state->desc, &TTSOpsHeapTuple);
 	state->values = (Datum *) palloc0(sizeof(Datum) * state->desc->natts);
@@ -382,16 +383,16 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 				picked = true;
 				break;
 			case Pick::InputsAssigned:
-				picked = t->recompute_always || bms_overlap(t->inputs, assigned);
+				picked = t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned);
 				break;
 			case Pick::NotAssigned:
-				picked = !bms_is_member(t->attnum - FirstLowInvalidHeapAttributeNumber, assigned);
+				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
 				break;
 		}
 		if (!picked)
 			continue;
 
-		int			k = t->attnum - 1;
+		int			k = t->rule.target - 1;
 
 		state->values[k] = t->query
 			? evaluate_query(state, t, slot, &state->nulls[k])
@@ -424,16 +425,18 @@ sync_row(TriggerData *td)
 	bool		unsynced = false;
 	int			computed;
 
-	if (!inserting && state->marker != InvalidAttrNumber)
+	AttrNumber	marker_attnum = state->spec.marker;
+
+	if (!inserting && marker_attnum != InvalidAttrNumber)
 	{
 		bool		isnull;
-		Datum		marker = slot_getattr(td->tg_trigslot, state->marker, &isnull);
+		Datum		marker = slot_getattr(td->tg_trigslot, marker_attnum, &isnull);
 
 		unsynced = isnull || DatumGetBool(marker);
 	}
 
 	ResetExprContext(state->econtext);
-	if (writer_is_new_version(state->identity, state->relid, &state->version_cache))
+	if (writer_is_new_version(state->spec.identity, state->relid, &state->version_cache))
 	{
 		if (unsynced && evaluate(state, state->ups, state->nups, Pick::NotAssigned, assigned, slot) > 0)
 		{
@@ -449,11 +452,11 @@ sync_row(TriggerData *td)
 		computed = evaluate(state, state->ups, state->nups, unsynced ? Pick::All : changed,
 							assigned, slot);
 
-	if (state->marker != InvalidAttrNumber && (inserting || unsynced))
+	if (marker_attnum != InvalidAttrNumber && (inserting || unsynced))
 	{
-		state->values[state->marker - 1] = BoolGetDatum(false);
-		state->nulls[state->marker - 1] = false;
-		state->replace[state->marker - 1] = true;
+		state->values[marker_attnum - 1] = BoolGetDatum(false);
+		state->nulls[marker_attnum - 1] = false;
+		state->replace[marker_attnum - 1] = true;
 		computed++;
 	}
 	if (computed > 0)
@@ -469,6 +472,27 @@ serialize_targets(List *entries)
 }
 
 } // namespace
+
+Trigger *
+find_sync_trigger(TriggerDesc *triggers)
+{
+	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+	{
+		Trigger    *trigger = &triggers->triggers[i];
+
+		if (strcmp(trigger->tgname, kSyncTriggerName) == 0 && trigger->tgnargs == kArgCount)
+			return trigger;
+	}
+	return NULL;
+}
+
+const SyncSpec *
+sync_spec(Relation rel)
+{
+	Trigger    *trigger = find_sync_trigger(rel->trigdesc);
+
+	return trigger ? &sync_state(trigger, rel)->spec : NULL;
+}
 
 } // namespace ec
 

@@ -19,8 +19,31 @@
 #pragma once
 
 #include "plan.hpp"
+#include "version_detect.hpp"
 
 namespace ec {
+
+/* One column the trigger keeps in step, as the statement rewriter reads it. */
+struct SyncRule {
+	AttrNumber target;
+	Expr *expr;				/* analysed; Vars of range-table entry 1 are the row */
+	Bitmapset *inputs;		/* columns read, offset by FirstLowInvalidHeapAttributeNumber */
+	bool recompute_always;	/* equal inputs may give another result */
+	bool has_subquery;
+};
+
+struct SyncSpec {
+	VersionIdentity identity;
+	AttrNumber marker;		/* InvalidAttrNumber: no backfill marker */
+	List *ups;				/* SyncRule *, computed for the old version's writes */
+	List *downs;			/* SyncRule *, computed for the new version's writes */
+};
+
+/* The rules of `rel`'s sync trigger, or NULL when it has none. Valid until
+ * the next invalidation is processed. */
+const SyncSpec *sync_spec(Relation rel);
+/* The sync trigger of `rel`, or NULL. */
+Trigger *find_sync_trigger(TriggerDesc *triggers);
 
 /* Analyses the table's sync expressions and attaches the trigger (and the
  * backfill marker column when it has "up" columns). */

@@ -7,6 +7,7 @@
 
 extern "C" void ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
 								bool execute_once);
+extern "C" void ec_version_setting_assigned(const char *value, void *extra);
 
 namespace ec {
 
@@ -68,11 +69,11 @@ view_base_table(Oid view)
  * table it names.
  */
 Match
-statement_version(const VersionIdentity &identity, PlannedStmt *stmt, Oid relid)
+rtable_version(const VersionIdentity &identity, List *rtable, Oid relid)
 {
 	ListCell   *lc;
 
-	foreach(lc, stmt->rtable)
+	foreach(lc, rtable)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
@@ -153,29 +154,44 @@ define_version_setting()
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   NULL, ec_version_setting_assigned, NULL);
+}
+
+/* Rule 1, the setting: Match::None when it does not name either version. */
+Match
+setting_version(const VersionIdentity &identity)
+{
+	if (version_setting == NULL || version_setting[0] == '\0')
+		return Match::None;
+	if (strcmp(version_setting, identity.migration) == 0)
+		return Match::New;
+	return match_name(identity, version_setting);
+}
+
+bool
+planned_write_is_new_version(const VersionIdentity &identity, List *rtable, Oid relid)
+{
+	Match		setting = setting_version(identity);
+
+	if (setting != Match::None)
+		return setting == Match::New;
+	return rtable_version(identity, rtable, relid) == Match::New;
 }
 
 bool
 writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *cache)
 {
-	if (version_setting != NULL && version_setting[0] != '\0')
-	{
-		if (strcmp(version_setting, identity.migration) == 0)
-			return true;
+	Match		setting = setting_version(identity);
 
-		Match		setting = match_name(identity, version_setting);
-
-		if (setting != Match::None)
-			return setting == Match::New;
-	}
+	if (setting != Match::None)
+		return setting == Match::New;
 
 	if (running.stmt != NULL)
 	{
 		if (cache->statement != running.number)
 		{
 			cache->statement = running.number;
-			cache->is_new = statement_version(identity, running.stmt, relid) == Match::New;
+			cache->is_new = rtable_version(identity, running.stmt->rtable, relid) == Match::New;
 		}
 		return cache->is_new;
 	}
@@ -204,7 +220,7 @@ writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *
 				if (!IsA(stmt, PlannedStmt) || !statement_writes(stmt, relid))
 					continue;
 				found = true;
-				is_new = is_new || statement_version(identity, stmt, relid) == Match::New;
+				is_new = is_new || rtable_version(identity, stmt->rtable, relid) == Match::New;
 			}
 		cache->statement = 0;
 		cache->statement_start = started;
@@ -227,4 +243,12 @@ extern "C" void
 ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
 {
 	ec::pg_entry([&] { ec::run_tracked(query, direction, count, execute_once); });
+}
+
+/* Plans embed the version their writes are attributed to (statement_sync):
+ * a new setting must make them plan again. */
+extern "C" void
+ec_version_setting_assigned(const char *value, void *extra)
+{
+	ec::pg_entry([] { ResetPlanCache(); });
 }

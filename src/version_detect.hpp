@@ -40,6 +40,9 @@ extern char *version_setting;
 void define_version_setting();
 void install_statement_tracking();
 
+/* For a row the sync trigger sees. */
 bool writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *cache);
+/* For a statement being planned, from its range table. */
+bool planned_write_is_new_version(const VersionIdentity &identity, List *rtable, Oid relid);
 
 } // namespace ec

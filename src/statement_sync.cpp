@@ -1,0 +1,330 @@
+/*
+ * statement_sync.cpp — synced columns computed inside UPDATE plans; see
+ * statement_sync.hpp.
+ */
+#include "statement_sync.hpp"
+
+#include "boundary.hpp"
+#include "plan.hpp"
+#include "trigger_engine.hpp"
+
+extern "C" PlannedStmt *ec_planner(Query *parse, const char *query_string, int cursor_options,
+								   ParamListInfo bound_params);
+extern "C" void ec_executor_start(QueryDesc *query, int eflags);
+
+namespace ec {
+
+namespace {
+
+planner_hook_type previous_planner = NULL;
+ExecutorStart_hook_type previous_executor_start = NULL;
+
+AttrNumber
+attnum_of(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
+/* The statement's writes can be computed in its plan only when our trigger
+ * is the table's sole BEFORE UPDATE row trigger (others could change the row
+ * after us) and no expression needs a subquery plan of its own. */
+bool
+plannable(const SyncSpec *spec, Relation rel)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+	ListCell   *lc;
+
+	if (spec->marker == InvalidAttrNumber)
+		return false;
+	for (int i = 0; i < triggers->numtriggers; i++)
+	{
+		Trigger    *t = &triggers->triggers[i];
+
+		if (TRIGGER_TYPE_MATCHES(t->tgtype, TRIGGER_TYPE_ROW, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_UPDATE) &&
+			t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, kSyncTriggerName) != 0)
+			return false;
+	}
+	foreach(lc, list_concat_copy(spec->ups, spec->downs))
+		if (((SyncRule *) lfirst(lc))->has_subquery)
+			return false;
+	return true;
+}
+
+struct UpdateRewrite {
+	Query *query;
+	Relation rel;
+	List *values;		/* the statement's own assignments */
+	List *target_list;	/* what it will assign */
+	Bitmapset *assigned;
+};
+
+Var *
+column(const UpdateRewrite &u, AttrNumber attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(u.rel), attnum - 1);
+
+	return makeVar(u.query->resultRelation, attnum, att->atttypid, att->atttypmod,
+				   att->attcollation, 0);
+}
+
+/* expr over the row as the UPDATE leaves it: each column read is the value
+ * `values` assigns it, or the column itself. */
+Node *
+after_update(const UpdateRewrite &u, Expr *expr, List *values)
+{
+	Node	   *result = (Node *) copyObjectImpl(expr);
+	bool		has_sublinks = false;
+
+	ChangeVarNodes(result, 1, u.query->resultRelation, 0);
+	return ReplaceVarsFromTargetList(result, u.query->resultRelation, 0,
+									 rt_fetch(u.query->resultRelation, u.query->rtable), values,
+									 REPLACEVARS_CHANGE_VARNO, u.query->resultRelation,
+									 &has_sublinks);
+}
+
+/* What the statement assigns to attnum, or the column's current value. */
+Node *
+current_value(const UpdateRewrite &u, AttrNumber attnum)
+{
+	TargetEntry *te = get_tle_by_resno(u.values, attnum);
+
+	return te ? (Node *) copyObjectImpl(te->expr) : (Node *) column(u, attnum);
+}
+
+/* CASE WHEN marker IS NOT FALSE THEN when_unsynced ELSE otherwise END */
+Node *
+for_unsynced_rows(const UpdateRewrite &u, AttrNumber marker, Node *when_unsynced, Node *otherwise)
+{
+	BooleanTest *test = makeNode(BooleanTest);
+	CaseWhen   *when = makeNode(CaseWhen);
+	CaseExpr   *result = makeNode(CaseExpr);
+
+	test->arg = (Expr *) column(u, marker);
+	test->booltesttype = IS_NOT_FALSE;
+	test->location = -1;
+	when->expr = (Expr *) test;
+	when->result = (Expr *) when_unsynced;
+	when->location = -1;
+	result->casetype = exprType(otherwise);
+	result->casecollid = exprCollation(otherwise);
+	result->args = list_make1(when);
+	result->defresult = (Expr *) otherwise;
+	result->location = -1;
+	return (Node *) result;
+}
+
+void
+assign(UpdateRewrite &u, AttrNumber attnum, Node *value)
+{
+	TargetEntry *te = get_tle_by_resno(u.target_list, attnum);
+
+	if (te != NULL)
+		te->expr = (Expr *) value;
+	else
+		u.target_list = lappend(u.target_list,
+								makeTargetEntry((Expr *) value, attnum,
+												pstrdup(NameStr(TupleDescAttr(RelationGetDescr(u.rel),
+																			  attnum - 1)->attname)),
+												false));
+}
+
+void
+rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
+{
+	UpdateRewrite u{query, rel, query->targetList, (List *) copyObjectImpl(query->targetList), NULL};
+	ListCell   *lc;
+
+	foreach(lc, u.values)
+	{
+		TargetEntry *te = (TargetEntry *) lfirst(lc);
+
+		u.assigned = bms_add_member(u.assigned, te->resno - FirstLowInvalidHeapAttributeNumber);
+	}
+
+	if (!planned_write_is_new_version(spec->identity, query->rtable, RelationGetRelid(rel)))
+	{
+		foreach(lc, spec->ups)
+		{
+			SyncRule   *r = (SyncRule *) lfirst(lc);
+			Node	   *computed = after_update(u, r->expr, u.values);
+			bool		recompute = r->recompute_always || bms_overlap(r->inputs, u.assigned);
+
+			assign(u, r->target, recompute ? computed
+				   : for_unsynced_rows(u, spec->marker, computed, current_value(u, r->target)));
+		}
+	}
+	else
+	{
+		List	   *new_values = list_copy(u.values);
+
+		foreach(lc, spec->ups)
+		{
+			SyncRule   *r = (SyncRule *) lfirst(lc);
+
+			if (bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned))
+				continue;
+
+			Node	   *value = for_unsynced_rows(u, spec->marker, after_update(u, r->expr, u.values),
+												  (Node *) column(u, r->target));
+
+			assign(u, r->target, value);
+			new_values = lappend(new_values, makeTargetEntry((Expr *) value, r->target, NULL, false));
+		}
+		foreach(lc, spec->downs)
+		{
+			SyncRule   *r = (SyncRule *) lfirst(lc);
+
+			if (r->recompute_always || bms_overlap(r->inputs, u.assigned))
+				assign(u, r->target, after_update(u, r->expr, new_values));
+		}
+	}
+	/* Also how ExecutorStart recognises a statement planned here. */
+	assign(u, spec->marker, makeBoolConst(false, false));
+	query->targetList = u.target_list;
+}
+
+/* Rewrites the UPDATEs of a statement, its data-modifying WITH included. */
+void
+sync_updates(Query *query)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (IsA(cte->ctequery, Query))
+			sync_updates((Query *) cte->ctequery);
+	}
+	if (query->commandType != CMD_UPDATE || query->resultRelation == 0)
+		return;
+
+	RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
+
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION)
+		return;
+
+	/* Multiple-assignment and sublink assignments keep the trigger path. */
+	foreach(lc, query->targetList)
+		if (((TargetEntry *) lfirst(lc))->resjunk)
+			return;
+	if (checkExprHasSubLink((Node *) query->targetList))
+		return;
+
+	Relation	rel = table_open(rte->relid, NoLock);	/* locked since parse analysis */
+	const SyncSpec *spec = rel->trigdesc ? sync_spec(rel) : NULL;
+
+	if (spec != NULL && plannable(spec, rel))
+		rewrite_update(query, rel, spec);
+	table_close(rel, NoLock);
+}
+
+void
+collect_update_plans(Plan *plan, List **updates)
+{
+	if (plan != NULL && IsA(plan, ModifyTable) && ((ModifyTable *) plan)->operation == CMD_UPDATE)
+		*updates = lappend(*updates, plan);
+}
+
+/* For UPDATEs whose plan computes the synced columns (it assigns the marker
+ * on a table plannable() accepts), the trigger has nothing left to do: turn
+ * it off for UPDATE in this statement's copy of the trigger descriptor. */
+void
+switch_off_planned_triggers(QueryDesc *query)
+{
+	PlannedStmt *stmt = query->plannedstmt;
+	EState	   *estate = query->estate;
+	List	   *updates = NIL;
+	ListCell   *lc;
+	ListCell   *rc;
+	ListCell   *cc;
+
+	if (estate == NULL || estate->es_result_relations == NULL)
+		return;
+	collect_update_plans(stmt->planTree, &updates);
+	foreach(lc, stmt->subplans)
+		collect_update_plans((Plan *) lfirst(lc), &updates);
+
+	foreach(lc, updates)
+	{
+		ModifyTable *update = (ModifyTable *) lfirst(lc);
+
+		forboth(rc, update->resultRelations, cc, update->updateColnosLists)
+		{
+			ResultRelInfo *rri = estate->es_result_relations[lfirst_int(rc) - 1];
+			Trigger    *trigger = rri ? find_sync_trigger(rri->ri_TrigDesc) : NULL;
+
+			if (trigger == NULL ||
+				!list_member_int((List *) lfirst(cc),
+								 attnum_of(RelationGetDescr(rri->ri_RelationDesc), kBackfillMarker)))
+				continue;
+
+			/* The backfill assigns the marker itself; on a table this module
+			 * does not plan for, its rows still need the trigger. */
+			const SyncSpec *spec = sync_spec(rri->ri_RelationDesc);
+
+			if (spec == NULL || !plannable(spec, rri->ri_RelationDesc))
+				continue;
+
+			TriggerDesc *triggers = rri->ri_TrigDesc;
+
+			trigger->tgtype &= ~TRIGGER_TYPE_UPDATE;
+			triggers->trig_update_before_row = false;
+			for (int i = 0; i < triggers->numtriggers; i++)
+				if (TRIGGER_TYPE_MATCHES(triggers->triggers[i].tgtype, TRIGGER_TYPE_ROW,
+										 TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_UPDATE))
+					triggers->trig_update_before_row = true;
+		}
+	}
+}
+
+PlannedStmt *
+plan_with_sync(Query *parse, const char *query_string, int cursor_options, ParamListInfo bound_params)
+{
+	sync_updates(parse);
+	return previous_planner
+		? previous_planner(parse, query_string, cursor_options, bound_params)
+		: standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
+void
+start_with_sync(QueryDesc *query, int eflags)
+{
+	if (previous_executor_start)
+		previous_executor_start(query, eflags);
+	else
+		standard_ExecutorStart(query, eflags);
+	switch_off_planned_triggers(query);
+}
+
+} // namespace
+
+void
+install_statement_sync()
+{
+	previous_planner = planner_hook;
+	planner_hook = ec_planner;
+	previous_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = ec_executor_start;
+}
+
+} // namespace ec
+
+extern "C" PlannedStmt *
+ec_planner(Query *parse, const char *query_string, int cursor_options, ParamListInfo bound_params)
+{
+	return ec::pg_entry([&] { return ec::plan_with_sync(parse, query_string, cursor_options, bound_params); });
+}
+
+extern "C" void
+ec_executor_start(QueryDesc *query, int eflags)
+{
+	ec::pg_entry([&] { ec::start_with_sync(query, eflags); });
+}
