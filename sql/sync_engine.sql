@@ -72,5 +72,42 @@ SELECT expand_contract.start('03_bad', '{"operations": [
   {"add_column": {"table": "posts", "column": {"name": "x", "type": "int", "nullable": true},
                   "up": "(SELECT name FROM users WHERE id = user_id)"}}]}', 'sync_engine');
 
+--------------------------------------------------------------------------------
+-- Where the work happens: UPDATEs compute synced columns in their plan; the
+-- trigger serves the rest with the same results.
+--------------------------------------------------------------------------------
+CREATE TABLE bookings (id int PRIMARY KEY, status text NOT NULL);
+INSERT INTO bookings SELECT g, (ARRAY['booked', 'attended_registered'])[1 + g % 2]
+  FROM generate_series(1, 6) g;
+SELECT expand_contract.start('03_registered', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true},
+                  "up": "status = ''attended_registered''"}}]}', 'sync_engine') AS version_schema;
+-- The plan assigns the synced column and clears the marker itself.
+EXPLAIN (VERBOSE, COSTS OFF) UPDATE bookings SET status = 'booked' WHERE id = 1;
+-- Rows not yet backfilled get their column when written, by either path.
+UPDATE bookings SET status = status WHERE id = 2;
+-- The first UPDATE of a fresh session is planned before the library loads:
+-- the trigger computes it, with the same result.
+\c
+UPDATE sync_engine.bookings SET status = 'attended_registered' WHERE id = 3;
+UPDATE sync_engine.bookings SET status = 'attended_registered' WHERE id = 4;
+SET search_path = sync_engine;
+SELECT id, status, _ec_new_registered AS registered, _ec_needs_backfill AS not_yet_synced
+  FROM bookings ORDER BY id;
+
+-- With another BEFORE UPDATE row trigger on the table, the sync trigger does
+-- the work (it fires last, so it sees that trigger's changes).
+CREATE FUNCTION shout_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.status := lower(NEW.status); RETURN NEW; END $$;
+CREATE TRIGGER a_lower_status BEFORE UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION shout_status();
+EXPLAIN (VERBOSE, COSTS OFF) UPDATE bookings SET status = 'ATTENDED_REGISTERED' WHERE id = 5;
+UPDATE bookings SET status = 'ATTENDED_REGISTERED' WHERE id = 5;
+SELECT id, status, _ec_new_registered AS registered FROM bookings WHERE id = 5;
+DROP TRIGGER a_lower_status ON bookings;
+-- Completing drops the previous version schema, sync_engine_02_authors.
+SELECT expand_contract.complete('sync_engine');
+SELECT * FROM bookings ORDER BY id;
+SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sync\_engine%' ORDER BY 1;
+
 SET client_min_messages = warning;
-DROP SCHEMA sync_engine, sync_engine_02_authors CASCADE;
+DROP SCHEMA sync_engine, sync_engine_03_registered CASCADE;
