@@ -59,13 +59,13 @@ AS 'MODULE_PATHNAME', 'ec_start';
 COMMENT ON FUNCTION @extschema@.start(text, jsonb, name) IS
     'Expand phase: apply a pgroll-style migration document and create its version schema';
 
-CREATE FUNCTION @extschema@.complete(schema name DEFAULT 'public')
+CREATE FUNCTION @extschema@.complete(schema name DEFAULT 'public', verify boolean DEFAULT false)
 RETURNS void
 LANGUAGE c VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_complete';
-COMMENT ON FUNCTION @extschema@.complete(name) IS
-    'Contract phase: drop the old shape and keep only the new one';
+COMMENT ON FUNCTION @extschema@.complete(name, boolean) IS
+    'Contract phase: drop the old shape and keep only the new one (with verify, refuse if any row is inconsistent)';
 
 CREATE FUNCTION @extschema@.rollback(schema name DEFAULT 'public')
 RETURNS void
@@ -85,6 +85,25 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_backfill';
 COMMENT ON FUNCTION @extschema@.backfill(name, integer, integer) IS
     'Fill new columns of existing rows in key-ordered batches; resumable';
+
+-- Commits after every batch, so it cannot pin search_path with a SET clause
+-- (PostgreSQL forbids transaction control then); everything it runs is
+-- schema-qualified instead.
+CREATE PROCEDURE @extschema@.run_backfill(schema name DEFAULT 'public',
+                                          batch_size integer DEFAULT NULL,
+                                          batch_delay_ms integer DEFAULT 0)
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'ec_run_backfill';
+COMMENT ON PROCEDURE @extschema@.run_backfill(name, integer, integer) IS
+    'Backfill in committed batches (NULL batch_size: sized to expand_contract.batch_target_ms)';
+
+CREATE FUNCTION @extschema@.verify(schema name DEFAULT 'public')
+RETURNS TABLE (table_name name, key text, column_name name, expected text, actual text)
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_verify';
+COMMENT ON FUNCTION @extschema@.verify(name) IS
+    'Rows of the open migration whose synced columns match neither their up nor their down expressions';
 
 -- The sync trigger is attached by start() only: its arguments hold analysed
 -- expression trees, so nobody may attach it by hand.

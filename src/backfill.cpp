@@ -249,7 +249,167 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 	return rows_visited;
 }
 
+static int batch_target_ms = 100;
+
+void
+define_backfill_settings()
+{
+	DefineCustomIntVariable("expand_contract.batch_target_ms",
+							"Duration run_backfill aims for per batch when batch_size is NULL.",
+							NULL, &batch_target_ms, 100, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+namespace {
+
+/* What run_backfill reports as it goes. */
+struct RunProgress {
+	TimestampTz started;
+	TimestampTz last_notice;
+	int64 rows;
+	int64 rows_left;
+	int64 batches;
+	double last_batch_ms;
+	NameData table;
+};
+
+void
+track_batch(void *arg, const BatchReport &report)
+{
+	RunProgress *progress = static_cast<RunProgress *>(arg);
+
+	progress->rows += report.rows;
+	progress->rows_left = report.rows_left;
+	progress->batches++;
+	progress->last_batch_ms = report.elapsed_ms;
+	namestrcpy(&progress->table, report.table);
+}
+
+void
+notice_progress(RunProgress *progress, bool final)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		seconds = (double) (now - progress->started) / 1000000.0;
+	double		rate = seconds > 0 ? progress->rows / seconds : 0;
+
+	if (!final && now - progress->last_notice < 5 * USECS_PER_SEC)
+		return;
+	progress->last_notice = now;
+	if (final)
+		ereport(NOTICE,
+				(errmsg("backfill finished: " INT64_FORMAT " rows in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
+						progress->rows, progress->batches, seconds, rate)));
+	else
+		ereport(NOTICE,
+				(errmsg("backfill of %s: " INT64_FORMAT " rows done, " INT64_FORMAT " left in this table, "
+						"%.0f rows/s, about %.0f s to go",
+						NameStr(progress->table), progress->rows, progress->rows_left,
+						rate, rate > 0 ? progress->rows_left / rate : 0.0)));
+}
+
+/* Sleeps without ignoring cancel requests. */
+void
+pause_between_batches(int milliseconds)
+{
+	if (milliseconds <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* The next batch size aiming at batch_target_ms: never more than doubling or
+ * halving at once. */
+int
+adapt_batch_size(int size, double elapsed_ms)
+{
+	double		ideal = elapsed_ms > 0 ? size * (batch_target_ms / elapsed_ms) : size * 2.0;
+	double		bounded = Max(size / 2.0, Min(size * 2.0, ideal));
+
+	return (int) Max(10.0, Min(100000.0, bounded));
+}
+
+} // namespace
+
 } // namespace ec
+
+EC_FUNCTION(ec_run_backfill)
+{
+	CallContext *call = fcinfo->context && IsA(fcinfo->context, CallContext)
+		? (CallContext *) fcinfo->context : NULL;
+
+	if (call == NULL || call->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("run_backfill must be invoked with CALL outside a transaction block"),
+				 errhint("It commits after every batch; inside a transaction use expand_contract.backfill().")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema must not be NULL")));
+
+	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
+	bool		adaptive = PG_ARGISNULL(1);
+	int			batch_size = adaptive ? 1000 : PG_GETARG_INT32(1);
+	int			delay_ms = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+
+	if (batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1, not %d", batch_size)));
+	if (delay_ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_delay_ms must not be negative")));
+
+	ec::RunProgress progress;
+
+	memset(&progress, 0, sizeof(progress));
+	progress.started = progress.last_notice = GetCurrentTimestamp();
+
+	SPI_connect_ext(SPI_OPT_NONATOMIC);
+
+	/* Each batch is its own transaction; its memory goes with it. */
+	MemoryContext procedure_context = CurrentMemoryContext;
+	MemoryContext batch_context = AllocSetContextCreate(procedure_context, "run_backfill batch",
+														ALLOCSET_DEFAULT_SIZES);
+
+	for (bool first = true;; first = false)
+	{
+		MemoryContextSwitchTo(batch_context);
+		ec::lock_schema_migrations(schema);
+
+		ec::MigrationRecord record;
+
+		if (!ec::find_active_migration(schema, &record))
+		{
+			if (first)
+				(void) ec::require_active_migration(schema, "backfill");
+			ereport(NOTICE,
+					(errmsg("backfill stopped: the migration on schema \"%s\" was completed or rolled back",
+							schema)));
+			break;
+		}
+
+		int64		visited = ec::run_backfill_batches(schema, record.name, batch_size, 1,
+													   ec::track_batch, &progress);
+
+		MemoryContextSwitchTo(procedure_context);
+		MemoryContextReset(batch_context);
+		SPI_commit();
+		if (visited == 0)
+			break;
+		if (adaptive)
+			batch_size = ec::adapt_batch_size(batch_size, progress.last_batch_ms);
+		ec::notice_progress(&progress, false);
+		ec::pause_between_batches(delay_ms);
+	}
+	MemoryContextSwitchTo(procedure_context);
+	ec::notice_progress(&progress, true);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
 
 namespace {
 

@@ -35,6 +35,9 @@ struct BatchReport {
 
 using ReportBatch = void (*)(void *arg, const BatchReport &report);
 
+/* expand_contract.batch_target_ms, for run_backfill's adaptive batches. */
+void define_backfill_settings();
+
 /* Runs up to max_batches batches (negative: until done); returns rows visited. */
 int64 run_backfill_batches(const char *schema, const char *migration, int batch_size,
 						   int64 max_batches, ReportBatch report, void *arg);

@@ -15,6 +15,7 @@
 #include "ops/operations.hpp"
 #include "sql.hpp"
 #include "trigger_engine.hpp"
+#include "verify.hpp"
 #include "version_schema.hpp"
 
 namespace ec {
@@ -216,6 +217,17 @@ EC_FUNCTION(ec_complete)
 
 	(void) ec::run_backfill_batches(schema, record.name, 10000, -1, ec::report_final_backfill,
 									&backfilled);
+	if (!PG_ARGISNULL(1) && PG_GETARG_BOOL(1))
+	{
+		int64		mismatches = ec::verify_migration(record, NULL, NULL);
+
+		if (mismatches > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot complete: " INT64_FORMAT " synced values disagree between the versions",
+							mismatches),
+					 errhint("See SELECT * FROM expand_contract.verify('%s').", schema)));
+	}
 	if (backfilled > 0)
 		ereport(NOTICE,
 				(errmsg_plural("complete backfilled " INT64_FORMAT " remaining row",

@@ -2,6 +2,7 @@
  * module.cpp — the shared library's entry: module magic, settings, and the
  * cache invalidation hooks of the trigger engine.
  */
+#include "backfill.hpp"
 #include "boundary.hpp"
 #include "statement_sync.hpp"
 #include "trigger_engine.hpp"
@@ -18,6 +19,7 @@ _PG_init(void)
 {
 	ec::pg_entry([] {
 		ec::define_version_setting();
+		ec::define_backfill_settings();
 		MarkGUCPrefixReserved("expand_contract");
 		ec::register_sync_invalidation();
 		ec::install_statement_tracking();

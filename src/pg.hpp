@@ -66,6 +66,8 @@ extern "C" {
 #include "tcop/tcopprot.h"
 #include "utils/datum.h"
 #include "storage/lmgr.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"

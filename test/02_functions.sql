@@ -1,6 +1,6 @@
 -- pgTAP: the SQL interface — exact signatures, return types, settings, grants.
 BEGIN;
-SELECT plan(32);
+SELECT plan(38);
 
 -- start ------------------------------------------------------------------------
 SELECT has_function('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'],
@@ -12,11 +12,11 @@ SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.start(text,
           'start(name text, migration jsonb, schema name DEFAULT ''public'')');
 
 -- complete ---------------------------------------------------------------------
-SELECT has_function('expand_contract', 'complete', ARRAY['name'], 'complete(name) exists');
-SELECT function_returns('expand_contract', 'complete', ARRAY['name'], 'void', 'complete returns void');
-SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.complete(name)')),
-          'schema name DEFAULT ''public''::name',
-          'complete(schema name DEFAULT ''public'')');
+SELECT has_function('expand_contract', 'complete', ARRAY['name', 'boolean'], 'complete(name, boolean) exists');
+SELECT function_returns('expand_contract', 'complete', ARRAY['name', 'boolean'], 'void', 'complete returns void');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.complete(name,boolean)')),
+          'schema name DEFAULT ''public''::name, verify boolean DEFAULT false',
+          'complete(schema name DEFAULT ''public'', verify boolean DEFAULT false)');
 
 -- rollback ---------------------------------------------------------------------
 SELECT has_function('expand_contract', 'rollback', ARRAY['name'], 'rollback(name) exists');
@@ -64,8 +64,9 @@ SELECT ok(to_regprocedure('expand_contract.sync_trigger()') IS NOT NULL
 SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
-          ARRAY['backfill:c', 'complete:c', 'rollback:c', 'start:c', 'status:sql', 'sync_trigger:c'],
-          'the interface is exactly start, complete, rollback, backfill, status, sync_trigger');
+          ARRAY['backfill:c', 'complete:c', 'rollback:c', 'run_backfill:c', 'start:c', 'status:sql',
+                'sync_trigger:c', 'verify:c'],
+          'the interface is exactly start, complete, rollback, backfill, run_backfill, verify, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
@@ -75,7 +76,7 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
 -- search_path is pinned ---------------------------------------------------------
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.start(text,jsonb,name)')),
           ARRAY['search_path=pg_catalog, pg_temp'], 'start pins search_path');
-SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.complete(name)')),
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.complete(name,boolean)')),
           ARRAY['search_path=pg_catalog, pg_temp'], 'complete pins search_path');
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.rollback(name)')),
           ARRAY['search_path=pg_catalog, pg_temp'], 'rollback pins search_path');
@@ -84,9 +85,28 @@ SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_con
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.status(name)')),
           ARRAY['search_path=pg_catalog, pg_temp'], 'status pins search_path');
 
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.verify(name)')),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'verify pins search_path');
+-- A procedure that commits cannot carry a SET clause; run_backfill
+-- schema-qualifies everything it runs instead.
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.run_backfill(name,integer,integer)')),
+          NULL, 'run_backfill has no SET clause, so it may commit');
+
+-- run_backfill and verify ---------------------------------------------------------
+SELECT is((SELECT prokind::text FROM pg_proc WHERE oid = to_regprocedure('expand_contract.run_backfill(name,integer,integer)')),
+          'p', 'run_backfill is a procedure');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.run_backfill(name,integer,integer)')),
+          'IN schema name DEFAULT ''public''::name, IN batch_size integer DEFAULT NULL::integer, IN batch_delay_ms integer DEFAULT 0',
+          'run_backfill(schema name DEFAULT ''public'', batch_size integer DEFAULT NULL, batch_delay_ms integer DEFAULT 0)');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.verify(name)')),
+          'schema name DEFAULT ''public''::name', 'verify(schema name DEFAULT ''public'')');
+SELECT is(pg_get_function_result(to_regprocedure('expand_contract.verify(name)')),
+          'TABLE(table_name name, key text, column_name name, expected text, actual text)',
+          'verify returns TABLE(table_name, key, column_name, expected, actual)');
+
 -- volatility of the state-changing functions -----------------------------------
 SELECT volatility_is('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'], 'volatile', 'start is volatile');
-SELECT volatility_is('expand_contract', 'complete', ARRAY['name'], 'volatile', 'complete is volatile');
+SELECT volatility_is('expand_contract', 'complete', ARRAY['name', 'boolean'], 'volatile', 'complete is volatile');
 SELECT volatility_is('expand_contract', 'rollback', ARRAY['name'], 'volatile', 'rollback is volatile');
 SELECT volatility_is('expand_contract', 'backfill', ARRAY['name', 'integer', 'integer'], 'volatile', 'backfill is volatile');
 

@@ -1,0 +1,185 @@
+/*
+ * verify.cpp — expand_contract.verify(); see verify.hpp.
+ */
+#include "verify.hpp"
+
+#include "backfill.hpp"
+#include "boundary.hpp"
+#include "sql.hpp"
+#include "trigger_engine.hpp"
+
+namespace ec {
+
+namespace {
+
+/* The name a column has in the version that reads it: staged columns are
+ * "_ec_new_<name>" (or "_ec_new<N>_<name>"). */
+const char *
+logical_name(const char *physical)
+{
+	const char *prefix = EC_PREFIX "new";
+
+	if (strncmp(physical, prefix, strlen(prefix)) != 0)
+		return physical;
+
+	const char *rest = physical + strlen(prefix);
+
+	while (*rest >= '0' && *rest <= '9')
+		rest++;
+	return *rest == '_' ? rest + 1 : physical;
+}
+
+/* "(e1 IS NOT DISTINCT FROM c1 AND ...)" for rules, or NULL for none. */
+const char *
+rules_hold(List *rules, List *context, TupleDesc desc)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (rules == NIL)
+		return NULL;
+	initStringInfo(&buf);
+	foreach(lc, rules)
+	{
+		SyncRule   *r = (SyncRule *) lfirst(lc);
+
+		appendStringInfo(&buf, "%s(%s) IS NOT DISTINCT FROM %s", foreach_current_index(lc) ? " AND " : "(",
+						 deparse_expression((Node *) r->expr, context, false, false),
+						 qi(NameStr(TupleDescAttr(desc, r->target - 1)->attname)));
+	}
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/* ('column', expected::text, actual::text) for each rule. */
+void
+append_values(StringInfo buf, List *rules, List *context, TupleDesc desc)
+{
+	ListCell   *lc;
+
+	foreach(lc, rules)
+	{
+		SyncRule   *r = (SyncRule *) lfirst(lc);
+		const char *column = NameStr(TupleDescAttr(desc, r->target - 1)->attname);
+
+		appendStringInfo(buf, "%s(%s, (%s)::pg_catalog.text, %s::pg_catalog.text)",
+						 buf->len > 0 ? ", " : "", ql(logical_name(column)),
+						 deparse_expression((Node *) r->expr, context, false, false), qi(column));
+	}
+}
+
+const char *
+verify_query(const char *schema, Relation rel, const SyncSpec *spec)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *context = deparse_context_for(RelationGetRelationName(rel), RelationGetRelid(rel));
+	const char *ups = rules_hold(spec->ups, context, desc);
+	const char *downs = rules_hold(spec->downs, context, desc);
+	List	   *keys = backfill_key_columns(RelationGetRelid(rel));
+	StringInfoData key;
+	StringInfoData values;
+	ListCell   *lc;
+
+	initStringInfo(&key);
+	foreach(lc, keys)
+		appendStringInfo(&key, "%s%s", foreach_current_index(lc) ? ", " : "", qi((const char *) lfirst(lc)));
+	initStringInfo(&values);
+	append_values(&values, spec->ups, context, desc);
+	append_values(&values, spec->downs, context, desc);
+
+	return psprintf(
+		"SELECT %s::pg_catalog.text, v.ec_column, v.ec_expected, v.ec_actual "
+		"FROM %s CROSS JOIN LATERAL (VALUES %s) AS v(ec_column, ec_expected, ec_actual) "
+		"WHERE %s IS FALSE AND NOT (%s%s%s) AND v.ec_expected IS DISTINCT FROM v.ec_actual "
+		"ORDER BY 1, 2",
+		keys == NIL ? "ctid" : list_length(keys) == 1 ? key.data : psprintf("ROW(%s)", key.data),
+		qname(schema, RelationGetRelationName(rel)), values.data,
+		qi(NameStr(TupleDescAttr(desc, spec->marker - 1)->attname)),
+		ups ? ups : "", ups && downs ? " OR " : "", downs ? downs : "");
+}
+
+} // namespace
+
+int64
+verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
+{
+	Oid			nsp = get_namespace_oid(record.schema, false);
+	int64		mismatches = 0;
+	ListCell   *lc;
+
+	foreach(lc, record.touched_tables)
+	{
+		const char *table = (const char *) lfirst(lc);
+		Oid			relid = get_relname_relid(table, nsp);
+
+		if (!OidIsValid(relid))
+			continue;
+
+		Relation	rel = table_open(relid, AccessShareLock);
+		const SyncSpec *spec = rel->trigdesc ? sync_spec(rel) : NULL;
+		/* Without "up" columns the old version's columns are the only truth. */
+		const char *query = spec && spec->marker != InvalidAttrNumber && spec->ups != NIL
+			? verify_query(record.schema, rel, spec) : NULL;
+
+		table_close(rel, AccessShareLock);
+		if (query == NULL)
+			continue;
+
+		ListCell   *rc;
+
+		foreach(rc, sql_rows(query))
+		{
+			char	  **row = (char **) lfirst(rc);
+
+			if (emit != NULL)
+				emit(arg, table, row[0], row[1], row[2], row[3]);
+			mismatches++;
+		}
+	}
+	return mismatches;
+}
+
+} // namespace ec
+
+namespace {
+
+void
+emit_mismatch_row(void *arg, const char *table, const char *key, const char *column,
+				  const char *expected, const char *actual)
+{
+	ReturnSetInfo *rsinfo = static_cast<ReturnSetInfo *>(arg);
+	Datum		values[5];
+	bool		nulls[5] = {false, key == NULL, false, expected == NULL, actual == NULL};
+	NameData   *table_name = (NameData *) palloc(sizeof(NameData));
+	NameData   *column_name = (NameData *) palloc(sizeof(NameData));
+
+	namestrcpy(table_name, table);
+	namestrcpy(column_name, column);
+	values[0] = NameGetDatum(table_name);
+	values[1] = key ? CStringGetTextDatum(key) : (Datum) 0;
+	values[2] = NameGetDatum(column_name);
+	values[3] = expected ? CStringGetTextDatum(expected) : (Datum) 0;
+	values[4] = actual ? CStringGetTextDatum(actual) : (Datum) 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+} // namespace
+
+EC_FUNCTION(ec_verify)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema must not be NULL")));
+
+	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+
+	ec::MigrationRecord record = ec::require_active_migration(schema, "verify");
+
+	(void) ec::verify_migration(record, emit_mismatch_row, fcinfo->resultinfo);
+	SPI_finish();
+	return (Datum) 0;
+}
