@@ -195,12 +195,10 @@ array_elements(JsonbContainer *array)
 }
 
 List *
-JsonObject::string_array(const char *key, bool required) const
+JsonObject::array_field(const char *key, bool required, const char *expected) const
 {
 	JsonbValue buffer;
 	JsonbValue *value = lookup(key, &buffer);
-	List	   *result = NIL;
-	ListCell   *lc;
 
 	if (value == NULL)
 	{
@@ -211,8 +209,17 @@ JsonObject::string_array(const char *key, bool required) const
 		return NIL;
 	}
 	if (!is_array(value))
-		type_error(key, "an array of strings");
-	foreach(lc, array_elements(value->val.binary.data))
+		type_error(key, expected);
+	return array_elements(value->val.binary.data);
+}
+
+List *
+JsonObject::string_array(const char *key, bool required) const
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, array_field(key, required, "an array of strings"))
 	{
 		JsonbValue *element = (JsonbValue *) lfirst(lc);
 
@@ -228,22 +235,10 @@ JsonObject::string_array(const char *key, bool required) const
 List *
 JsonObject::object_array(const char *key, bool required) const
 {
-	JsonbValue buffer;
-	JsonbValue *value = lookup(key, &buffer);
 	List	   *result = NIL;
 	ListCell   *lc;
 
-	if (value == NULL)
-	{
-		if (required)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("field \"%s\" is required", field_name(key))));
-		return NIL;
-	}
-	if (!is_array(value))
-		type_error(key, "an array of objects");
-	foreach(lc, array_elements(value->val.binary.data))
+	foreach(lc, array_field(key, required, "an array of objects"))
 	{
 		JsonbValue *element = (JsonbValue *) lfirst(lc);
 

@@ -51,6 +51,8 @@ public:
 
 private:
 	JsonbValue *lookup(const char *key, JsonbValue *buffer) const;
+	/* The elements of an array field: NIL when absent and not required. */
+	List *array_field(const char *key, bool required, const char *expected) const;
 	[[noreturn]] void type_error(const char *key, const char *expected) const;
 
 	JsonbContainer *container_;
