@@ -248,39 +248,37 @@ plan_referenced_columns_sql(MigrationPlan *plan, const char *table, List *column
 	return buf.data;
 }
 
-const char *
-column_default_sql(Oid relid, const char *column)
+/* One value about column `column` of relid, from pg_attribute `a` (and its
+ * default `d`, when the query needs it), or NULL. */
+static const char *
+attribute_value(Oid relid, const char *column, const char *value_sql, bool with_default)
 {
 	const char *args[] = {psprintf("%u", relid), column};
 
-	return sql_value("SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) "
-					 "FROM pg_catalog.pg_attribute a "
-					 "JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 "
-					 "AND a.attgenerated = ''",
+	return sql_value(psprintf("SELECT %s FROM pg_catalog.pg_attribute a %s"
+							  "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
+							  value_sql,
+							  with_default ? "JOIN pg_catalog.pg_attrdef d "
+							  "ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '' " : ""),
 					 2, args);
+}
+
+const char *
+column_default_sql(Oid relid, const char *column)
+{
+	return attribute_value(relid, column, "pg_catalog.pg_get_expr(d.adbin, d.adrelid)", true);
 }
 
 const char *
 column_comment(Oid relid, const char *column)
 {
-	const char *args[] = {psprintf("%u", relid), column};
-
-	return sql_value("SELECT pg_catalog.col_description(a.attrelid, a.attnum) "
-					 "FROM pg_catalog.pg_attribute a "
-					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
-					 2, args);
+	return attribute_value(relid, column, "pg_catalog.col_description(a.attrelid, a.attnum)", false);
 }
 
 const char *
 column_type_sql(Oid relid, const char *column)
 {
-	const char *args[] = {psprintf("%u", relid), column};
-
-	return sql_value("SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) "
-					 "FROM pg_catalog.pg_attribute a "
-					 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2",
-					 2, args);
+	return attribute_value(relid, column, "pg_catalog.format_type(a.atttypid, a.atttypmod)", false);
 }
 
 bool
