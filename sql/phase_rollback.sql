@@ -2,35 +2,11 @@
 -- migration; afterwards the table has its old shape and every row the way
 -- the old app reads it, and nothing of the migration is left.
 
-CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN EXECUTE sql; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
-
 CREATE SCHEMA phase_rollback;
 SET search_path = phase_rollback;
 
--- Everything a migration adds in or around the schema phase_rollback.
-CREATE FUNCTION pg_temp.migration_objects() RETURNS SETOF text LANGUAGE sql AS $$
-    SELECT what FROM (
-        SELECT 'schema ' || nspname FROM pg_namespace
-         WHERE nspname LIKE 'phase\_rollback\_%'
-        UNION ALL
-        SELECT 'column ' || c.relname || '.' || a.attname
-          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-         WHERE c.relnamespace = 'phase_rollback'::regnamespace AND c.relkind = 'r'
-           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname LIKE '\_ec\_%'
-        UNION ALL
-        SELECT 'constraint ' || conname FROM pg_constraint
-         WHERE connamespace = 'phase_rollback'::regnamespace AND conname LIKE '\_ec\_%'
-        UNION ALL
-        SELECT 'trigger ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-         WHERE c.relnamespace = 'phase_rollback'::regnamespace AND NOT t.tgisinternal
-        UNION ALL
-        SELECT 'history ' || name FROM expand_contract.migrations
-         WHERE schema_name = 'phase_rollback'
-        UNION ALL
-        SELECT 'backfill ' || table_name FROM expand_contract.backfill_progress
-         WHERE schema_name = 'phase_rollback') AS found(what)
-    ORDER BY what
-$$;
+SET ec_test.schema = 'phase_rollback';
+\i sql/include/phase_helpers.psql
 
 CREATE TABLE bookings (
     id      bigserial PRIMARY KEY,

@@ -5,36 +5,12 @@
 -- splits it into booking_status + registered. Everything lives in the schema
 -- phase_start, so this file does not disturb the other tests.
 
-CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN EXECUTE sql; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 
 CREATE SCHEMA phase_start;
 SET search_path = phase_start;
 
--- What start() adds in or around the schema phase_start: version schemas,
--- staged (_ec_) columns and constraints, triggers, history and backfill rows.
-CREATE FUNCTION pg_temp.migration_objects() RETURNS SETOF text LANGUAGE sql AS $$
-    SELECT what FROM (
-        SELECT 'schema ' || nspname FROM pg_namespace
-         WHERE nspname LIKE 'phase\_start\_%'
-        UNION ALL
-        SELECT 'column ' || c.relname || '.' || a.attname
-          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-         WHERE c.relnamespace = 'phase_start'::regnamespace AND c.relkind = 'r'
-           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname LIKE '\_ec\_%'
-        UNION ALL
-        SELECT 'constraint ' || conname FROM pg_constraint
-         WHERE connamespace = 'phase_start'::regnamespace AND conname LIKE '\_ec\_%'
-        UNION ALL
-        SELECT 'trigger ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-         WHERE c.relnamespace = 'phase_start'::regnamespace AND NOT t.tgisinternal
-        UNION ALL
-        SELECT 'history ' || name FROM expand_contract.migrations
-         WHERE schema_name = 'phase_start'
-        UNION ALL
-        SELECT 'backfill ' || table_name FROM expand_contract.backfill_progress
-         WHERE schema_name = 'phase_start') AS found(what)
-    ORDER BY what
-$$;
+SET ec_test.schema = 'phase_start';
+\i sql/include/phase_helpers.psql
 -- The same as one line: 'nothing' when the schema is as the app left it.
 CREATE FUNCTION pg_temp.leftovers() RETURNS text LANGUAGE sql AS $$
     SELECT coalesce(string_agg(what, ', '), 'nothing') FROM pg_temp.migration_objects() AS what
