@@ -27,7 +27,9 @@ CREATE UNIQUE INDEX migrations_one_active
     ON @extschema@.migrations (schema_name) WHERE phase = 'active';
 
 -- Backfill progress of each table whose new columns must be computed for the
--- rows that existed before start.
+-- rows that existed before start. key_columns is empty for a table visited by
+-- physical position (no primary or non-null unique key); cursor and
+-- high_water then hold page numbers.
 CREATE TABLE @extschema@.backfill_progress (
     schema_name   name    NOT NULL,
     migration     text    NOT NULL,
@@ -40,7 +42,39 @@ CREATE TABLE @extschema@.backfill_progress (
     rows_done     bigint  NOT NULL DEFAULT 0,
     batches       bigint  NOT NULL DEFAULT 0,
     done          boolean NOT NULL DEFAULT false,
+    started_at    timestamptz,     -- first batch
+    updated_at    timestamptz,     -- last batch
+    rows_per_second double precision, -- smoothed over recent batches
     PRIMARY KEY (schema_name, migration, table_name),
+    FOREIGN KEY (schema_name, migration)
+        REFERENCES @extschema@.migrations (schema_name, name) ON DELETE CASCADE
+);
+
+-- The process driving a schema's backfill (CALL run_backfill or the worker of
+-- start_backfill), what it was asked to do and what it is doing. Owning this
+-- row is the runner's claim: a runner stops when the row names another pid.
+-- It describes processes, so pg_dump leaves it out.
+CREATE TABLE @extschema@.backfill_runs (
+    schema_name    name        PRIMARY KEY,
+    migration      text        NOT NULL,
+    runner         text        NOT NULL CHECK (runner IN ('call', 'worker')),
+    pid            integer     NOT NULL,
+    backend_start  timestamptz,
+    role_name      name        NOT NULL,
+    request        text        NOT NULL DEFAULT 'run'
+                               CHECK (request IN ('run', 'pause', 'cancel')),
+    state          text        NOT NULL
+                               CHECK (state IN ('starting', 'running', 'paused', 'throttled',
+                                                'waiting_for_lock', 'done', 'failed', 'cancelled')),
+    current_table  name,
+    error          text,
+    batch_size     integer,    -- NULL: adaptive
+    batch_delay_ms integer     NOT NULL DEFAULT 0,
+    batch_target_ms integer    NOT NULL,
+    lock_timeout_ms integer    NOT NULL,
+    max_replication_lag_kb integer NOT NULL,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     FOREIGN KEY (schema_name, migration)
         REFERENCES @extschema@.migrations (schema_name, name) ON DELETE CASCADE
 );
@@ -49,7 +83,8 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.backfill_progress', '');
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
-GRANT SELECT ON @extschema@.migrations, @extschema@.backfill_progress TO PUBLIC;
+GRANT SELECT ON @extschema@.migrations, @extschema@.backfill_progress,
+    @extschema@.backfill_runs TO PUBLIC;
 
 CREATE FUNCTION @extschema@.start(name text, migration jsonb, schema name DEFAULT 'public')
 RETURNS name
@@ -97,6 +132,40 @@ AS 'MODULE_PATHNAME', 'ec_run_backfill';
 COMMENT ON PROCEDURE @extschema@.run_backfill(name, integer, integer) IS
     'Backfill in committed batches (NULL batch_size: sized to expand_contract.batch_target_ms)';
 
+CREATE FUNCTION @extschema@.start_backfill(schema name DEFAULT 'public',
+                                           batch_size integer DEFAULT NULL,
+                                           batch_delay_ms integer DEFAULT 0)
+RETURNS integer
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_start_backfill';
+COMMENT ON FUNCTION @extschema@.start_backfill(name, integer, integer) IS
+    'Run the committed-batch backfill in a background worker as the calling role; returns its pid';
+
+CREATE FUNCTION @extschema@.pause_backfill(schema name DEFAULT 'public')
+RETURNS void
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_pause_backfill';
+COMMENT ON FUNCTION @extschema@.pause_backfill(name) IS
+    'Ask the running backfill to stop after its current batch until resume_backfill';
+
+CREATE FUNCTION @extschema@.resume_backfill(schema name DEFAULT 'public')
+RETURNS void
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_resume_backfill';
+COMMENT ON FUNCTION @extschema@.resume_backfill(name) IS
+    'Let a paused backfill go on';
+
+CREATE FUNCTION @extschema@.cancel_backfill(schema name DEFAULT 'public')
+RETURNS void
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_cancel_backfill';
+COMMENT ON FUNCTION @extschema@.cancel_backfill(name) IS
+    'Ask the running backfill to stop after its current batch; progress is kept';
+
 CREATE FUNCTION @extschema@.verify(schema name DEFAULT 'public')
 RETURNS TABLE (table_name name, key text, column_name name, expected text, actual text)
 LANGUAGE c VOLATILE
@@ -113,28 +182,85 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'ec_sync_trigger';
 REVOKE ALL ON FUNCTION @extschema@.sync_trigger() FROM PUBLIC;
 
+-- Every runner with whether it is still at work: its process is there (same
+-- pid, same backend start) and, for a CALL, still in the statement that last
+-- wrote the row.
+CREATE VIEW @extschema@.backfill_runners AS
+SELECT r.*,
+       EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                WHERE a.pid = r.pid
+                  AND (r.backend_start IS NULL OR a.backend_start = r.backend_start)
+                  AND (r.runner = 'worker'
+                       OR (a.state = 'active' AND a.query_start <= r.updated_at))) AS alive
+  FROM @extschema@.backfill_runs r;
+GRANT SELECT ON @extschema@.backfill_runners TO PUBLIC;
+
+-- Per table of every open migration: how far its backfill is and who drives
+-- it. A runner that vanished without saying so (crash, terminated backend,
+-- CALL cancelled) shows as interrupted.
+CREATE VIEW @extschema@.backfill_status AS
+SELECT b.schema_name, b.migration, b.table_name,
+       CASE
+           WHEN b.done THEN 'done'
+           WHEN r.schema_name IS NULL THEN 'waiting'
+           WHEN r.state IN ('failed', 'cancelled')
+               THEN CASE WHEN r.current_table IS NULL OR r.current_table = b.table_name
+                         THEN r.state ELSE 'waiting' END
+           WHEN r.state = 'done' THEN 'waiting'
+           WHEN NOT r.alive THEN 'interrupted'
+           WHEN r.current_table IS NOT NULL AND r.current_table <> b.table_name THEN 'waiting'
+           WHEN r.state = 'starting' THEN 'running'
+           ELSE r.state
+       END AS state,
+       b.rows_done,
+       CASE WHEN b.done THEN 0
+            WHEN b.rows_total IS NULL THEN NULL   -- not counted yet
+            ELSE GREATEST(b.rows_total - b.rows_done, 0) END AS rows_left,
+       b.rows_total,
+       CASE WHEN NOT b.done THEN pg_catalog.round(b.rows_per_second::numeric, 1) END
+           AS rows_per_second,
+       CASE WHEN NOT b.done AND b.rows_per_second > 0
+            THEN pg_catalog.make_interval(secs =>
+                     pg_catalog.round(GREATEST(b.rows_total - b.rows_done, 0)
+                                      / b.rows_per_second)::double precision)
+       END AS eta,
+       b.batches, b.started_at, b.updated_at,
+       CASE WHEN r.current_table IS NULL OR r.current_table = b.table_name THEN r.error END AS error,
+       r.runner,
+       CASE WHEN r.alive THEN r.pid END AS pid
+  FROM @extschema@.backfill_progress b
+  JOIN @extschema@.migrations m
+    ON m.schema_name = b.schema_name AND m.name = b.migration AND m.phase = 'active'
+  LEFT JOIN @extschema@.backfill_runners r
+    ON r.schema_name = b.schema_name AND r.migration = b.migration;
+COMMENT ON VIEW @extschema@.backfill_status IS
+    'Backfill of every table of the open migrations: state, rows done and left, rate, ETA';
+GRANT SELECT ON @extschema@.backfill_status TO PUBLIC;
+
 CREATE FUNCTION @extschema@.status(schema name DEFAULT NULL)
 RETURNS TABLE (schema_name name, migration text, phase text, version_schema name,
                previous_version_schema name, started_at timestamptz,
-               completed_at timestamptz, backfill_rows_left bigint)
+               completed_at timestamptz, backfill_rows_left bigint,
+               table_name name, backfill_state text, backfill_rows_done bigint,
+               rows_per_second numeric, eta interval, error text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT ON (m.schema_name)
-           m.schema_name, m.name, m.phase, m.version_schema,
-           m.previous_version_schema, m.started_at, m.completed_at,
-           CASE WHEN m.phase = 'active' THEN
-               -- NULL while any table's row count is still unknown
-               (SELECT CASE WHEN bool_or(NOT b.done AND b.rows_total IS NULL) THEN NULL
-                            ELSE coalesce(sum(CASE WHEN b.done THEN 0
-                                              ELSE greatest(b.rows_total - b.rows_done, 0) END), 0)
-                       END::bigint
-                  FROM @extschema@.backfill_progress b
-                 WHERE b.schema_name = m.schema_name AND b.migration = m.name)
-           ELSE 0 END
-      FROM @extschema@.migrations m
-     WHERE $1 IS NULL OR m.schema_name = $1
-     ORDER BY m.schema_name, (m.phase = 'active') DESC, m.started_at DESC
+    WITH latest AS (
+        SELECT DISTINCT ON (m.schema_name) m.*
+          FROM @extschema@.migrations m
+         WHERE $1 IS NULL OR m.schema_name = $1
+         ORDER BY m.schema_name, (m.phase = 'active') DESC, m.started_at DESC
+    )
+    SELECT l.schema_name, l.name, l.phase, l.version_schema,
+           l.previous_version_schema, l.started_at, l.completed_at,
+           CASE WHEN l.phase = 'active' AND b.table_name IS NOT NULL
+                THEN b.rows_left ELSE 0 END,
+           b.table_name, b.state, b.rows_done, b.rows_per_second, b.eta, b.error
+      FROM latest l
+      LEFT JOIN @extschema@.backfill_status b
+        ON b.schema_name = l.schema_name AND b.migration = l.name
+     ORDER BY l.schema_name, b.table_name
 $$;
 COMMENT ON FUNCTION @extschema@.status(name) IS
-    'One row per schema with a migration history: the open (or last completed) migration';
+    'The open (or last completed) migration of each schema, one row per table it backfills';

@@ -143,13 +143,12 @@ SELECT * FROM pg_temp.refused($$SELECT expand_contract.start('m', '{"operations"
                     "up": "status = ''attended_registered''"}},
     {"drop_column": {"table": "bookings", "column": "status", "down": "no_such_column"}}]}', 'phase_start')$$);
 
--- A late refusal, once columns, trigger and version schema were already made:
--- a column computed by "up" on a table without a key to backfill by: 0A000.
+-- A late refusal, once the first operation's columns and trigger were made:
+-- raw SQL that fails (with its own SQLSTATE, 22012).
 SELECT * FROM pg_temp.refused($$SELECT expand_contract.start('m', '{"operations": [
     {"add_column": {"table": "bookings", "column": {"name": "booking_status", "type": "text", "nullable": true},
                     "up": "CASE status WHEN ''attended_registered'' THEN ''attended'' ELSE status END"}},
-    {"add_column": {"table": "visits", "column": {"name": "visitor_name", "type": "text", "nullable": true},
-                    "up": "initcap(visitor)"}}]}', 'phase_start')$$);
+    {"sql": {"up": "SELECT 1 / 0"}}]}', 'phase_start')$$);
 
 -- The version schema exists already: 42P06.
 CREATE SCHEMA phase_start_taken;
@@ -168,8 +167,9 @@ SHOW search_path;
 
 -- The same for the late refusal.
 SELECT expand_contract.start('m', '{"operations": [
-    {"add_column": {"table": "visits", "column": {"name": "visitor_name", "type": "text", "nullable": true},
-                    "up": "initcap(visitor)"}}]}', 'phase_start');
+    {"add_column": {"table": "bookings", "column": {"name": "booking_status", "type": "text", "nullable": true},
+                    "up": "upper(status)"}},
+    {"sql": {"up": "SELECT 1 / 0"}}]}', 'phase_start');
 SELECT pg_temp.leftovers();
 
 -- And inside a transaction block that then goes on: nothing is left either.

@@ -10,12 +10,14 @@
 
 namespace ec {
 
+int backfill_lock_timeout_ms = 1000;
+
 namespace {
 
 struct BackfillTable {
 	const char *name;
 	const char *table_sql;
-	List *keys;                 /* quoted key columns */
+	List *keys;                 /* quoted key columns; NIL: by physical position */
 	List *key_types;            /* their types as SQL */
 	const char *marker;
 	const char *high_water;     /* text[] literal of the last key in range, NULL: not begun */
@@ -24,6 +26,12 @@ struct BackfillTable {
 	int64 rows_done;
 	int64 batches;
 };
+
+bool
+by_position(const BackfillTable &t)
+{
+	return t.keys == NIL;
+}
 
 /* "k1, k2" with an optional qualifier, or "ARRAY[k1::text, ...]" */
 const char *
@@ -54,8 +62,9 @@ key_bound(const BackfillTable &t, const char *op, int param)
 	return psprintf("ROW(%s) %s ROW(%s)", key_list(t, "", ""), op, values.data);
 }
 
+/* $1 cursor, $2 high water, $3 rows; returns rows visited, rows filled, last key. */
 const char *
-batch_query(const BackfillTable &t, bool has_cursor)
+key_batch_query(const BackfillTable &t, bool has_cursor)
 {
 	StringInfoData join;
 	ListCell   *lc;
@@ -80,18 +89,46 @@ batch_query(const BackfillTable &t, bool has_cursor)
 		key_list(t, "", "::pg_catalog.text"), key_list(t, "", " DESC"));
 }
 
+/*
+ * Tables without a key are visited by page: $1 first block, $2 block after the
+ * last. A TID range scan reads only those pages. Rows a writer moved since
+ * start went through the sync trigger and no longer carry the marker, so
+ * wherever they landed they need nothing.
+ */
+const char *
+page_batch_query(const BackfillTable &t)
+{
+	return psprintf(
+		"WITH touched AS ("
+		"  UPDATE %s SET %s = false"
+		"  WHERE ctid >= pg_catalog.format('(%%s,0)', $1::pg_catalog.int8)::pg_catalog.tid"
+		"    AND ctid < pg_catalog.format('(%%s,0)', $2::pg_catalog.int8)::pg_catalog.tid"
+		"    AND %s IS NOT FALSE RETURNING 1)"
+		" SELECT NULL, (SELECT pg_catalog.count(*) FROM touched)",
+		t.table_sql, t.marker, t.marker);
+}
+
 void
-save_progress(const char *schema, const char *migration, const BackfillTable &t, bool done)
+save_progress(const char *schema, const char *migration, const BackfillTable &t, bool done,
+			  int64 visited, double seconds)
 {
 	const char *args[] = {schema, migration, t.name, t.high_water, t.cursor,
 						  psprintf(INT64_FORMAT, t.rows_total), psprintf(INT64_FORMAT, t.rows_done),
-						  psprintf(INT64_FORMAT, t.batches), done ? "true" : "false"};
+						  psprintf(INT64_FORMAT, t.batches), done ? "true" : "false",
+						  psprintf(INT64_FORMAT, visited), psprintf("%.6f", seconds)};
 
+	/* The rate is smoothed over recent batches so that one slow batch does
+	 * not swing the ETA. */
 	catalog_exec("UPDATE expand_contract.backfill_progress SET high_water = $4::text[], "
 				 "cursor = $5::text[], rows_total = $6::bigint, rows_done = $7::bigint, "
-				 "batches = $8::bigint, done = $9::boolean "
+				 "batches = $8::bigint, done = $9::boolean, "
+				 "started_at = COALESCE(started_at, pg_catalog.clock_timestamp()), "
+				 "updated_at = pg_catalog.clock_timestamp(), "
+				 "rows_per_second = CASE WHEN $11::float8 <= 0 THEN rows_per_second "
+				 "  WHEN rows_per_second IS NULL THEN $10::float8 / $11::float8 "
+				 "  ELSE 0.7 * rows_per_second + 0.3 * ($10::float8 / $11::float8) END "
 				 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3",
-				 9, args);
+				 11, args);
 }
 
 int64
@@ -100,18 +137,160 @@ parse_int64(const char *text)
 	return text ? strtoll(text, NULL, 10) : 0;
 }
 
-/* Fixes the key range at the table's largest key: later rows were written
- * through the sync trigger and need no backfill. */
-bool
-begin_table(BackfillTable &t)
+/* {n} as a text[] literal */
+const char *
+one_number(int64 n)
 {
-	t.high_water = sql_value(psprintf("SELECT ARRAY[%s]::pg_catalog.text FROM %s ORDER BY %s LIMIT 1",
-									  key_list(t, "", "::pg_catalog.text"), t.table_sql,
-									  key_list(t, "", " DESC")));
-	if (t.high_water == NULL)
-		return false;
+	return psprintf("{" INT64_FORMAT "}", n);
+}
+
+int64
+first_number(const char *array_literal)
+{
+	List	   *elements = text_array_elements(array_literal);
+
+	return elements == NIL ? 0 : parse_int64((const char *) linitial(elements));
+}
+
+/* Fixes the range to visit: rows written later went through the sync trigger
+ * and need no backfill. By key, the range ends at the largest key; by
+ * position, at the table's last page. */
+bool
+begin_table(BackfillTable &t, Oid relid)
+{
+	if (by_position(t))
+	{
+		const char *args[] = {psprintf("%u", relid)};
+		int64		pages = parse_int64(sql_value(
+			"SELECT pg_catalog.pg_relation_size($1::pg_catalog.oid) / "
+			"pg_catalog.current_setting('block_size')::pg_catalog.int8", 1, args));
+
+		if (pages == 0)
+			return false;
+		t.high_water = one_number(pages);
+		t.cursor = one_number(0);
+	}
+	else
+	{
+		t.high_water = sql_value(psprintf("SELECT ARRAY[%s]::pg_catalog.text FROM %s ORDER BY %s LIMIT 1",
+										  key_list(t, "", "::pg_catalog.text"), t.table_sql,
+										  key_list(t, "", " DESC")));
+		if (t.high_water == NULL)
+			return false;
+	}
 	t.rows_total = parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s", t.table_sql)));
 	return true;
+}
+
+/*
+ * A page pass is complete only if no row still carries the marker: a table
+ * rewrite between batches (VACUUM FULL, CLUSTER) can move rows behind the
+ * cursor. Then the pass starts over; rows already filled cost a read only.
+ */
+bool
+page_pass_complete(BackfillTable &t, Oid relid)
+{
+	if (sql_value(psprintf("SELECT 1 FROM %s WHERE %s IS NOT FALSE LIMIT 1",
+						   t.table_sql, t.marker)) == NULL)
+		return true;
+
+	BackfillTable restart = t;
+
+	if (!begin_table(restart, relid))
+		return true;
+	t.high_water = restart.high_water;
+	t.cursor = restart.cursor;
+	return false;
+}
+
+struct BatchResult {
+	int64 visited;              /* by position: estimated from the pages visited */
+	int64 filled;
+	const char *last_key;
+	bool lock_timed_out;
+};
+
+struct BatchCall {
+	const char *query;
+	int nargs;
+	const char *const *args;
+	char **row;
+};
+
+void
+run_batch_statement(void *arg)
+{
+	BatchCall  *call = static_cast<BatchCall *>(arg);
+
+	call->row = (char **) linitial(sql_rows(call->query, call->nargs, call->args));
+}
+
+/*
+ * One batch statement. With retry_lock_timeouts it runs in a subtransaction
+ * under expand_contract.lock_timeout: a batch that would wait longer for a
+ * row lock gives up, leaves nothing behind, and says so.
+ */
+BatchResult
+run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool retry_lock_timeouts)
+{
+	BatchResult result = {0, 0, NULL, false};
+	BatchCall	call;
+	int64		first_page = 0;
+	int64		end_page = 0;
+
+	if (by_position(t))
+	{
+		int64		pages = Max((int64) 1, (int64) (batch_size / Max(rows_per_page, 1.0)));
+
+		first_page = first_number(t.cursor);
+		end_page = Min(first_page + pages, first_number(t.high_water));
+
+		const char **args = (const char **) palloc(sizeof(char *) * 2);
+
+		args[0] = psprintf(INT64_FORMAT, first_page);
+		args[1] = psprintf(INT64_FORMAT, end_page);
+		call = {page_batch_query(t), 2, args, NULL};
+	}
+	else
+	{
+		const char **args = (const char **) palloc(sizeof(char *) * 3);
+
+		args[0] = t.cursor;
+		args[1] = t.high_water;
+		args[2] = psprintf("%d", batch_size);
+		call = {key_batch_query(t, t.cursor != NULL), 3, args, NULL};
+	}
+
+	if (retry_lock_timeouts)
+	{
+		int			nest_level = NewGUCNestLevel();
+
+		(void) set_config_option("lock_timeout", psprintf("%d", backfill_lock_timeout_ms),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		result.lock_timed_out = !run_in_subtransaction(run_batch_statement, &call,
+													   ERRCODE_LOCK_NOT_AVAILABLE);
+		AtEOXact_GUC(true, nest_level);
+		if (result.lock_timed_out)
+			return result;
+	}
+	else
+		run_batch_statement(&call);
+
+	/* Rows a batch moved are counted where they land too, so by position the
+	 * count of rows visited is the pages' share of the table. */
+	result.visited = by_position(t) ? (int64) ((end_page - first_page) * rows_per_page)
+		: parse_int64(call.row[0]);
+	result.filled = parse_int64(call.row[1]);
+	result.last_key = by_position(t) ? one_number(end_page) : call.row[2];
+	return result;
+}
+
+bool
+range_finished(const BackfillTable &t, const BatchResult &batch, int batch_size)
+{
+	if (by_position(t))
+		return first_number(t.cursor) >= first_number(t.high_water);
+	return batch.visited < batch_size;
 }
 
 } // namespace
@@ -153,9 +332,10 @@ backfill_row_estimate(Oid relid)
 	return NULL;
 }
 
-int64
+BackfillPass
 run_backfill_batches(const char *schema, const char *migration, int batch_size,
-					 int64 max_batches, ReportBatch report, void *arg)
+					 int64 max_batches, ReportBatch report, void *arg, bool retry_lock_timeouts,
+					 TimestampTz interval_start)
 {
 	const char *args[] = {schema, migration};
 	List	   *rows = catalog_rows("SELECT table_name, key_columns, marker_column, high_water, "
@@ -164,8 +344,7 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 									"WHERE schema_name = $1 AND migration = $2 AND NOT done "
 									"ORDER BY table_name", 2, args);
 	Oid			nsp = get_namespace_oid(schema, false);
-	int64		batches_run = 0;
-	int64		rows_visited = 0;
+	BackfillPass pass = {0, 0, false};
 	ListCell   *lc;
 
 	/* Batches write as the old version: the trigger computes "up" columns. */
@@ -180,7 +359,7 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 		BackfillTable t;
 		ListCell   *kc;
 
-		if (max_batches >= 0 && batches_run >= max_batches)
+		if (pass.lock_timed_out || (max_batches >= 0 && pass.batches >= max_batches))
 			break;
 
 		Oid			relid = get_relname_relid(row[0], nsp);
@@ -200,216 +379,70 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 			t.key_types = lappend(t.key_types, (void *) column_type_sql(relid, (const char *) lfirst(kc)));
 		}
 
-		if (t.high_water == NULL && !begin_table(t))
+		if (t.high_water == NULL && !begin_table(t, relid))
 		{
-			save_progress(schema, migration, t, true);
+			save_progress(schema, migration, t, true, 0, 0);
 			continue;
 		}
 
-		const char *first_batch = batch_query(t, false);
-		const char *next_batch = batch_query(t, true);
+		double		rows_per_page = (double) Max(t.rows_total, (int64) 1) /
+			(double) Max(by_position(t) ? first_number(t.high_water) : 1, (int64) 1);
 		bool		done = false;
 
-		while (!done && (max_batches < 0 || batches_run < max_batches))
+		while (!done && (max_batches < 0 || pass.batches < max_batches))
 		{
 			CHECK_FOR_INTERRUPTS();
 
 			TimestampTz started = GetCurrentTimestamp();
-			const char *batch_args[] = {t.cursor, t.high_water, psprintf("%d", batch_size)};
-			char	  **result = (char **) linitial(sql_rows(t.cursor ? next_batch : first_batch,
-															 3, batch_args));
-			int64		visited = parse_int64(result[0]);
+			BatchResult batch = run_batch(t, batch_size, rows_per_page, retry_lock_timeouts);
 
-			done = visited < batch_size;
-			if (visited > 0)
+			if (batch.lock_timed_out)
 			{
-				t.cursor = result[2];
-				t.rows_done += visited;
-				t.batches++;
-				batches_run++;
-				rows_visited += visited;
+				pass.lock_timed_out = true;
+				break;
 			}
-			save_progress(schema, migration, t, done);
-			if (visited > 0 && report != NULL)
+			if (batch.visited > 0 || by_position(t))
+			{
+				t.cursor = batch.last_key;
+				t.rows_done = Min(t.rows_done + batch.visited, Max(t.rows_total, t.rows_done));
+				t.batches++;
+				pass.batches++;
+				pass.rows_visited += batch.visited;
+			}
+			done = range_finished(t, batch, batch_size);
+			if (done && by_position(t))
+			{
+				done = page_pass_complete(t, relid);
+				if (done)
+					t.rows_done = t.rows_total;
+			}
+
+			TimestampTz finished = GetCurrentTimestamp();
+			TimestampTz since = interval_start != 0 ? interval_start : started;
+
+			save_progress(schema, migration, t, done, batch.visited,
+						  (double) (finished - since) / USECS_PER_SEC);
+			interval_start = 0;
+			if (report != NULL && (batch.visited > 0 || by_position(t)))
 			{
 				BatchReport r;
 
 				r.table = t.name;
 				r.batch = t.batches;
-				r.rows = visited;
-				r.rows_backfilled = parse_int64(result[1]);
+				r.rows = batch.visited;
+				r.rows_backfilled = batch.filled;
 				r.rows_done = t.rows_done;
-				r.rows_left = done ? 0 : Max(t.rows_total - t.rows_done, 0);
-				r.elapsed_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
+				r.rows_left = done ? 0 : Max(t.rows_total - t.rows_done, (int64) 0);
+				r.elapsed_ms = (double) (finished - started) / 1000.0;
 				report(arg, r);
 			}
 		}
 	}
 	AtEOXact_GUC(true, nest_level);
-	return rows_visited;
+	return pass;
 }
-
-static int batch_target_ms = 100;
-
-void
-define_backfill_settings()
-{
-	DefineCustomIntVariable("expand_contract.batch_target_ms",
-							"Duration run_backfill aims for per batch when batch_size is NULL.",
-							NULL, &batch_target_ms, 100, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-}
-
-namespace {
-
-/* What run_backfill reports as it goes. */
-struct RunProgress {
-	TimestampTz started;
-	TimestampTz last_notice;
-	int64 rows;
-	int64 rows_left;
-	int64 batches;
-	double last_batch_ms;
-	NameData table;
-};
-
-void
-track_batch(void *arg, const BatchReport &report)
-{
-	RunProgress *progress = static_cast<RunProgress *>(arg);
-
-	progress->rows += report.rows;
-	progress->rows_left = report.rows_left;
-	progress->batches++;
-	progress->last_batch_ms = report.elapsed_ms;
-	namestrcpy(&progress->table, report.table);
-}
-
-void
-notice_progress(RunProgress *progress, bool final)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	double		seconds = (double) (now - progress->started) / 1000000.0;
-	double		rate = seconds > 0 ? progress->rows / seconds : 0;
-
-	if (!final && now - progress->last_notice < 5 * USECS_PER_SEC)
-		return;
-	progress->last_notice = now;
-	if (final)
-		ereport(NOTICE,
-				(errmsg("backfill finished: " INT64_FORMAT " rows in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
-						progress->rows, progress->batches, seconds, rate)));
-	else
-		ereport(NOTICE,
-				(errmsg("backfill of %s: " INT64_FORMAT " rows done, " INT64_FORMAT " left in this table, "
-						"%.0f rows/s, about %.0f s to go",
-						NameStr(progress->table), progress->rows, progress->rows_left,
-						rate, rate > 0 ? progress->rows_left / rate : 0.0)));
-}
-
-/* Sleeps without ignoring cancel requests. */
-void
-pause_between_batches(int milliseconds)
-{
-	if (milliseconds <= 0)
-		return;
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
-					 PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
-}
-
-/* The next batch size aiming at batch_target_ms: never more than doubling or
- * halving at once. */
-int
-adapt_batch_size(int size, double elapsed_ms)
-{
-	double		ideal = elapsed_ms > 0 ? size * (batch_target_ms / elapsed_ms) : size * 2.0;
-	double		bounded = Max(size / 2.0, Min(size * 2.0, ideal));
-
-	return (int) Max(10.0, Min(100000.0, bounded));
-}
-
-} // namespace
 
 } // namespace ec
-
-EC_FUNCTION(ec_run_backfill)
-{
-	CallContext *call = fcinfo->context && IsA(fcinfo->context, CallContext)
-		? (CallContext *) fcinfo->context : NULL;
-
-	if (call == NULL || call->atomic)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
-				 errmsg("run_backfill must be invoked with CALL outside a transaction block"),
-				 errhint("It commits after every batch; inside a transaction use expand_contract.backfill().")));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("schema must not be NULL")));
-
-	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
-	bool		adaptive = PG_ARGISNULL(1);
-	int			batch_size = adaptive ? 1000 : PG_GETARG_INT32(1);
-	int			delay_ms = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-
-	if (batch_size < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_size must be at least 1, not %d", batch_size)));
-	if (delay_ms < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_delay_ms must not be negative")));
-
-	ec::RunProgress progress;
-
-	memset(&progress, 0, sizeof(progress));
-	progress.started = progress.last_notice = GetCurrentTimestamp();
-
-	SPI_connect_ext(SPI_OPT_NONATOMIC);
-
-	/* Each batch is its own transaction; its memory goes with it. */
-	MemoryContext procedure_context = CurrentMemoryContext;
-	MemoryContext batch_context = AllocSetContextCreate(procedure_context, "run_backfill batch",
-														ALLOCSET_DEFAULT_SIZES);
-
-	for (bool first = true;; first = false)
-	{
-		MemoryContextSwitchTo(batch_context);
-		ec::lock_schema_migrations(schema);
-
-		ec::MigrationRecord record;
-
-		if (!ec::find_active_migration(schema, &record))
-		{
-			if (first)
-				(void) ec::require_active_migration(schema, "backfill");
-			ereport(NOTICE,
-					(errmsg("backfill stopped: the migration on schema \"%s\" was completed or rolled back",
-							schema)));
-			break;
-		}
-
-		int64		visited = ec::run_backfill_batches(schema, record.name, batch_size, 1,
-													   ec::track_batch, &progress);
-
-		MemoryContextSwitchTo(procedure_context);
-		MemoryContextReset(batch_context);
-		SPI_commit();
-		if (visited == 0)
-			break;
-		if (adaptive)
-			batch_size = ec::adapt_batch_size(batch_size, progress.last_batch_ms);
-		ec::notice_progress(&progress, false);
-		ec::pause_between_batches(delay_ms);
-	}
-	MemoryContextSwitchTo(procedure_context);
-	ec::notice_progress(&progress, true);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
 
 namespace {
 

@@ -2,12 +2,13 @@
  * backfill.hpp — filling new columns of the rows that existed before start.
  *
  * Rows are visited in key order (primary key, else a non-null unique key) in
- * batches of one statement each. A batch only clears the backfill marker of
+ * batches of one statement each; tables without such a key are visited by
+ * physical position, a range of pages per batch (TID range scans). A batch only clears the backfill marker of
  * rows still carrying it; the sync trigger computes their new columns as a
  * write of the old version. Rows the triggers already brought up to date are
  * skipped. The key range is bounded by the largest key seen when the backfill
  * began (rows inserted later went through the trigger), so it terminates under
- * any insert load. Progress is kept in expand_contract.backfill_progress, so a
+ * any insert load (by position: at the last page then). Progress is kept in expand_contract.backfill_progress, so a
  * later call continues where the last one stopped.
  */
 #pragma once
@@ -35,11 +36,24 @@ struct BatchReport {
 
 using ReportBatch = void (*)(void *arg, const BatchReport &report);
 
-/* expand_contract.batch_target_ms, for run_backfill's adaptive batches. */
-void define_backfill_settings();
+struct BackfillPass {
+	int64 rows_visited;
+	int64 batches;
+	bool lock_timed_out;        /* a batch gave up waiting for a row lock */
+};
 
-/* Runs up to max_batches batches (negative: until done); returns rows visited. */
-int64 run_backfill_batches(const char *schema, const char *migration, int batch_size,
-						   int64 max_batches, ReportBatch report, void *arg);
+/* expand_contract.lock_timeout: how long one batch may wait for a lock. */
+extern int backfill_lock_timeout_ms;
+
+/*
+ * Runs up to max_batches batches (negative: until done). With
+ * retry_lock_timeouts each batch runs in a subtransaction under
+ * expand_contract.lock_timeout and the pass stops at the first batch that
+ * times out, leaving it undone. interval_start, when set, is where the first
+ * batch's rate interval begins (the end of the caller's previous batch).
+ */
+BackfillPass run_backfill_batches(const char *schema, const char *migration, int batch_size,
+								  int64 max_batches, ReportBatch report, void *arg,
+								  bool retry_lock_timeouts = false, TimestampTz interval_start = 0);
 
 } // namespace ec

@@ -14,4 +14,37 @@ report_cxx_exception(const char *what)
 	pg_unreachable();
 }
 
+bool
+run_in_subtransaction(void (*fn)(void *), void *arg, int sqlstate)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	ErrorData  *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_context);
+	PG_TRY();
+	{
+		pg_entry([fn, arg] { fn(arg); });
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller_context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller_context);
+	CurrentResourceOwner = caller_owner;
+
+	if (error == NULL)
+		return true;
+	if (error->sqlerrcode != sqlstate)
+		ReThrowError(error);
+	FreeErrorData(error);
+	return false;
+}
+
 } // namespace ec

@@ -55,6 +55,14 @@ inline auto pg_entry(Body &&body) -> decltype(body())
 	report_cxx_exception(message);
 }
 
+/*
+ * Runs fn(arg) in a subtransaction. If it fails with `sqlstate` the
+ * subtransaction is rolled back and false is returned; any other error is
+ * re-thrown after the rollback. fn runs inside pg_entry, so no C++ exception
+ * crosses PG_TRY.
+ */
+bool run_in_subtransaction(void (*fn)(void *), void *arg, int sqlstate);
+
 } // namespace ec
 
 /*

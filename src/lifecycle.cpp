@@ -100,7 +100,8 @@ new_plan(const char *name, const char *schema, const JsonObject &document)
 	return plan;
 }
 
-/* Tables with "up" columns need their existing rows backfilled by key. */
+/* Tables with "up" columns need their existing rows backfilled: by key, or
+ * by physical position when the table has none. */
 void
 register_backfills(MigrationPlan *plan)
 {
@@ -115,12 +116,6 @@ register_backfills(MigrationPlan *plan)
 
 		List	   *keys = backfill_key_columns(table->relid);
 
-		if (keys == NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("table \"%s\" has no primary key or non-null unique key, which backfill needs",
-							table->physical_name),
-					 errhint("Add a primary key before migrating the table.")));
 		record_backfill_table(plan, table, keys, backfill_row_estimate(table->relid));
 	}
 }

@@ -2,7 +2,7 @@
  * module.cpp — the shared library's entry: module magic, settings, and the
  * cache invalidation hooks of the trigger engine.
  */
-#include "backfill.hpp"
+#include "backfill_runner.hpp"
 #include "boundary.hpp"
 #include "statement_sync.hpp"
 #include "trigger_engine.hpp"

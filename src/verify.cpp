@@ -92,7 +92,7 @@ verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 		"FROM %s CROSS JOIN LATERAL (VALUES %s) AS v(ec_column, ec_expected, ec_actual) "
 		"WHERE %s IS FALSE AND NOT (%s%s%s) AND v.ec_expected IS DISTINCT FROM v.ec_actual "
 		"ORDER BY 1, 2",
-		keys == NIL ? "ctid" : list_length(keys) == 1 ? key.data : psprintf("ROW(%s)", key.data),
+		keys == NIL ? psprintf("%s.ctid", qi(RelationGetRelationName(rel))) : list_length(keys) == 1 ? key.data : psprintf("ROW(%s)", key.data),
 		qname(schema, RelationGetRelationName(rel)), values.data,
 		qi(NameStr(TupleDescAttr(desc, spec->marker - 1)->attname)),
 		ups ? ups : "", ups && downs ? " OR " : "", downs ? downs : "");

@@ -1,0 +1,510 @@
+/*
+ * backfill_runner.cpp — the committed-batch loop and CALL run_backfill; see
+ * backfill_runner.hpp.
+ */
+#include "backfill_runner.hpp"
+
+#include "backfill.hpp"
+#include "boundary.hpp"
+#include "catalog.hpp"
+#include "sql.hpp"
+
+namespace ec {
+
+namespace {
+
+int batch_target_ms = 100;
+int max_replication_lag_kb = -1;
+
+/* How often a paused or throttled runner looks again. */
+constexpr int idle_poll_ms = 500;
+/* Backoff after a batch gave up on a row lock: doubling up to this. */
+constexpr int lock_backoff_first_ms = 100;
+constexpr int lock_backoff_max_ms = 10000;
+
+const char *
+int_text(int64 value)
+{
+	return psprintf(INT64_FORMAT, value);
+}
+
+} // namespace
+
+void
+define_backfill_settings()
+{
+	DefineCustomIntVariable("expand_contract.batch_target_ms",
+							"Duration run_backfill aims for per batch when batch_size is NULL.",
+							NULL, &batch_target_ms, 100, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.lock_timeout",
+							"Longest a backfill batch waits for a lock before it retries later.",
+							NULL, &backfill_lock_timeout_ms, 1000, 1, INT_MAX, PGC_USERSET,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.max_replication_lag",
+							"Backfill pauses while a standby or replication slot lags more than this (-1: never).",
+							NULL, &max_replication_lag_kb, -1, -1, INT_MAX, PGC_USERSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
+}
+
+RunOptions
+run_options_from_call(FunctionCallInfo fcinfo)
+{
+	RunOptions	options;
+
+	options.adaptive = PG_ARGISNULL(1);
+	options.batch_size = options.adaptive ? 1000 : PG_GETARG_INT32(1);
+	options.delay_ms = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	options.target_ms = batch_target_ms;
+	options.lock_timeout_ms = backfill_lock_timeout_ms;
+	options.max_lag_kb = max_replication_lag_kb;
+
+	if (options.batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1, not %d", options.batch_size)));
+	if (options.delay_ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_delay_ms must not be negative")));
+	return options;
+}
+
+void
+claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
+				   const RunOptions &options)
+{
+	const char *lookup_args[] = {schema};
+	List	   *holders = catalog_rows("SELECT pid FROM expand_contract.backfill_runners "
+									   "WHERE schema_name = $1 AND alive "
+									   "AND state NOT IN ('done', 'failed', 'cancelled') "
+									   "AND pid <> pg_catalog.pg_backend_pid()",
+									   1, lookup_args);
+
+	if (holders != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("a backfill of schema \"%s\" is already running (pid %s)",
+						schema, ((char **) linitial(holders))[0]),
+				 errhint("Wait for it, or stop it with expand_contract.cancel_backfill().")));
+
+	const char *args[] = {
+		schema, migration, kind == RunnerKind::Call ? "call" : "worker", int_text(pid),
+		kind == RunnerKind::Call ? "running" : "starting",
+		options.adaptive ? NULL : int_text(options.batch_size), int_text(options.delay_ms),
+		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
+		GetUserNameFromId(GetUserId(), false)};
+
+	/* The runner's backend start tells it from a later backend with its pid;
+	 * a worker that has not reported yet fills it in itself. */
+	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
+				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
+				 "  lock_timeout_ms, max_replication_lag_kb) "
+				 "VALUES ($1, $2, $3, $4::integer, "
+				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
+				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer) "
+				 "ON CONFLICT (schema_name) DO UPDATE SET migration = EXCLUDED.migration, "
+				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
+				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
+				 "  current_table = NULL, error = NULL, batch_size = EXCLUDED.batch_size, "
+				 "  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
+				 "  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
+				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
+				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
+				 11, args);
+}
+
+bool
+load_worker_claim(const char *schema, RunOptions *options)
+{
+	const char *args[] = {schema, int_text(MyProcPid)};
+
+	/* start_backfill holds the schema's lock until it commits the claim. */
+	lock_schema_migrations(schema);
+
+	List	   *rows = catalog_rows("UPDATE expand_contract.backfill_runs SET state = 'running', "
+									"  backend_start = (SELECT backend_start FROM pg_catalog.pg_stat_activity "
+									"                   WHERE pid = pg_catalog.pg_backend_pid()), "
+									"  updated_at = pg_catalog.clock_timestamp() "
+									"WHERE schema_name = $1 AND pid = $2::integer AND runner = 'worker' "
+									"RETURNING batch_size, batch_delay_ms, batch_target_ms, "
+									"  lock_timeout_ms, max_replication_lag_kb",
+									2, args);
+
+	if (rows == NIL)
+		return false;
+
+	char	  **row = (char **) linitial(rows);
+
+	options->adaptive = row[0] == NULL;
+	options->batch_size = row[0] ? atoi(row[0]) : 1000;
+	options->delay_ms = atoi(row[1]);
+	options->target_ms = atoi(row[2]);
+	options->lock_timeout_ms = atoi(row[3]);
+	options->max_lag_kb = atoi(row[4]);
+	return true;
+}
+
+void
+record_run_failure(const char *schema, const char *message)
+{
+	const char *args[] = {schema, int_text(MyProcPid), message};
+
+	catalog_exec("UPDATE expand_contract.backfill_runs SET state = 'failed', error = $3, "
+				 "  updated_at = pg_catalog.clock_timestamp() "
+				 "WHERE schema_name = $1 AND pid = $2::integer",
+				 3, args);
+}
+
+namespace {
+
+/* What the loop reports as it goes. */
+struct RunProgress {
+	TimestampTz started;
+	TimestampTz last_notice;
+	TimestampTz last_batch_end;
+	int64 rows;
+	int64 rows_left;
+	int64 batches;
+	double last_batch_ms;
+	NameData table;
+};
+
+void
+track_batch(void *arg, const BatchReport &report)
+{
+	RunProgress *progress = static_cast<RunProgress *>(arg);
+
+	progress->rows += report.rows;
+	progress->rows_left = report.rows_left;
+	progress->batches++;
+	progress->last_batch_ms = report.elapsed_ms;
+	namestrcpy(&progress->table, report.table);
+}
+
+double
+run_rate(const RunProgress &progress)
+{
+	double		seconds = (double) (GetCurrentTimestamp() - progress.started) / USECS_PER_SEC;
+
+	return seconds > 0 ? progress.rows / seconds : 0;
+}
+
+void
+notice_progress(RunProgress *progress)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		rate = run_rate(*progress);
+
+	if (now - progress->last_notice < 5 * USECS_PER_SEC)
+		return;
+	progress->last_notice = now;
+	ereport(NOTICE,
+			(errmsg("backfill of %s: " INT64_FORMAT " rows done, " INT64_FORMAT " left in this table, "
+					"%.0f rows/s, about %.0f s to go",
+					NameStr(progress->table), progress->rows, progress->rows_left,
+					rate, rate > 0 ? progress->rows_left / rate : 0.0)));
+}
+
+/* Sleeps without ignoring cancel requests or postmaster death. */
+void
+sleep_ms(int milliseconds)
+{
+	if (milliseconds <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* The next batch size aiming at target_ms: never more than doubling or
+ * halving at once. */
+int
+adapt_batch_size(int size, double elapsed_ms, int target_ms)
+{
+	double		ideal = elapsed_ms > 0 ? size * (target_ms / elapsed_ms) : size * 2.0;
+	double		bounded = Max(size / 2.0, Min(size * 2.0, ideal));
+
+	return (int) Max(10.0, Min(1000000.0, bounded));
+}
+
+/* The largest lag, in kB, of any standby or replication slot (NULL: none).
+ * Read as the catalog's owner: pg_stat_replication hides positions from
+ * roles without pg_read_all_stats. */
+int64
+replication_lag_kb()
+{
+	List	   *rows = catalog_rows(
+		"SELECT (pg_catalog.max(lag) / 1024)::pg_catalog.int8 FROM ("
+		"  SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), replay_lsn)"
+		"    FROM pg_catalog.pg_stat_replication"
+		"  UNION ALL"
+		"  SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),"
+		"                                    COALESCE(confirmed_flush_lsn, restart_lsn))"
+		"    FROM pg_catalog.pg_replication_slots) AS l(lag)");
+	const char *lag = ((char **) linitial(rows))[0];
+
+	return lag ? strtoll(lag, NULL, 10) : -1;
+}
+
+enum class Step { Batch, Finished, Gone, Cancelled, Paused, Throttled, LockTimeout };
+
+struct LoopState {
+	const char *schema;
+	RunnerKind kind;
+	RunOptions options;
+	bool first;
+	char state[32];             /* last state written to the run row */
+	NameData table;             /* last current_table written */
+	RunProgress progress;
+};
+
+void
+write_state(LoopState *loop, const char *state, const char *error = NULL)
+{
+	const char *table = NameStr(loop->progress.table)[0] ? NameStr(loop->progress.table) : NULL;
+
+	if (strcmp(loop->state, state) == 0 && error == NULL &&
+		strcmp(NameStr(loop->table), table ? table : "") == 0)
+		return;
+
+	const char *args[] = {loop->schema, int_text(MyProcPid), state, table, error};
+
+	catalog_exec("UPDATE expand_contract.backfill_runs SET state = $3, current_table = $4, "
+				 "  error = $5, updated_at = pg_catalog.clock_timestamp() "
+				 "WHERE schema_name = $1 AND pid = $2::integer",
+				 5, args);
+	strlcpy(loop->state, state, sizeof(loop->state));
+	namestrcpy(&loop->table, table ? table : "");
+}
+
+/* The request pause/resume/cancel_backfill left for this runner; NULL when
+ * the run no longer names it. */
+const char *
+read_request(const LoopState &loop)
+{
+	const char *args[] = {loop.schema, int_text(MyProcPid)};
+	List	   *rows = catalog_rows("SELECT request FROM expand_contract.backfill_runs "
+									"WHERE schema_name = $1 AND pid = $2::integer",
+									2, args);
+
+	return rows == NIL ? NULL : ((char **) linitial(rows))[0];
+}
+
+Step
+run_step(LoopState *loop)
+{
+	MigrationRecord record;
+
+	/* The batch and its progress row commit together; one lost in a crash
+	 * is redone, so the commit need not wait for the WAL flush. */
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	lock_schema_migrations(loop->schema);
+	if (!find_active_migration(loop->schema, &record))
+	{
+		if (loop->first && loop->kind == RunnerKind::Call)
+			(void) require_active_migration(loop->schema, "backfill");
+		return Step::Gone;
+	}
+	if (loop->first && loop->kind == RunnerKind::Call)
+	{
+		claim_backfill_run(loop->schema, record.name, RunnerKind::Call, MyProcPid, loop->options);
+		strlcpy(loop->state, "running", sizeof(loop->state));
+	}
+	loop->first = false;
+
+	const char *request = read_request(*loop);
+
+	if (request == NULL)
+		return Step::Gone;
+	if (strcmp(request, "cancel") == 0)
+	{
+		write_state(loop, "cancelled");
+		return Step::Cancelled;
+	}
+	if (strcmp(request, "pause") == 0)
+	{
+		write_state(loop, "paused");
+		return Step::Paused;
+	}
+	if (loop->options.max_lag_kb >= 0)
+	{
+		int64		lag = replication_lag_kb();
+
+		if (lag > loop->options.max_lag_kb)
+		{
+			write_state(loop, "throttled",
+						psprintf("replication lag " INT64_FORMAT " kB is above %d kB", lag,
+								 loop->options.max_lag_kb));
+			return Step::Throttled;
+		}
+	}
+
+	int			saved_timeout = backfill_lock_timeout_ms;
+
+	backfill_lock_timeout_ms = loop->options.lock_timeout_ms;
+
+	BackfillPass pass = run_backfill_batches(loop->schema, record.name, loop->options.batch_size, 1,
+											 track_batch, &loop->progress, true,
+											 loop->progress.last_batch_end);
+
+	backfill_lock_timeout_ms = saved_timeout;
+	if (pass.lock_timed_out)
+	{
+		write_state(loop, "waiting_for_lock");
+		return Step::LockTimeout;
+	}
+	if (pass.batches == 0)
+	{
+		write_state(loop, "done");
+		return Step::Finished;
+	}
+	write_state(loop, "running");
+	return Step::Batch;
+}
+
+const char *
+activity_text(const LoopState &loop, const char *state)
+{
+	return psprintf("expand_contract backfill of schema %s: %s, table %s, " INT64_FORMAT
+					" rows done, " INT64_FORMAT " left, %.0f rows/s",
+					loop.schema, state, NameStr(loop.progress.table)[0] ? NameStr(loop.progress.table) : "-",
+					loop.progress.rows, loop.progress.rows_left, run_rate(loop.progress));
+}
+
+} // namespace
+
+void
+run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const RunnerHooks &hooks)
+{
+	LoopState	loop;
+
+	memset(&loop, 0, sizeof(loop));
+	loop.schema = schema;
+	loop.kind = kind;
+	loop.options = options;
+	loop.first = true;
+	strlcpy(loop.state, kind == RunnerKind::Call ? "" : "running", sizeof(loop.state));
+	loop.progress.started = loop.progress.last_notice = GetCurrentTimestamp();
+
+	MemoryContext loop_context = CurrentMemoryContext;
+	MemoryContext step_context = AllocSetContextCreate(loop_context, "backfill step",
+													   ALLOCSET_DEFAULT_SIZES);
+	int			lock_retries = 0;
+
+	for (;;)
+	{
+		hooks.begin();
+		MemoryContextSwitchTo(step_context);
+
+		Step		step = run_step(&loop);
+
+		MemoryContextSwitchTo(loop_context);
+		hooks.commit();
+		MemoryContextReset(step_context);
+		if (step == Step::Batch)
+			loop.progress.last_batch_end = GetCurrentTimestamp();
+		hooks.activity(activity_text(loop, loop.state));
+
+		switch (step)
+		{
+			case Step::Batch:
+				lock_retries = 0;
+				if (loop.options.adaptive)
+					loop.options.batch_size = adapt_batch_size(loop.options.batch_size,
+															   loop.progress.last_batch_ms,
+															   loop.options.target_ms);
+				if (hooks.notices)
+					notice_progress(&loop.progress);
+				sleep_ms(loop.options.delay_ms);
+				continue;
+			case Step::Paused:
+			case Step::Throttled:
+				sleep_ms(idle_poll_ms);
+				continue;
+			case Step::LockTimeout:
+				{
+					int			backoff = lock_backoff_first_ms << Min(lock_retries, 7);
+
+					lock_retries++;
+					if (hooks.notices)
+						ereport(NOTICE,
+								(errmsg("backfill batch waited %d ms for a lock; retry %d in %d ms",
+										loop.options.lock_timeout_ms, lock_retries,
+										Min(backoff, lock_backoff_max_ms))));
+					sleep_ms(Min(backoff, lock_backoff_max_ms));
+					continue;
+				}
+			case Step::Gone:
+				if (hooks.notices)
+					ereport(NOTICE,
+							(errmsg("backfill stopped: the migration on schema \"%s\" was completed "
+									"or rolled back, or another backfill took over", schema)));
+				break;
+			case Step::Cancelled:
+				if (hooks.notices)
+					ereport(NOTICE, (errmsg("backfill cancelled; its progress is kept")));
+				break;
+			case Step::Finished:
+				break;
+		}
+		break;
+	}
+	if (hooks.notices)
+		ereport(NOTICE,
+				(errmsg("backfill finished: " INT64_FORMAT " rows in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
+						loop.progress.rows, loop.progress.batches,
+						(double) (GetCurrentTimestamp() - loop.progress.started) / USECS_PER_SEC,
+						run_rate(loop.progress))));
+	MemoryContextDelete(step_context);
+}
+
+} // namespace ec
+
+namespace {
+
+void
+call_begin()
+{
+	/* SPI_commit already began the next transaction. */
+}
+
+void
+call_commit()
+{
+	SPI_commit();
+}
+
+void
+call_activity(const char *)
+{
+}
+
+} // namespace
+
+EC_FUNCTION(ec_run_backfill)
+{
+	CallContext *call = fcinfo->context && IsA(fcinfo->context, CallContext)
+		? (CallContext *) fcinfo->context : NULL;
+
+	if (call == NULL || call->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("run_backfill must be invoked with CALL outside a transaction block"),
+				 errhint("It commits after every batch; inside a transaction use expand_contract.backfill().")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema must not be NULL")));
+
+	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
+	ec::RunOptions options = ec::run_options_from_call(fcinfo);
+	ec::RunnerHooks hooks = {call_begin, call_commit, call_activity, true};
+
+	SPI_connect_ext(SPI_OPT_NONATOMIC);
+	ec::run_backfill_loop(schema, ec::RunnerKind::Call, options, hooks);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,279 @@
+/*
+ * backfill_worker.cpp — start_backfill's dynamic background worker and the
+ * pause/resume/cancel controls.
+ *
+ * The worker is registered on demand (no shared_preload_libraries), connects
+ * to the caller's database as the calling role and runs the same loop as CALL
+ * run_backfill, so it goes on after the client disconnects. Everything it
+ * needs besides the database, role and schema travels through the schema's
+ * row in expand_contract.backfill_runs, which start_backfill writes in the
+ * transaction that launches it: the worker waits for the schema's migration
+ * lock, so it sees that row only once the launch committed, and quits if it
+ * does not name it.
+ */
+#include "backfill_runner.hpp"
+
+#include "boundary.hpp"
+#include "catalog.hpp"
+#include "sql.hpp"
+
+namespace ec {
+
+namespace {
+
+/* Travels in BackgroundWorker.bgw_extra. */
+struct WorkerArguments {
+	Oid database;
+	Oid role;
+	NameData schema;
+};
+static_assert(sizeof(WorkerArguments) <= BGW_EXTRALEN, "worker arguments fit bgw_extra");
+
+int
+launch_worker(const char *schema)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	WorkerArguments arguments;
+	pid_t		pid;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "expand_contract", sizeof(worker.bgw_library_name));
+	strlcpy(worker.bgw_function_name, "ec_backfill_worker_main", sizeof(worker.bgw_function_name));
+	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "expand_contract backfill of %s", schema);
+	strlcpy(worker.bgw_type, "expand_contract backfill", sizeof(worker.bgw_type));
+	worker.bgw_notify_pid = MyProcPid;
+
+	memset(&arguments, 0, sizeof(arguments));
+	arguments.database = MyDatabaseId;
+	arguments.role = GetUserId();
+	namestrcpy(&arguments.schema, schema);
+	memcpy(worker.bgw_extra, &arguments, sizeof(arguments));
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a backfill worker: no background worker slot is free"),
+				 errhint("Raise max_worker_processes, or use CALL expand_contract.run_backfill().")));
+	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the backfill worker could not be started"),
+				 errhint("See the server log.")));
+	return (int) pid;
+}
+
+/* A background worker logs in as its role, so the role must be allowed to. */
+void
+require_login_role()
+{
+	HeapTuple	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for role %u", GetUserId());
+
+	bool		can_login = ((Form_pg_authid) GETSTRUCT(tuple))->rolcanlogin;
+
+	ReleaseSysCache(tuple);
+	if (!can_login)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" cannot log in, so a backfill worker cannot run as it",
+						GetUserNameFromId(GetUserId(), false)),
+				 errhint("Call start_backfill as a role with LOGIN, or use CALL expand_contract.run_backfill().")));
+}
+
+/* Sets the request of the schema's live runner; ERROR when there is none or
+ * it belongs to a role the caller does not act for. */
+void
+request_runner(const char *schema, const char *request, const char *action)
+{
+	const char *args[] = {schema};
+	List	   *rows = catalog_rows("SELECT role_name, pid FROM expand_contract.backfill_runners "
+									"WHERE schema_name = $1 AND alive "
+									"AND state NOT IN ('done', 'failed', 'cancelled')",
+									1, args);
+
+	if (rows == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s: no backfill of schema \"%s\" is running", action, schema)));
+
+	char	  **row = (char **) linitial(rows);
+	Oid			owner = get_role_oid(row[0], true);
+
+	if (!OidIsValid(owner) || !has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be a member of role \"%s\" to %s its backfill", row[0], action)));
+
+	const char *update_args[] = {schema, row[1], request};
+
+	/* updated_at stays the runner's own: it tells a CALL still at work. */
+	catalog_exec("UPDATE expand_contract.backfill_runs SET request = $3 "
+				 "WHERE schema_name = $1 AND pid = $2::integer",
+				 3, update_args);
+}
+
+const char *
+schema_argument(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema must not be NULL")));
+	return require_schema(NameStr(*PG_GETARG_NAME(0)));
+}
+
+void
+worker_begin()
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void
+worker_commit()
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+void
+worker_activity(const char *text)
+{
+	pgstat_report_activity(STATE_RUNNING, text);
+}
+
+/* The worker's life once connected; errors propagate to its caller. */
+void
+run_worker(const char *schema)
+{
+	RunOptions	options;
+	bool		claimed;
+
+	worker_begin();
+	claimed = load_worker_claim(schema, &options);
+	worker_commit();
+	if (!claimed)
+		return;
+
+	RunnerHooks hooks = {worker_begin, worker_commit, worker_activity, false};
+
+	run_backfill_loop(schema, RunnerKind::Worker, options, hooks);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+} // namespace
+
+} // namespace ec
+
+EC_FUNCTION(ec_start_backfill)
+{
+	const char *schema = ec::schema_argument(fcinfo);
+	ec::RunOptions options = ec::run_options_from_call(fcinfo);
+
+	ec::require_login_role();
+	SPI_connect();
+	ec::lock_schema_migrations(schema);
+
+	ec::MigrationRecord record = ec::require_active_migration(schema, "backfill");
+	int			pid = ec::launch_worker(schema);
+
+	/* Until this commits the worker waits on the schema lock we hold. */
+	ec::claim_backfill_run(schema, record.name, ec::RunnerKind::Worker, pid, options);
+	SPI_finish();
+	PG_RETURN_INT32(pid);
+}
+
+EC_FUNCTION(ec_pause_backfill)
+{
+	const char *schema = ec::schema_argument(fcinfo);
+
+	SPI_connect();
+	ec::request_runner(schema, "pause", "pause");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+EC_FUNCTION(ec_resume_backfill)
+{
+	const char *schema = ec::schema_argument(fcinfo);
+
+	SPI_connect();
+	ec::request_runner(schema, "run", "resume");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+EC_FUNCTION(ec_cancel_backfill)
+{
+	const char *schema = ec::schema_argument(fcinfo);
+
+	SPI_connect();
+	ec::request_runner(schema, "cancel", "cancel");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+extern "C" {
+PGDLLEXPORT void ec_backfill_worker_main(Datum main_arg);
+}
+
+/*
+ * The worker's entry. An ERROR is caught here, the transaction aborted, and
+ * the failure written to the run row in a fresh transaction, so status()
+ * shows it; the worker then exits.
+ */
+void
+ec_backfill_worker_main(Datum main_arg)
+{
+	ec::WorkerArguments arguments;
+	char		message[1024];
+	bool		failed = false;
+
+	memcpy(&arguments, MyBgworkerEntry->bgw_extra, sizeof(arguments));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(arguments.database, arguments.role, 0);
+	pgstat_report_appname("expand_contract backfill");
+
+	const char *schema = MemoryContextStrdup(TopMemoryContext, NameStr(arguments.schema));
+	MemoryContext worker_context = AllocSetContextCreate(TopMemoryContext, "backfill worker",
+														 ALLOCSET_DEFAULT_SIZES);
+
+	MemoryContextSwitchTo(worker_context);
+	PG_TRY();
+	{
+		ec::pg_entry([schema] { ec::run_worker(schema); });
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(worker_context);
+
+		ErrorData  *error = CopyErrorData();
+
+		strlcpy(message, error->message ? error->message : "unknown error", sizeof(message));
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		RESUME_INTERRUPTS();
+		failed = true;
+	}
+	PG_END_TRY();
+
+	if (failed)
+	{
+		ec::worker_begin();
+		ec::pg_entry([schema, &message] { ec::record_run_failure(schema, message); });
+		ec::worker_commit();
+	}
+	proc_exit(failed ? 1 : 0);
+}
