@@ -62,31 +62,39 @@ key_bound(const BackfillTable &t, const char *op, int param)
 	return psprintf("ROW(%s) %s ROW(%s)", key_list(t, "", ""), op, values.data);
 }
 
-/* $1 cursor, $2 high water, $3 rows; returns rows visited, rows filled, last key. */
+/*
+ * $1 cursor, $2 high water, $3 rows; returns rows visited, rows filled, last
+ * key. The batch's keys come from the key index alone; the UPDATE then scans
+ * the same key range, so a batch costs the same wherever it is in the table.
+ */
 const char *
 key_batch_query(const BackfillTable &t, bool has_cursor)
 {
-	StringInfoData join;
+	StringInfoData last_key;
 	ListCell   *lc;
 
-	initStringInfo(&join);
+	initStringInfo(&last_key);
 	foreach(lc, t.keys)
-		appendStringInfo(&join, "target.%s = batch.%s AND ", (const char *) lfirst(lc),
+		appendStringInfo(&last_key, "%s(SELECT %s FROM last)", foreach_current_index(lc) > 0 ? ", " : "",
 						 (const char *) lfirst(lc));
 	return psprintf(
 		"WITH batch AS MATERIALIZED ("
 		"  SELECT %s FROM %s WHERE %s%s%s ORDER BY %s LIMIT $3::pg_catalog.int4),"
+		" last AS MATERIALIZED (SELECT %s FROM batch ORDER BY %s LIMIT 1),"
 		" touched AS ("
-		"  UPDATE %s AS target SET %s = false FROM batch"
-		"  WHERE %starget.%s IS NOT FALSE RETURNING 1)"
+		"  UPDATE %s SET %s = false"
+		"  WHERE %s%sROW(%s) <= ROW(%s) AND %s IS NOT FALSE RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM batch),"
 		"        (SELECT pg_catalog.count(*) FROM touched),"
-		"        (SELECT ARRAY[%s]::pg_catalog.text FROM batch ORDER BY %s LIMIT 1)",
+		"        (SELECT ARRAY[%s]::pg_catalog.text FROM last)",
 		key_list(t, "", ""), t.table_sql,
 		has_cursor ? key_bound(t, ">", 1) : "", has_cursor ? " AND " : "", key_bound(t, "<=", 2),
 		key_list(t, "", ""),
-		t.table_sql, t.marker, join.data, t.marker,
-		key_list(t, "", "::pg_catalog.text"), key_list(t, "", " DESC"));
+		key_list(t, "", ""), key_list(t, "", " DESC"),
+		t.table_sql, t.marker,
+		has_cursor ? key_bound(t, ">", 1) : "", has_cursor ? " AND " : "",
+		key_list(t, "", ""), last_key.data, t.marker,
+		key_list(t, "", "::pg_catalog.text"));
 }
 
 /*
@@ -351,6 +359,10 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 	int			nest_level = NewGUCNestLevel();
 
 	(void) set_config_option("expand_contract.version", schema, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/* A batch is short and planned afresh each time: compiling it costs more
+	 * than it saves. */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
 	foreach(lc, rows)
