@@ -200,14 +200,16 @@ GRANT SELECT ON @extschema@.backfill_runners TO PUBLIC;
 -- CALL cancelled) shows as interrupted.
 CREATE VIEW @extschema@.backfill_status AS
 SELECT b.schema_name, b.migration, b.table_name,
+       -- Paused and throttled hold back every table left; the other states
+       -- are those of the table the runner is at.
        CASE
            WHEN b.done THEN 'done'
-           WHEN r.schema_name IS NULL THEN 'waiting'
+           WHEN r.schema_name IS NULL OR r.state = 'done' THEN 'waiting'
            WHEN r.state IN ('failed', 'cancelled')
                THEN CASE WHEN r.current_table IS NULL OR r.current_table = b.table_name
                          THEN r.state ELSE 'waiting' END
-           WHEN r.state = 'done' THEN 'waiting'
            WHEN NOT r.alive THEN 'interrupted'
+           WHEN r.state IN ('paused', 'throttled') THEN r.state
            WHEN r.current_table IS NOT NULL AND r.current_table <> b.table_name THEN 'waiting'
            WHEN r.state = 'starting' THEN 'running'
            ELSE r.state

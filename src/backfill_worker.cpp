@@ -29,6 +29,39 @@ struct WorkerArguments {
 };
 static_assert(sizeof(WorkerArguments) <= BGW_EXTRALEN, "worker arguments fit bgw_extra");
 
+/*
+ * The worker is forked before it connects; until it shows in
+ * pg_stat_activity nobody could tell it is alive (pause_backfill would say no
+ * backfill runs). So start_backfill returns only once it shows.
+ */
+void
+wait_until_connected(BackgroundWorkerHandle *handle, pid_t pid)
+{
+	const char *args[] = {psprintf("%d", (int) pid)};
+
+	for (int waited_ms = 0;; waited_ms += 10)
+	{
+		pid_t		current;
+
+		pgstat_clear_snapshot();
+		if (sql_value("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::integer", 1, args))
+			return;
+		if (GetBackgroundWorkerPid(handle, &current) != BGWH_STARTED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the backfill worker exited as it started"),
+					 errhint("See the server log.")));
+		if (waited_ms >= 30000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the backfill worker did not connect within 30 s")));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 int
 launch_worker(const char *schema)
 {
@@ -63,6 +96,7 @@ launch_worker(const char *schema)
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the backfill worker could not be started"),
 				 errhint("See the server log.")));
+	wait_until_connected(handle, pid);
 	return (int) pid;
 }
 

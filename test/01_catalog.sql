@@ -1,6 +1,6 @@
 -- pgTAP: the extension's schema and catalog tables.
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_extension('expand_contract', 'expand_contract is installed');
 SELECT has_schema('expand_contract', 'schema expand_contract exists');
@@ -38,7 +38,12 @@ SELECT fk_ok('expand_contract', 'backfill_progress', ARRAY['schema_name', 'migra
              'expand_contract', 'migrations', ARRAY['schema_name', 'name'],
              'backfill_progress rows belong to a migration');
 
--- Both tables hold user state, so pg_dump must dump their rows.
+SELECT has_table('expand_contract', 'backfill_runs', 'table expand_contract.backfill_runs exists');
+SELECT col_is_pk('expand_contract', 'backfill_runs', ARRAY['schema_name'],
+                 'one backfill run per schema');
+
+-- Both tables hold user state, so pg_dump must dump their rows; backfill_runs
+-- describes processes and is left out.
 SELECT is((SELECT array_agg(c::regclass::text ORDER BY c::regclass::text)
              FROM pg_extension e, unnest(e.extconfig) AS c
             WHERE e.extname = 'expand_contract'),

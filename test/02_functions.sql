@@ -1,6 +1,6 @@
 -- pgTAP: the SQL interface — exact signatures, return types, settings, grants.
 BEGIN;
-SELECT plan(38);
+SELECT plan(52);
 
 -- start ------------------------------------------------------------------------
 SELECT has_function('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'],
@@ -43,8 +43,8 @@ SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.status(name
           'schema name DEFAULT NULL::name',
           'status(schema name DEFAULT NULL)');
 SELECT is(pg_get_function_result(to_regprocedure('expand_contract.status(name)')),
-          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint)',
-          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left)');
+          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text)',
+          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error)');
 SELECT volatility_is('expand_contract', 'status', ARRAY['name'], 'stable', 'status is stable');
 
 -- sync_trigger -----------------------------------------------------------------
@@ -64,9 +64,10 @@ SELECT ok(to_regprocedure('expand_contract.sync_trigger()') IS NOT NULL
 SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
-          ARRAY['backfill:c', 'complete:c', 'rollback:c', 'run_backfill:c', 'start:c', 'status:sql',
+          ARRAY['backfill:c', 'cancel_backfill:c', 'complete:c', 'pause_backfill:c', 'resume_backfill:c',
+                'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'status:sql',
                 'sync_trigger:c', 'verify:c'],
-          'the interface is exactly start, complete, rollback, backfill, run_backfill, verify, status, sync_trigger');
+          'the interface is exactly start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
@@ -91,6 +92,46 @@ SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_con
 -- schema-qualifies everything it runs instead.
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.run_backfill(name,integer,integer)')),
           NULL, 'run_backfill has no SET clause, so it may commit');
+
+-- the background worker and its controls ------------------------------------------
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.start_backfill(name,integer,integer)')),
+          'schema name DEFAULT ''public''::name, batch_size integer DEFAULT NULL::integer, batch_delay_ms integer DEFAULT 0',
+          'start_backfill(schema name DEFAULT ''public'', batch_size integer DEFAULT NULL, batch_delay_ms integer DEFAULT 0)');
+SELECT function_returns('expand_contract', 'start_backfill', ARRAY['name', 'integer', 'integer'], 'integer',
+                        'start_backfill returns the worker''s pid');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.pause_backfill(name)')),
+          'schema name DEFAULT ''public''::name', 'pause_backfill(schema name DEFAULT ''public'')');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.resume_backfill(name)')),
+          'schema name DEFAULT ''public''::name', 'resume_backfill(schema name DEFAULT ''public'')');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.cancel_backfill(name)')),
+          'schema name DEFAULT ''public''::name', 'cancel_backfill(schema name DEFAULT ''public'')');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname)
+             FROM pg_proc p
+            WHERE p.pronamespace = 'expand_contract'::regnamespace
+              AND p.proname IN ('start_backfill', 'pause_backfill', 'resume_backfill', 'cancel_backfill')
+              AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']),
+          ARRAY['cancel_backfill', 'pause_backfill', 'resume_backfill', 'start_backfill'],
+          'start/pause/resume/cancel_backfill pin search_path');
+SELECT has_view('expand_contract', 'backfill_status', 'view expand_contract.backfill_status exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+                 WHERE attrelid = to_regclass('expand_contract.backfill_status') AND attnum > 0
+                 ORDER BY attnum),
+          ARRAY['schema_name', 'migration', 'table_name', 'state', 'rows_done', 'rows_left',
+                'rows_total', 'rows_per_second', 'eta', 'batches', 'started_at', 'updated_at',
+                'error', 'runner', 'pid'],
+          'backfill_status shows state, rows done and left, rate, ETA and error per table');
+SELECT has_view('expand_contract', 'backfill_runners', 'view expand_contract.backfill_runners exists');
+SELECT ok(has_table_privilege('public', 'expand_contract.backfill_status', 'SELECT')
+          AND has_table_privilege('public', 'expand_contract.backfill_runners', 'SELECT'),
+          'PUBLIC may read the monitoring views');
+
+-- settings (defined when the library loads) ----------------------------------------
+LOAD 'expand_contract';
+SELECT is(current_setting('expand_contract.lock_timeout'), '1s', 'expand_contract.lock_timeout defaults to 1 s');
+SELECT is(current_setting('expand_contract.max_replication_lag'), '-1', 'expand_contract.max_replication_lag is off by default');
+SELECT is(current_setting('expand_contract.batch_target_ms'), '100ms', 'expand_contract.batch_target_ms defaults to 100 ms');
+SELECT is((SELECT unit FROM pg_settings WHERE name = 'expand_contract.max_replication_lag'), 'kB',
+          'expand_contract.max_replication_lag is a size');
 
 -- run_backfill and verify ---------------------------------------------------------
 SELECT is((SELECT prokind::text FROM pg_proc WHERE oid = to_regprocedure('expand_contract.run_backfill(name,integer,integer)')),
