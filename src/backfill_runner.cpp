@@ -306,6 +306,9 @@ run_step(LoopState *loop)
 	{
 		if (loop->first && loop->kind == RunnerKind::Call)
 			(void) require_active_migration(loop->schema, "backfill");
+		/* Completed (complete() finished the backfill) or rolled back (the
+		 * run row went with the migration). */
+		write_state(loop, "done");
 		return Step::Gone;
 	}
 	if (loop->first && loop->kind == RunnerKind::Call)
