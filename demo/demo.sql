@@ -206,12 +206,28 @@ SELECT o.id, o.student, o.status AS "old: status",
 \echo
 \echo '=================================================================='
 \echo ' 5. Backfill: compute the new columns for the rows that existed'
-\echo '    before start, in key-ordered batches (one result row per batch).'
-\echo '    Resumable: run it again and it continues where it stopped.'
+\echo '    before start, in a background worker that commits short,'
+\echo '    key-ordered batches. Resumable: after a crash or a cancel, the'
+\echo '    next run continues after the last committed batch.'
 \echo '=================================================================='
-SELECT * FROM expand_contract.status();
-SELECT * FROM expand_contract.backfill();
-SELECT * FROM expand_contract.status();
+SELECT table_name, backfill_state, backfill_rows_done, backfill_rows_left
+  FROM expand_contract.status();
+SELECT expand_contract.start_backfill(batch_size => 500) > 0 AS worker_started;
+\echo 'Waiting for the worker (it shows in backfill_status and pg_stat_activity):'
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM expand_contract.backfill_status
+                               WHERE schema_name = 'public' AND state <> 'done');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT table_name, state, rows_done, rows_left, batches, error
+  FROM expand_contract.backfill_status;
+SELECT table_name, backfill_state, backfill_rows_done, backfill_rows_left
+  FROM expand_contract.status();
+\echo 'verify() lists rows whose versions disagree; none:'
+SELECT * FROM expand_contract.verify();
 \set ECHO none
 SELECT pg_temp.expect(backfill_rows_left = 0, 'status reports nothing left to backfill')
   FROM expand_contract.status('public')
