@@ -406,10 +406,14 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 
 		MemoryContextSwitchTo(loop_context);
 		hooks.commit();
-		MemoryContextReset(step_context);
+		/* A commit may leave TopMemoryContext current: report from the
+		 * step's context, which is reset next. */
+		MemoryContextSwitchTo(step_context);
 		if (step == Step::Batch)
 			loop.progress.last_batch_end = GetCurrentTimestamp();
 		hooks.activity(activity_text(loop, loop.state));
+		MemoryContextSwitchTo(loop_context);
+		MemoryContextReset(step_context);
 
 		switch (step)
 		{
