@@ -17,12 +17,14 @@ CREATE FUNCTION pg_temp.backfill_reaches(VARIADIC wanted text[])
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     seen text;
+    reached boolean;
 BEGIN
     FOR i IN 1..600 LOOP
-        SELECT string_agg(table_name || ': ' || state, ', ' ORDER BY table_name) INTO seen
+        SELECT string_agg(table_name || ': ' || state, ', ' ORDER BY table_name),
+               bool_and(state = ANY (wanted))
+          INTO seen, reached
           FROM expand_contract.backfill_status WHERE schema_name = 'backfill_worker';
-        IF NOT EXISTS (SELECT FROM expand_contract.backfill_status
-                        WHERE schema_name = 'backfill_worker' AND state <> ALL (wanted)) THEN
+        IF reached THEN
             RETURN seen;
         END IF;
         PERFORM pg_sleep(0.05);
