@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # crash_resume: a run_backfill whose backend is killed (SIGKILL: the
 # postmaster then resets every backend and recovers from WAL, as after a
-# crash) keeps every batch it committed; the next call continues after the
+# crash) keeps the batches it committed (the last ones may be lost with
+# their progress: batches commit asynchronously); the next call continues after the
 # last one instead of starting over, and verify() finds nothing wrong.
 # Runs on a throwaway cluster of its own, so the suite's server is untouched.
 set -euo pipefail
