@@ -62,3 +62,19 @@ SELECT registered, count(*) FROM bookings GROUP BY 1 ORDER BY 1;
 
 SET client_min_messages = warning;
 DROP SCHEMA backfill_committed, backfill_committed_02_registered CASCADE;
+
+-- verify() names nothing a user's table could also use: a table called v
+-- with columns called like verify's own output.
+CREATE SCHEMA backfill_committed_names;
+CREATE TABLE backfill_committed_names.v (name text PRIMARY KEY, expected text NOT NULL, actual text);
+INSERT INTO backfill_committed_names.v VALUES ('a', 'booked', NULL), ('b', 'attended_registered', NULL);
+SELECT expand_contract.start('02_registered', '{"operations": [
+  {"add_column": {"table": "v", "column": {"name": "registered", "type": "boolean", "nullable": false, "default": "false"},
+                  "up": "expected = ''attended_registered''"}}]}', 'backfill_committed_names');
+SELECT table_name, rows, rows_left FROM expand_contract.backfill('backfill_committed_names');
+UPDATE backfill_committed_names.v SET _ec_new_registered = NOT _ec_new_registered WHERE name = 'b';
+SELECT * FROM expand_contract.verify('backfill_committed_names');
+SELECT expand_contract.rollback('backfill_committed_names');
+SET client_min_messages = warning;
+DROP SCHEMA backfill_committed_names CASCADE;
+RESET client_min_messages;

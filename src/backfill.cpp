@@ -208,6 +208,8 @@ page_pass_complete(BackfillTable &t, Oid relid)
 		return true;
 	t.high_water = restart.high_water;
 	t.cursor = restart.cursor;
+	t.rows_total = restart.rows_total;
+	t.rows_done = 0;
 	return false;
 }
 
@@ -275,8 +277,11 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool ret
 
 		(void) set_config_option("lock_timeout", psprintf("%d", backfill_lock_timeout_ms),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		result.lock_timed_out = !run_in_subtransaction(run_batch_statement, &call,
-													   ERRCODE_LOCK_NOT_AVAILABLE);
+		/* A batch that waited too long, or was picked to break a deadlock
+		 * with a writer, is undone and tried again later. */
+		static const int retryable[] = {ERRCODE_LOCK_NOT_AVAILABLE, ERRCODE_T_R_DEADLOCK_DETECTED, 0};
+
+		result.lock_timed_out = !run_in_subtransaction(run_batch_statement, &call, retryable);
 		AtEOXact_GUC(true, nest_level);
 		if (result.lock_timed_out)
 			return result;

@@ -15,7 +15,7 @@ report_cxx_exception(const char *what)
 }
 
 bool
-run_in_subtransaction(void (*fn)(void *), void *arg, int sqlstate)
+run_in_subtransaction(void (*fn)(void *), void *arg, const int *retryable)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
 	ResourceOwner caller_owner = CurrentResourceOwner;
@@ -41,10 +41,15 @@ run_in_subtransaction(void (*fn)(void *), void *arg, int sqlstate)
 
 	if (error == NULL)
 		return true;
-	if (error->sqlerrcode != sqlstate)
-		ReThrowError(error);
-	FreeErrorData(error);
-	return false;
+	for (const int *code = retryable; *code != 0; code++)
+	{
+		if (error->sqlerrcode == *code)
+		{
+			FreeErrorData(error);
+			return false;
+		}
+	}
+	ReThrowError(error);
 }
 
 } // namespace ec

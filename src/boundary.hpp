@@ -56,12 +56,12 @@ inline auto pg_entry(Body &&body) -> decltype(body())
 }
 
 /*
- * Runs fn(arg) in a subtransaction. If it fails with `sqlstate` the
- * subtransaction is rolled back and false is returned; any other error is
- * re-thrown after the rollback. fn runs inside pg_entry, so no C++ exception
- * crosses PG_TRY.
+ * Runs fn(arg) in a subtransaction. If it fails with one of the
+ * `retryable` SQLSTATEs (a 0-terminated array) the subtransaction is rolled
+ * back and false is returned; any other error is re-thrown after the
+ * rollback. fn runs inside pg_entry, so no C++ exception crosses PG_TRY.
  */
-bool run_in_subtransaction(void (*fn)(void *), void *arg, int sqlstate);
+bool run_in_subtransaction(void (*fn)(void *), void *arg, const int *retryable);
 
 } // namespace ec
 

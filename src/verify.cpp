@@ -43,8 +43,8 @@ rules_hold(List *rules, List *context, TupleDesc desc)
 	{
 		SyncRule   *r = (SyncRule *) lfirst(lc);
 
-		appendStringInfo(&buf, "%s(%s) IS NOT DISTINCT FROM %s", foreach_current_index(lc) ? " AND " : "(",
-						 deparse_expression((Node *) r->expr, context, false, false),
+		appendStringInfo(&buf, "%s(%s) IS NOT DISTINCT FROM ec_row.%s", foreach_current_index(lc) ? " AND " : "(",
+						 deparse_expression((Node *) r->expr, context, true, false),
 						 qi(NameStr(TupleDescAttr(desc, r->target - 1)->attname)));
 	}
 	appendStringInfoChar(&buf, ')');
@@ -62,9 +62,9 @@ append_values(StringInfo buf, List *rules, List *context, TupleDesc desc)
 		SyncRule   *r = (SyncRule *) lfirst(lc);
 		const char *column = NameStr(TupleDescAttr(desc, r->target - 1)->attname);
 
-		appendStringInfo(buf, "%s(%s, (%s)::pg_catalog.text, %s::pg_catalog.text)",
+		appendStringInfo(buf, "%s(%s, (%s)::pg_catalog.text, ec_row.%s::pg_catalog.text)",
 						 buf->len > 0 ? ", " : "", ql(logical_name(column)),
-						 deparse_expression((Node *) r->expr, context, false, false), qi(column));
+						 deparse_expression((Node *) r->expr, context, true, false), qi(column));
 	}
 }
 
@@ -72,7 +72,9 @@ const char *
 verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	List	   *context = deparse_context_for(RelationGetRelationName(rel), RelationGetRelid(rel));
+	/* Everything is qualified by aliases of our own, so no table or column
+	 * name of the user's can collide with them. */
+	List	   *context = deparse_context_for("ec_row", RelationGetRelid(rel));
 	const char *ups = rules_hold(spec->ups, context, desc);
 	const char *downs = rules_hold(spec->downs, context, desc);
 	List	   *keys = backfill_key_columns(RelationGetRelid(rel));
@@ -82,17 +84,18 @@ verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 
 	initStringInfo(&key);
 	foreach(lc, keys)
-		appendStringInfo(&key, "%s%s", foreach_current_index(lc) ? ", " : "", qi((const char *) lfirst(lc)));
+		appendStringInfo(&key, "%sec_row.%s", foreach_current_index(lc) ? ", " : "", qi((const char *) lfirst(lc)));
 	initStringInfo(&values);
 	append_values(&values, spec->ups, context, desc);
 	append_values(&values, spec->downs, context, desc);
 
 	return psprintf(
-		"SELECT %s::pg_catalog.text, v.ec_column, v.ec_expected, v.ec_actual "
-		"FROM %s CROSS JOIN LATERAL (VALUES %s) AS v(ec_column, ec_expected, ec_actual) "
-		"WHERE %s IS FALSE AND NOT (%s%s%s) AND v.ec_expected IS DISTINCT FROM v.ec_actual "
+		"SELECT %s::pg_catalog.text, ec_synced.name, ec_synced.expected, ec_synced.actual "
+		"FROM %s AS ec_row CROSS JOIN LATERAL (VALUES %s) AS ec_synced(name, expected, actual) "
+		"WHERE ec_row.%s IS FALSE AND NOT (%s%s%s) "
+		"AND ec_synced.expected IS DISTINCT FROM ec_synced.actual "
 		"ORDER BY 1, 2",
-		keys == NIL ? psprintf("%s.ctid", qi(RelationGetRelationName(rel))) : list_length(keys) == 1 ? key.data : psprintf("ROW(%s)", key.data),
+		keys == NIL ? "ec_row.ctid" : list_length(keys) == 1 ? key.data : psprintf("ROW(%s)", key.data),
 		qname(schema, RelationGetRelationName(rel)), values.data,
 		qi(NameStr(TupleDescAttr(desc, spec->marker - 1)->attname)),
 		ups ? ups : "", ups && downs ? " OR " : "", downs ? downs : "");
