@@ -162,6 +162,18 @@ schema_argument(FunctionCallInfo fcinfo)
 	return require_schema(NameStr(*PG_GETARG_NAME(0)));
 }
 
+/* pause/resume/cancel_backfill(schema) */
+Datum
+steer_runner(FunctionCallInfo fcinfo, const char *request, const char *action)
+{
+	const char *schema = schema_argument(fcinfo);
+
+	SPI_connect();
+	request_runner(schema, request, action);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
 void
 worker_begin()
 {
@@ -228,32 +240,17 @@ EC_FUNCTION(ec_start_backfill)
 
 EC_FUNCTION(ec_pause_backfill)
 {
-	const char *schema = ec::schema_argument(fcinfo);
-
-	SPI_connect();
-	ec::request_runner(schema, "pause", "pause");
-	SPI_finish();
-	PG_RETURN_VOID();
+	return ec::steer_runner(fcinfo, "pause", "pause");
 }
 
 EC_FUNCTION(ec_resume_backfill)
 {
-	const char *schema = ec::schema_argument(fcinfo);
-
-	SPI_connect();
-	ec::request_runner(schema, "run", "resume");
-	SPI_finish();
-	PG_RETURN_VOID();
+	return ec::steer_runner(fcinfo, "run", "resume");
 }
 
 EC_FUNCTION(ec_cancel_backfill)
 {
-	const char *schema = ec::schema_argument(fcinfo);
-
-	SPI_connect();
-	ec::request_runner(schema, "cancel", "cancel");
-	SPI_finish();
-	PG_RETURN_VOID();
+	return ec::steer_runner(fcinfo, "cancel", "cancel");
 }
 
 extern "C" {
