@@ -218,6 +218,7 @@ struct BatchResult {
 	int64 filled;
 	const char *last_key;
 	bool lock_timed_out;
+	bool writers_waited;
 };
 
 struct BatchCall {
@@ -225,7 +226,25 @@ struct BatchCall {
 	int nargs;
 	const char *const *args;
 	char **row;
+	bool writers_waited;
 };
+
+/*
+ * Whether another transaction waits for one of the row locks this
+ * (sub)transaction holds: writers that touched a row of the batch wait on
+ * its transaction id until it commits.
+ */
+bool
+writers_waiting()
+{
+	TransactionId xid = GetCurrentTransactionIdIfAny();
+	LOCKTAG		tag;
+
+	if (!TransactionIdIsValid(xid))
+		return false;
+	SET_LOCKTAG_TRANSACTION(tag, xid);
+	return LockHasWaiters(&tag, ExclusiveLock, false);
+}
 
 void
 run_batch_statement(void *arg)
@@ -233,6 +252,7 @@ run_batch_statement(void *arg)
 	BatchCall  *call = static_cast<BatchCall *>(arg);
 
 	call->row = (char **) linitial(sql_rows(call->query, call->nargs, call->args));
+	call->writers_waited = writers_waiting();
 }
 
 /*
@@ -243,7 +263,7 @@ run_batch_statement(void *arg)
 BatchResult
 run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool retry_lock_timeouts)
 {
-	BatchResult result = {0, 0, NULL, false};
+	BatchResult result = {0, 0, NULL, false, false};
 	BatchCall	call;
 	int64		first_page = 0;
 	int64		end_page = 0;
@@ -259,7 +279,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool ret
 
 		args[0] = psprintf(INT64_FORMAT, first_page);
 		args[1] = psprintf(INT64_FORMAT, end_page);
-		call = {page_batch_query(t), 2, args, NULL};
+		call = {page_batch_query(t), 2, args, NULL, false};
 	}
 	else
 	{
@@ -268,7 +288,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool ret
 		args[0] = t.cursor;
 		args[1] = t.high_water;
 		args[2] = psprintf("%d", batch_size);
-		call = {key_batch_query(t, t.cursor != NULL), 3, args, NULL};
+		call = {key_batch_query(t, t.cursor != NULL), 3, args, NULL, false};
 	}
 
 	if (retry_lock_timeouts)
@@ -294,6 +314,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool ret
 	result.visited = by_position(t) ? (int64) ((end_page - first_page) * rows_per_page)
 		: parse_int64(call.row[0]);
 	result.filled = parse_int64(call.row[1]);
+	result.writers_waited = call.writers_waited;
 	result.last_key = by_position(t) ? one_number(end_page) : call.row[2];
 	return result;
 }
@@ -451,6 +472,7 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 				r.rows_done = t.rows_done;
 				r.rows_left = done ? 0 : Max(t.rows_total - t.rows_done, (int64) 0);
 				r.elapsed_ms = (double) (finished - started) / 1000.0;
+				r.writers_waited = batch.writers_waited;
 				report(arg, r);
 			}
 		}

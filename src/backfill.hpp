@@ -32,6 +32,7 @@ struct BatchReport {
 	int64 rows_done;
 	int64 rows_left;
 	double elapsed_ms;
+	bool writers_waited;        /* a writer was waiting for the batch's row locks */
 };
 
 using ReportBatch = void (*)(void *arg, const BatchReport &report);

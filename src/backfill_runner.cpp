@@ -18,6 +18,10 @@ int max_replication_lag_kb = -1;
 
 /* How often a paused or throttled runner looks again. */
 constexpr int idle_poll_ms = 500;
+/* The shortest batches aim at when writers wait for them, and how long no
+ * writer must have waited before they grow again. */
+constexpr int min_target_ms = 2;
+constexpr int64 quiet_period_ms = 5000;
 /* Backoff after a batch gave up on a row lock: doubling up to this. */
 constexpr int lock_backoff_first_ms = 100;
 constexpr int lock_backoff_max_ms = 10000;
@@ -167,6 +171,7 @@ struct RunProgress {
 	int64 rows_left;
 	int64 batches;
 	double last_batch_ms;
+	bool last_batch_contended;
 	NameData table;
 };
 
@@ -179,6 +184,7 @@ track_batch(void *arg, const BatchReport &report)
 	progress->rows_left = report.rows_left;
 	progress->batches++;
 	progress->last_batch_ms = report.elapsed_ms;
+	progress->last_batch_contended = report.writers_waited;
 	namestrcpy(&progress->table, report.table);
 }
 
@@ -219,9 +225,9 @@ sleep_ms(int milliseconds)
 }
 
 /* The next batch size aiming at target_ms: never more than doubling or
- * halving at once. */
+ * halving at once (see run_backfill_loop for the target). */
 int
-adapt_batch_size(int size, double elapsed_ms, int target_ms)
+adapt_batch_size(int size, double elapsed_ms, double target_ms)
 {
 	double		ideal = elapsed_ms > 0 ? size * (target_ms / elapsed_ms) : size * 2.0;
 	double		bounded = Max(size / 2.0, Min(size * 2.0, ideal));
@@ -397,6 +403,17 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 													   ALLOCSET_DEFAULT_SIZES);
 	int			lock_retries = 0;
 
+	/*
+	 * Adaptive batches aim at target_ms while nobody waits for them. A writer
+	 * that touches a row of a batch waits until the batch commits, so when a
+	 * writer is caught waiting the aim drops to min_target_ms at once, and it
+	 * grows back (by a quarter per batch, as it does from the start) only
+	 * once no writer waited for quiet_period: the backfill yields to writers
+	 * and takes big batches when there are none.
+	 */
+	double		aim_ms = Min(min_target_ms, options.target_ms);
+	TimestampTz last_contention = 0;
+
 	for (;;)
 	{
 		hooks.begin();
@@ -420,9 +437,19 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 			case Step::Batch:
 				lock_retries = 0;
 				if (loop.options.adaptive)
+				{
+					TimestampTz now = GetCurrentTimestamp();
+
+					if (loop.progress.last_batch_contended)
+					{
+						last_contention = now;
+						aim_ms = Min(min_target_ms, loop.options.target_ms);
+					}
+					else if (now - last_contention >= quiet_period_ms * 1000)
+						aim_ms = Min(aim_ms * 1.25, (double) loop.options.target_ms);
 					loop.options.batch_size = adapt_batch_size(loop.options.batch_size,
-															   loop.progress.last_batch_ms,
-															   loop.options.target_ms);
+															   loop.progress.last_batch_ms, aim_ms);
+				}
 				if (hooks.notices)
 					notice_progress(&loop.progress);
 				sleep_ms(loop.options.delay_ms);
