@@ -37,8 +37,8 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
-PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 # --- options -------------------------------------------------------------------
 ROWS=1000000
@@ -83,8 +83,6 @@ EOF
 }
 
 declare -A GIVEN=()
-need_value() { [ "$#" -ge 2 ] || { echo "backfill.sh: $1 needs a value" >&2; exit 2; }; }
-is_count() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "backfill.sh: $1 wants a non-negative integer, got '$2'" >&2; exit 2; }; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --rows)            need_value "$@"; is_count "$1" "$2"; ROWS="$2"; GIVEN[rows]=1; shift 2 ;;
@@ -93,7 +91,7 @@ while [ "$#" -gt 0 ]; do
         --large-rounds)    need_value "$@"; is_count "$1" "$2"; LARGE_ROUNDS="$2"; GIVEN[lrounds]=1; shift 2 ;;
         --latency-rounds)  need_value "$@"; is_count "$1" "$2"; LATENCY_ROUNDS="$2"; GIVEN[latr]=1; shift 2 ;;
         --latency-seconds) need_value "$@"; is_count "$1" "$2"; LATENCY_SECONDS="$2"; GIVEN[lats]=1; shift 2 ;;
-        --writer)          need_value "$@"; [[ "$2" =~ ^(old|new)$ ]] || { echo "backfill.sh: --writer wants old or new" >&2; exit 2; }
+        --writer)          need_value "$@"; [[ "$2" =~ ^(old|new)$ ]] || usage_error "--writer wants old or new"
                            WRITER="$2"; shift 2 ;;
         --writer-rate)     need_value "$@"; is_count "$1" "$2"; WRITER_RATE="$2"; shift 2 ;;
         --batch-target-ms) need_value "$@"; is_count "$1" "$2"; BATCH_TARGET_MS="$2"; shift 2 ;;
@@ -112,13 +110,13 @@ if [ "$QUICK" = 1 ]; then
     [ -n "${GIVEN[latr]:-}" ]    || LATENCY_ROUNDS=1
     [ -n "${GIVEN[lats]:-}" ]    || LATENCY_SECONDS=3
 fi
-[ "$ROWS" -ge 1000 ]          || { echo "backfill.sh: --rows must be at least 1000" >&2; exit 2; }
-[ "$ROUNDS" -ge 1 ]           || { echo "backfill.sh: --rounds must be at least 1" >&2; exit 2; }
-[ "$LARGE_ROUNDS" -ge 1 ]     || { echo "backfill.sh: --large-rounds must be at least 1" >&2; exit 2; }
-[ "$LATENCY_SECONDS" -ge 1 ]  || { echo "backfill.sh: --latency-seconds must be at least 1" >&2; exit 2; }
-[ "$PGROLL_BATCH" -ge 1 ]     || { echo "backfill.sh: --pgroll-batch must be at least 1" >&2; exit 2; }
+at_least --rows "$ROWS" 1000
+at_least --rounds "$ROUNDS" 1
+at_least --large-rounds "$LARGE_ROUNDS" 1
+at_least --latency-seconds "$LATENCY_SECONDS" 1
+at_least --pgroll-batch "$PGROLL_BATCH" 1
 if [ "$LARGE_ROWS" -gt 0 ] && [ "$LARGE_ROWS" -le "$ROWS" ]; then
-    echo "backfill.sh: --large-rows must be larger than --rows (or 0)" >&2; exit 2
+    usage_error "--large-rows must be larger than --rows (or 0)"
 fi
 mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
@@ -131,200 +129,10 @@ VARIANTS=(floor ec pgroll)
 LARGE_VARIANTS=(floor ec)        # pgroll's loop is not part of the linearity target
 schema_of() { echo "b_$1"; }
 
-RUN_START=$SECONDS
-log() { printf '[%4ds] %s\n' "$(( SECONDS - RUN_START ))" "$*"; }
-die() { printf 'backfill.sh: %s\n' "$*" >&2; exit 1; }
-
-# --- tools -----------------------------------------------------------------------
-PG_BINDIR="$("$PG_CONFIG" --bindir)" || die "cannot run $PG_CONFIG"
-PSQL="$PG_BINDIR/psql"
-PGBENCH="$PG_BINDIR/pgbench"
-for tool in "$PSQL" "$PGBENCH" "$PG_BINDIR/initdb" "$PG_BINDIR/postgres" "$PG_BINDIR/pg_ctl"; do
-    [ -x "$tool" ] || die "missing $tool"
-done
-command -v jq >/dev/null 2>&1 || die "jq is required"
-if ! command -v gnuplot >/dev/null 2>&1; then
-    log "gnuplot missing: installing gnuplot-nox"
-    SUDO=()
-    [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox
-fi
-EC_LIB="$("$PG_CONFIG" --pkglibdir)/expand_contract.so"
-[ -f "$EC_LIB" ] || die "$EC_LIB is not installed (run scripts/setup.sh first)"
-[ -f "$("$PG_CONFIG" --sharedir)/extension/expand_contract.control" ] || die "expand_contract.control is not installed"
-
-if [ "$(id -u)" -eq 0 ]; then
-    AS_PG=(runuser -u postgres --)
-    PG_OWNER=postgres
-else
-    AS_PG=()
-    PG_OWNER="$(id -un)"
-fi
-
-# --- throwaway cluster -------------------------------------------------------------
-WORK=""
-PG_PID=""
-BG_PIDS=()
-cleanup() {
-    local pid
-    for pid in "${BG_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ -f "$WORK/data/postmaster.pid" ]; then
-            "${AS_PG[@]}" "$PG_BINDIR/pg_ctl" -D "$WORK/data" -m fast -w -t 60 stop >/dev/null 2>&1 \
-                || "${AS_PG[@]}" "$PG_BINDIR/pg_ctl" -D "$WORK/data" -m immediate -w -t 30 stop >/dev/null 2>&1 \
-                || true
-        fi
-        if [ -n "$PG_PID" ]; then
-            kill -0 "$PG_PID" 2>/dev/null && kill -KILL "$PG_PID" 2>/dev/null
-            wait "$PG_PID" 2>/dev/null || true
-        fi
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-    local port=55533 tries=0
-    while [ "$tries" -lt 200 ]; do
-        if [ ! -e "/tmp/.s.PGSQL.$port" ] && [ ! -e "/var/run/postgresql/.s.PGSQL.$port" ] \
-           && ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"; return 0
-        fi
-        port=$((port + 1)); tries=$((tries + 1))
-    done
-    return 1
-}
-
-# Server settings: those of bench/run.sh, identical for every variant.
-# Durability stays on (fsync, full_page_writes); commits do not wait for the
-# WAL flush (synchronous_commit = off), so neither the per-batch commits of
-# the backfills nor the writer's single-row transactions measure the disk's
-# fsync latency. The extension's library is preloaded into every session, as
-# the README recommends; the floor's session loads it too (no migration
-# touches its table, so the extension's hooks do nothing there).
-SETTINGS=(
-    "shared_buffers = 1GB"
-    "max_wal_size = 8GB"
-    "min_wal_size = 1GB"
-    "checkpoint_timeout = 30min"
-    "synchronous_commit = off"
-    "fsync = on"
-    "full_page_writes = on"
-    "autovacuum = off"
-    "jit = off"
-    "huge_pages = off"
-    "maintenance_work_mem = 512MB"
-    "session_preload_libraries = 'expand_contract'"
-    "max_connections = 20"
-)
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ec_backfill.XXXXXX")"
-mkdir -p "$WORK/sock" "$WORK/raw"
-: >"$WORK/server.log"
-[ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$WORK"
-chmod 700 "$WORK"
-PORT="$(free_port)" || die "no free port"
-
-log "initdb in $WORK (locale C.UTF-8)"
-"${AS_PG[@]}" "$PG_BINDIR/initdb" -D "$WORK/data" -U postgres --auth=trust --locale=C.UTF-8 \
-    --encoding=UTF8 >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-{
-    echo ""
-    echo "# --- bench/backfill.sh ---"
-    echo "port = $PORT"
-    echo "listen_addresses = ''"
-    echo "unix_socket_directories = '$WORK/sock'"
-    echo "lc_messages = 'C'"
-    echo "log_min_messages = warning"
-    printf '%s\n' "${SETTINGS[@]}"
-} | "${AS_PG[@]}" tee -a "$WORK/data/postgresql.conf" >/dev/null
-
-# A child of this shell rather than `pg_ctl start`, so it is reaped here.
-"${AS_PG[@]}" "$PG_BINDIR/postgres" -D "$WORK/data" >>"$WORK/server.log" 2>&1 &
-PG_PID=$!
-waited=0
-until "$PG_BINDIR/pg_isready" -q -h "$WORK/sock" -p "$PORT" -U postgres -d postgres; do
-    if ! kill -0 "$PG_PID" 2>/dev/null || [ "$waited" -ge 600 ]; then
-        cat "$WORK/server.log" >&2
-        die "server failed to start"
-    fi
-    sleep 0.1; waited=$((waited + 1))
-done
-export PGHOST="$WORK/sock" PGPORT="$PORT" PGUSER=postgres PGDATABASE=bench
-unset PGOPTIONS PGAPPNAME || true
-"$PSQL" -X -q -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench" >/dev/null
-log "server $("$PG_BINDIR/postgres" -V | awk '{print $3}') up on $PGHOST port $PORT (owner $PG_OWNER)"
-
-q()  { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-server_fail() { echo "--- last lines of the server log ---" >&2; tail -n 30 "$WORK/server.log" >&2; die "$*"; }
-
-# Milliseconds reported by psql's \timing for the last statement of its output.
-timed_ms() { awk '/^Time: / { ms = $2 } END { if (ms == "") exit 1; print ms }'; }
-# Milliseconds between two $EPOCHREALTIME stamps.
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) * 1000 }'; }
-secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
-
-# CPU accounting per phase (as in bench/run.sh), to show how much of the
-# machine something other than this benchmark used meanwhile. All in clock
-# ticks: the machine's busy time and steal from /proc/stat, the cluster's
-# processes (postmaster with its reaped children, and every live child), and
-# this script's reaped children (psql, pgbench, awk) from `times`.
-TICKS="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-PM_PID="$(head -n 1 "$WORK/data/postmaster.pid")"
-proc_ticks() {   # utime+stime (+ cutime+cstime with $2 = all) of pid $1
-    awk -v all="${2:-}" '{ sub(/^.*\) /, ""); t = $12 + $13; if (all != "") t += $14 + $15; print t }' \
-        "/proc/$1/stat" 2>/dev/null || echo 0
-}
-server_ticks() {
-    local before after pg child tries
-    for (( tries = 0; tries < 50; tries++ )); do
-        before="$(ps -o pid= --ppid "$PM_PID" 2>/dev/null | tr -s ' \n' ' ' || true)"
-        pg=0
-        for child in $before; do
-            pg=$(( pg + $(proc_ticks "$child") ))
-        done
-        pg=$(( pg + $(proc_ticks "$PM_PID" all) ))
-        after="$(ps -o pid= --ppid "$PM_PID" 2>/dev/null | tr -s ' \n' ' ' || true)"
-        [ "$before" = "$after" ] && break
-    done
-    echo "$pg"
-}
-SNAP=""
-cpu_snapshot() {
-    local busy steal pg client
-    read -r busy steal < <(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $9 }' /proc/stat)
-    pg="$(server_ticks)"
-    times >"$WORK/times.txt"
-    client="$(awk -v hz="$TICKS" 'NR == 2 {
-        n = split($0, f, " "); s = 0
-        for (i = 1; i <= n; i++) { split(f[i], a, /[ms]/); s += a[1] * 60 + a[2] }
-        printf "%d", s * hz }' "$WORK/times.txt")"
-    SNAP="$EPOCHREALTIME $busy $steal $pg $client"
-}
-PHASE_NAME=""
-PHASE_SNAP=""
-phase_begin() { PHASE_NAME="$1"; cpu_snapshot; PHASE_SNAP="$SNAP"; }
-phase_end() {
-    cpu_snapshot
-    printf '%s %s %s\n' "$PHASE_NAME" "$PHASE_SNAP" "$SNAP" | awk -v hz="$TICKS" -v OFS='\t' '{
-        wall = $7 - $2; busy = ($8 - $3) / hz; steal = ($9 - $4) / hz; pg = ($10 - $5) / hz; client = ($11 - $6) / hz
-        other = busy - steal - pg - client; if (other < 0) other = 0
-        print $1, wall, busy, steal, pg, client, other }' >>"$WORK/raw/cpu.tsv"
-}
-: >"$WORK/raw/cpu.tsv"
-
-# --- machine and build facts -----------------------------------------------------------
-LIB_SHA_START="$(sha256sum "$EC_LIB" | awk '{print $1}')"
-LIB_MTIME="$(date -u -r "$EC_LIB" '+%Y-%m-%dT%H:%M:%SZ')"
-COMMIT="$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || echo unknown)"
-SRC_DIRTY="$(git -C "$REPO_DIR" status --porcelain -- src extension 2>/dev/null | wc -l | tr -d ' ')"
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+# --- tools, throwaway cluster, machine and build facts (bench/lib.sh) ---------------------
+check_tools
+start_cluster ec_backfill 55533
+facts_start
 
 # --- 0. source rows ----------------------------------------------------------------------
 phase_begin setup
@@ -581,14 +389,7 @@ else
 fi
 
 # --- results ----------------------------------------------------------------------------
-LIB_SHA_END="$(sha256sum "$EC_LIB" | awk '{print $1}')"
-LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
-PG_VERSION="$(q -c "SELECT version()")"
-SETTINGS_JSON="$(q -c "SELECT json_object_agg(name, setting || coalesce(unit, '')) FROM pg_settings
-                       WHERE name IN ('shared_buffers','max_wal_size','min_wal_size','checkpoint_timeout',
-                                      'synchronous_commit','fsync','full_page_writes','autovacuum','jit',
-                                      'huge_pages','maintenance_work_mem','wal_level','wal_buffers',
-                                      'work_mem','max_connections','session_preload_libraries')")"
+facts_end session_preload_libraries
 BATCH_TARGET_SHOWN="$(PGOPTIONS="$BACKFILL_OPTIONS" q -c "SELECT setting FROM pg_settings WHERE name = 'expand_contract.batch_target_ms'")"
 ELAPSED=$(( SECONDS - RUN_START ))
 
@@ -623,23 +424,7 @@ jq -n \
         --argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" \
         --arg command "$COMMAND" \
         '$ARGS.named')" \
-    --argjson machine "$(jq -n \
-        --arg hostname "$(hostname)" \
-        --arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-        --argjson nproc "$(nproc)" \
-        --argjson mem_total_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)" \
-        --arg kernel "$(uname -r)" \
-        --arg pg_version "$PG_VERSION" \
-        --arg commit "$COMMIT" \
-        --argjson src_uncommitted_files "$SRC_DIRTY" \
-        --arg library "$EC_LIB" \
-        --arg library_sha256 "$LIB_SHA_START" \
-        --arg library_sha256_end "$LIB_SHA_END" \
-        --arg library_mtime "$LIB_MTIME" \
-        --arg loadavg_start "$LOAD_START" \
-        --arg loadavg_end "$LOAD_END" \
-        --arg data_dir_fs "$(df -P "$WORK" | awk 'NR == 2 { print $1 }')" \
-        '$ARGS.named')" \
+    --argjson machine "$(machine_json)" \
     --argjson run "$(jq -n \
         --arg date "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" \
         --argjson elapsed_seconds "$ELAPSED" \
@@ -660,7 +445,7 @@ jq -c '.linearity.by_variant[] | [.variant, .us_per_row_rows, .us_per_row_large]
 jq -c '.latency as $l | ["p50", "p90", "p99", "p99.9"][] as $k
        | [$k] + ([$l.closed.pooled.without, $l.closed.pooled.during, $l.rate.pooled.without, $l.rate.pooled.during]
                  | map(if . == null or .[$k] == null then null else .[$k] / 1000 end))' "$RESULTS" | nan >"$WORK/chart_latency.tsv"
-TITLE_SUFFIX="$(jq -r '"\(.params.rows) rows, \(.machine.nproc) cores, PostgreSQL \(.machine.pg_version | split(" ")[1])\(if .params.quick then " (QUICK smoke run)" else "" end)"' "$RESULTS")"
+TITLE_SUFFIX="$(chart_title_suffix "$RESULTS")"
 YMAX_S="$(awk -F'\t' '{ if ($2 != "NaN" && $2 > m) m = $2 } END { m = m * 1.2; if (m <= 0) m = 1; print m }' "$WORK/chart_seconds.tsv")"
 YMAX_US="$(awk -F'\t' '{ for (i = 2; i <= 3; i++) if ($i != "NaN" && $i > m) m = $i } END { m = m * 1.25; if (m <= 0) m = 1; print m }' "$WORK/chart_linear.tsv")"
 YMAX_LAT="$(awk -F'\t' '{ for (i = 2; i <= 5; i++) if ($i != "NaN" && $i > m) m = $i } END { m = m * 4; if (m <= 0) m = 1; print m }' "$WORK/chart_latency.tsv")"
@@ -717,10 +502,4 @@ unset multiplot
 EOF
 
 # --- headline ----------------------------------------------------------------------------
-echo
-printf '%s\n' "$HEADLINE"
-echo
-log "done in $(( SECONDS - RUN_START ))s: $OUT_DIR/backfill_report.md, $OUT_DIR/backfill_report.png, $OUT_DIR/backfill_results.json"
-if [ "$LIB_SHA_START" != "$LIB_SHA_END" ]; then
-    echo "WARNING: $EC_LIB changed during the run; the numbers mix two builds." >&2
-fi
+finish "$HEADLINE" "$OUT_DIR/backfill_report.md, $OUT_DIR/backfill_report.png, $OUT_DIR/backfill_results.json"

@@ -32,8 +32,8 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
-PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 # --- options -------------------------------------------------------------------
 ROWS=1000000
@@ -72,8 +72,6 @@ EOF
 }
 
 declare -A GIVEN=()
-need_value() { [ "$#" -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; }
-is_count() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "run.sh: $1 wants a non-negative integer, got '$2'" >&2; exit 2; }; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --rows)            need_value "$@"; is_count "$1" "$2"; ROWS="$2"; GIVEN[rows]=1; shift 2 ;;
@@ -84,7 +82,7 @@ while [ "$#" -gt 0 ]; do
         --clients)         need_value "$@"; is_count "$1" "$2"; CLIENTS="$2"; shift 2 ;;
         --jobs)            need_value "$@"; is_count "$1" "$2"; JOBS="$2"; shift 2 ;;
         --memory-rows)     need_value "$@"; is_count "$1" "$2"; MEMORY_ROWS="$2"; GIVEN[mem]=1; shift 2 ;;
-        --sample-interval) need_value "$@"; [[ "$2" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "run.sh: --sample-interval wants seconds" >&2; exit 2; }
+        --sample-interval) need_value "$@"; [[ "$2" =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--sample-interval wants seconds"
                            SAMPLE_INTERVAL="$2"; GIVEN[si]=1; shift 2 ;;
         --out)             need_value "$@"; OUT_DIR="$2"; shift 2 ;;
         --quick)           QUICK=1; shift ;;
@@ -101,13 +99,13 @@ if [ "$QUICK" = 1 ]; then
     [ -n "${GIVEN[mem]:-}" ]    || MEMORY_ROWS=300000
     [ -n "${GIVEN[si]:-}" ]     || SAMPLE_INTERVAL=0.1
 fi
-[ "$ROWS" -ge 100 ]          || { echo "run.sh: --rows must be at least 100" >&2; exit 2; }
-[ "$ROUNDS" -ge 1 ]          || { echo "run.sh: --rounds must be at least 1" >&2; exit 2; }
-[ "$PGBENCH_ROUNDS" -ge 1 ]  || { echo "run.sh: --pgbench-rounds must be at least 1" >&2; exit 2; }
-[ "$CLIENTS" -ge 1 ] && [ "$JOBS" -ge 1 ] || { echo "run.sh: --clients/--jobs must be at least 1" >&2; exit 2; }
+at_least --rows "$ROWS" 100
+at_least --rounds "$ROUNDS" 1
+at_least --pgbench-rounds "$PGBENCH_ROUNDS" 1
+[ "$CLIENTS" -ge 1 ] && [ "$JOBS" -ge 1 ] || usage_error "--clients/--jobs must be at least 1"
 SEGMENT_SECONDS=$(( PGBENCH_SECONDS / PGBENCH_ROUNDS ))
 if [ "$PGBENCH_SECONDS" -gt 0 ] && [ "$SEGMENT_SECONDS" -lt 1 ]; then
-    echo "run.sh: --pgbench-seconds must be at least --pgbench-rounds" >&2; exit 2
+    usage_error "--pgbench-seconds must be at least --pgbench-rounds"
 fi
 mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
@@ -117,202 +115,10 @@ INSERT_VARIANTS=(none ec plpgsql generated)    # floor has no INSERT trigger
 ALL_TABLES="v_none.bookings, v_ec.bookings, v_plpgsql.bookings, v_generated.bookings, v_floor.bookings"
 schema_of() { echo "v_$1"; }
 
-RUN_START=$SECONDS
-log() { printf '[%4ds] %s\n' "$(( SECONDS - RUN_START ))" "$*"; }
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
-
-# --- tools -----------------------------------------------------------------------
-PG_BINDIR="$("$PG_CONFIG" --bindir)" || die "cannot run $PG_CONFIG"
-PSQL="$PG_BINDIR/psql"
-PGBENCH="$PG_BINDIR/pgbench"
-for tool in "$PSQL" "$PGBENCH" "$PG_BINDIR/initdb" "$PG_BINDIR/postgres" "$PG_BINDIR/pg_ctl"; do
-    [ -x "$tool" ] || die "missing $tool"
-done
-command -v jq >/dev/null 2>&1 || die "jq is required"
-if ! command -v gnuplot >/dev/null 2>&1; then
-    log "gnuplot missing: installing gnuplot-nox"
-    SUDO=()
-    [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox
-fi
-EC_LIB="$("$PG_CONFIG" --pkglibdir)/expand_contract.so"
-[ -f "$EC_LIB" ] || die "$EC_LIB is not installed (run scripts/setup.sh first)"
-[ -f "$("$PG_CONFIG" --sharedir)/extension/expand_contract.control" ] || die "expand_contract.control is not installed"
-
-if [ "$(id -u)" -eq 0 ]; then
-    AS_PG=(runuser -u postgres --)
-    PG_OWNER=postgres
-else
-    AS_PG=()
-    PG_OWNER="$(id -un)"
-fi
-
-# --- throwaway cluster -------------------------------------------------------------
-WORK=""
-PG_PID=""
-BG_PIDS=()
-cleanup() {
-    local pid
-    for pid in "${BG_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ -f "$WORK/data/postmaster.pid" ]; then
-            "${AS_PG[@]}" "$PG_BINDIR/pg_ctl" -D "$WORK/data" -m fast -w -t 60 stop >/dev/null 2>&1 \
-                || "${AS_PG[@]}" "$PG_BINDIR/pg_ctl" -D "$WORK/data" -m immediate -w -t 30 stop >/dev/null 2>&1 \
-                || true
-        fi
-        if [ -n "$PG_PID" ]; then
-            kill -0 "$PG_PID" 2>/dev/null && kill -KILL "$PG_PID" 2>/dev/null
-            wait "$PG_PID" 2>/dev/null || true
-        fi
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-    local port=55433 tries=0
-    while [ "$tries" -lt 200 ]; do
-        if [ ! -e "/tmp/.s.PGSQL.$port" ] && [ ! -e "/var/run/postgresql/.s.PGSQL.$port" ] \
-           && ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"; return 0
-        fi
-        port=$((port + 1)); tries=$((tries + 1))
-    done
-    return 1
-}
-
-# Server settings: identical for every variant. Durability stays on (fsync,
-# full_page_writes); commits do not wait for the WAL flush so the single-row
-# runs measure CPU work rather than the disk's fsync latency. The extension's
-# library is preloaded into every session, as the README recommends for
-# production (without it a backend's first UPDATE runs before the library's
-# hooks exist); every variant's sessions pay the same small load cost.
-SETTINGS=(
-    "shared_buffers = 1GB"
-    "max_wal_size = 8GB"
-    "min_wal_size = 1GB"
-    "checkpoint_timeout = 30min"
-    "synchronous_commit = off"
-    "fsync = on"
-    "full_page_writes = on"
-    "autovacuum = off"
-    "jit = off"
-    "huge_pages = off"
-    "maintenance_work_mem = 512MB"
-    "session_preload_libraries = 'expand_contract'"
-    "max_connections = 20"
-)
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ec_bench.XXXXXX")"
-mkdir -p "$WORK/sock" "$WORK/raw"
-: >"$WORK/server.log"
-[ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$WORK"
-chmod 700 "$WORK"
-PORT="$(free_port)" || die "no free port"
-
-log "initdb in $WORK (locale C.UTF-8)"
-"${AS_PG[@]}" "$PG_BINDIR/initdb" -D "$WORK/data" -U postgres --auth=trust --locale=C.UTF-8 \
-    --encoding=UTF8 >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-{
-    echo ""
-    echo "# --- bench/run.sh ---"
-    echo "port = $PORT"
-    echo "listen_addresses = ''"
-    echo "unix_socket_directories = '$WORK/sock'"
-    echo "lc_messages = 'C'"
-    echo "log_min_messages = warning"
-    printf '%s\n' "${SETTINGS[@]}"
-} | "${AS_PG[@]}" tee -a "$WORK/data/postgresql.conf" >/dev/null
-
-# A child of this shell rather than `pg_ctl start`, so it is reaped here.
-"${AS_PG[@]}" "$PG_BINDIR/postgres" -D "$WORK/data" >>"$WORK/server.log" 2>&1 &
-PG_PID=$!
-waited=0
-until "$PG_BINDIR/pg_isready" -q -h "$WORK/sock" -p "$PORT" -U postgres -d postgres; do
-    if ! kill -0 "$PG_PID" 2>/dev/null || [ "$waited" -ge 600 ]; then
-        cat "$WORK/server.log" >&2
-        die "server failed to start"
-    fi
-    sleep 0.1; waited=$((waited + 1))
-done
-export PGHOST="$WORK/sock" PGPORT="$PORT" PGUSER=postgres PGDATABASE=bench
-unset PGOPTIONS PGAPPNAME || true
-"$PSQL" -X -q -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench" >/dev/null
-log "server $("$PG_BINDIR/postgres" -V | awk '{print $3}') up on $PGHOST port $PORT (owner $PG_OWNER)"
-
-q()  { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-server_fail() { echo "--- last lines of the server log ---" >&2; tail -n 30 "$WORK/server.log" >&2; die "$*"; }
-
-# Milliseconds reported by psql's \timing for the last statement of its output.
-timed_ms() { awk '/^Time: / { ms = $2 } END { if (ms == "") exit 1; print ms }'; }
-
-# CPU accounting per phase, to show how much of the machine something other
-# than this benchmark used meanwhile (other processes, kernel threads). All in
-# clock ticks: the machine's busy time and steal from /proc/stat, the
-# cluster's processes (postmaster with its reaped children, and every live
-# child), and this script's reaped children (psql, pgbench, awk) from `times`.
-TICKS="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-PM_PID="$(head -n 1 "$WORK/data/postmaster.pid")"
-proc_ticks() {   # utime+stime (+ cutime+cstime with $2 = all) of pid $1
-    awk -v all="${2:-}" '{ sub(/^.*\) /, ""); t = $12 + $13; if (all != "") t += $14 + $15; print t }' \
-        "/proc/$1/stat" 2>/dev/null || echo 0
-}
-# Sets SNAP. Runs in this shell (not in $(...)), so that `times` sees this
-# shell's reaped children.
-SNAP=""
-# CPU ticks of the cluster so far: every live child of the postmaster, plus
-# the postmaster itself with the children it has reaped. A child that is
-# reaped between the two reads would be counted twice or not at all, so the
-# reads repeat until the set of children is the same before and after.
-server_ticks() {
-    local before after pg child tries
-    for (( tries = 0; tries < 50; tries++ )); do
-        before="$(ps -o pid= --ppid "$PM_PID" 2>/dev/null | tr -s ' \n' ' ' || true)"
-        pg=0
-        for child in $before; do
-            pg=$(( pg + $(proc_ticks "$child") ))
-        done
-        pg=$(( pg + $(proc_ticks "$PM_PID" all) ))
-        after="$(ps -o pid= --ppid "$PM_PID" 2>/dev/null | tr -s ' \n' ' ' || true)"
-        [ "$before" = "$after" ] && break
-    done
-    echo "$pg"
-}
-cpu_snapshot() {
-    local busy steal pg client
-    read -r busy steal < <(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $9 }' /proc/stat)
-    pg="$(server_ticks)"
-    times >"$WORK/times.txt"
-    client="$(awk -v hz="$TICKS" 'NR == 2 {
-        n = split($0, f, " "); s = 0
-        for (i = 1; i <= n; i++) { split(f[i], a, /[ms]/); s += a[1] * 60 + a[2] }
-        printf "%d", s * hz }' "$WORK/times.txt")"
-    SNAP="$EPOCHREALTIME $busy $steal $pg $client"
-}
-PHASE_NAME=""
-PHASE_SNAP=""
-phase_begin() { PHASE_NAME="$1"; cpu_snapshot; PHASE_SNAP="$SNAP"; }
-phase_end() {
-    cpu_snapshot
-    printf '%s %s %s\n' "$PHASE_NAME" "$PHASE_SNAP" "$SNAP" | awk -v hz="$TICKS" -v OFS='\t' '{
-        wall = $7 - $2; busy = ($8 - $3) / hz; steal = ($9 - $4) / hz; pg = ($10 - $5) / hz; client = ($11 - $6) / hz
-        other = busy - steal - pg - client; if (other < 0) other = 0
-        print $1, wall, busy, steal, pg, client, other }' >>"$WORK/raw/cpu.tsv"
-}
-: >"$WORK/raw/cpu.tsv"
-
-# --- machine and build facts -----------------------------------------------------------
-LIB_SHA_START="$(sha256sum "$EC_LIB" | awk '{print $1}')"
-LIB_MTIME="$(date -u -r "$EC_LIB" '+%Y-%m-%dT%H:%M:%SZ')"
-COMMIT="$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || echo unknown)"
-SRC_DIRTY="$(git -C "$REPO_DIR" status --porcelain -- src extension 2>/dev/null | wc -l | tr -d ' ')"
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+# --- tools, throwaway cluster, machine and build facts (bench/lib.sh) ---------------------
+check_tools
+start_cluster ec_bench 55433
+facts_start
 
 # --- 0. setup ----------------------------------------------------------------------------
 log "setup: $ROWS rows in each of v_none, v_ec, v_plpgsql, v_generated (and the reference v_floor)"
@@ -518,14 +324,7 @@ else
 fi
 
 # --- results ----------------------------------------------------------------------------
-LIB_SHA_END="$(sha256sum "$EC_LIB" | awk '{print $1}')"
-LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
-PG_VERSION="$(q -c "SELECT version()")"
-SETTINGS_JSON="$(q -c "SELECT json_object_agg(name, setting || coalesce(unit, '')) FROM pg_settings
-                       WHERE name IN ('shared_buffers','max_wal_size','min_wal_size','checkpoint_timeout',
-                                      'synchronous_commit','fsync','full_page_writes','autovacuum','jit',
-                                      'huge_pages','maintenance_work_mem','wal_level','wal_buffers',
-                                      'work_mem','max_connections')")"
+facts_end
 ELAPSED=$(( SECONDS - RUN_START ))
 
 jq -n \
@@ -545,26 +344,10 @@ jq -n \
         --argjson memory_rows "$MEMORY_ROWS" --argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" \
         --argjson flat_limit_kb "$FLAT_LIMIT_KB" --argjson sample_interval "$SAMPLE_INTERVAL" \
         '$ARGS.named')" \
-    --argjson machine "$(jq -n \
-        --arg hostname "$(hostname)" \
-        --arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-        --argjson nproc "$(nproc)" \
-        --argjson mem_total_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)" \
-        --arg kernel "$(uname -r)" \
-        --arg pg_version "$PG_VERSION" \
-        --arg commit "$COMMIT" \
-        --argjson src_uncommitted_files "$SRC_DIRTY" \
-        --arg library "$EC_LIB" \
-        --arg library_sha256 "$LIB_SHA_START" \
-        --arg library_sha256_end "$LIB_SHA_END" \
-        --arg library_mtime "$LIB_MTIME" \
-        --arg loadavg_start "$LOAD_START" \
-        --arg loadavg_end "$LOAD_END" \
+    --argjson machine "$(machine_json \
         --arg ec_version_schema "$EC_VERSION_SCHEMA" \
         --arg ec_triggers "$EC_TRIGGERS" \
-        --arg ec_update_plan "$EC_PLAN" \
-        --arg data_dir_fs "$(df -P "$WORK" | awk 'NR == 2 { print $1 }')" \
-        '$ARGS.named')" \
+        --arg ec_update_plan "$EC_PLAN")" \
     --argjson run "$(jq -n \
         --arg date "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" \
         --argjson elapsed_seconds "$ELAPSED" \
@@ -582,7 +365,7 @@ jq -r '.variants[] | [(.variant + (if .reference then " (ref.)" else "" end)),
                       .bulk_update.ratio_to_none, .pgbench.update.ratio_to_none, .pgbench.insert.ratio_to_none]
        | [.[0]] + (.[1:] | map(if . == null then "NaN" else . end)) | @tsv' \
     "$OUT_DIR/results.json" >"$WORK/chart.tsv"
-TITLE_SUFFIX="$(jq -r '"\(.params.rows) rows, \(.machine.nproc) cores, PostgreSQL \(.machine.pg_version | split(" ")[1])\(if .params.quick then " (QUICK smoke run)" else "" end)"' "$OUT_DIR/results.json")"
+TITLE_SUFFIX="$(chart_title_suffix "$OUT_DIR/results.json")"
 YMAX_BULK="$(awk -F'\t' '{ if ($2 != "NaN" && $2 > m) m = $2 } END { m = m * 1.15; if (m < 1.3) m = 1.3; print m }' "$WORK/chart.tsv")"
 YMAX_TPS="$(awk -F'\t' '{ if ($3 != "NaN" && $3 > m) m = $3; if ($4 != "NaN" && $4 > m) m = $4 } END { m = m * 1.2; if (m < 1.25) m = 1.25; print m }' "$WORK/chart.tsv")"
 gnuplot <<EOF || die "gnuplot failed"
@@ -614,10 +397,4 @@ unset multiplot
 EOF
 
 # --- headline ----------------------------------------------------------------------------
-echo
-printf '%s\n' "$HEADLINE"
-echo
-log "done in $(( SECONDS - RUN_START ))s: $OUT_DIR/report.md, $OUT_DIR/report.png, $OUT_DIR/results.json"
-if [ "$LIB_SHA_START" != "$LIB_SHA_END" ]; then
-    echo "WARNING: $EC_LIB changed during the run; the numbers mix two builds." >&2
-fi
+finish "$HEADLINE" "$OUT_DIR/report.md, $OUT_DIR/report.png, $OUT_DIR/results.json"
