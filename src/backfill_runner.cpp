@@ -407,7 +407,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 	 * Adaptive batches aim at target_ms while nobody waits for them. A writer
 	 * that touches a row of a batch waits until the batch commits, so when a
 	 * writer is caught waiting the aim drops to min_target_ms at once, and it
-	 * grows back (by a quarter per batch, as it does from the start) only
+	 * grows back (by a tenth per batch, as it does from the start) only
 	 * once no writer waited for quiet_period: the backfill yields to writers
 	 * and takes big batches when there are none.
 	 */
@@ -446,7 +446,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 						aim_ms = Min(min_target_ms, loop.options.target_ms);
 					}
 					else if (now - last_contention >= quiet_period_ms * 1000)
-						aim_ms = Min(aim_ms * 1.25, (double) loop.options.target_ms);
+						aim_ms = Min(aim_ms * 1.1, (double) loop.options.target_ms);
 					loop.options.batch_size = adapt_batch_size(loop.options.batch_size,
 															   loop.progress.last_batch_ms, aim_ms);
 				}
