@@ -10,13 +10,13 @@
 
 namespace ec {
 
-int backfill_lock_timeout_ms = 1000;
-
 namespace {
 
 struct BackfillTable {
 	const char *name;
 	const char *table_sql;
+	const char *first_query;    /* the batch statement without a cursor, */
+	const char *next_query;     /* and with one (by position: the same) */
 	List *keys;                 /* quoted key columns; NIL: by physical position */
 	List *key_types;            /* their types as SQL */
 	const char *marker;
@@ -256,12 +256,12 @@ run_batch_statement(void *arg)
 }
 
 /*
- * One batch statement. With retry_lock_timeouts it runs in a subtransaction
- * under expand_contract.lock_timeout: a batch that would wait longer for a
- * row lock gives up, leaves nothing behind, and says so.
+ * One batch statement. With a positive lock_timeout_ms it runs in a
+ * subtransaction waiting at most that long for a lock: a batch that would
+ * wait longer gives up, leaves nothing behind, and says so.
  */
 BatchResult
-run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool retry_lock_timeouts)
+run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock_timeout_ms)
 {
 	BatchResult result = {0, 0, NULL, false, false};
 	BatchCall	call;
@@ -279,7 +279,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool ret
 
 		args[0] = psprintf(INT64_FORMAT, first_page);
 		args[1] = psprintf(INT64_FORMAT, end_page);
-		call = {page_batch_query(t), 2, args, NULL, false};
+		call = {t.first_query, 2, args, NULL, false};
 	}
 	else
 	{
@@ -288,14 +288,14 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, bool ret
 		args[0] = t.cursor;
 		args[1] = t.high_water;
 		args[2] = psprintf("%d", batch_size);
-		call = {key_batch_query(t, t.cursor != NULL), 3, args, NULL, false};
+		call = {t.cursor ? t.next_query : t.first_query, 3, args, NULL, false};
 	}
 
-	if (retry_lock_timeouts)
+	if (lock_timeout_ms > 0)
 	{
 		int			nest_level = NewGUCNestLevel();
 
-		(void) set_config_option("lock_timeout", psprintf("%d", backfill_lock_timeout_ms),
+		(void) set_config_option("lock_timeout", psprintf("%d", lock_timeout_ms),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		/* A batch that waited too long, or was picked to break a deadlock
 		 * with a writer, is undone and tried again later. */
@@ -368,7 +368,7 @@ backfill_row_estimate(Oid relid)
 
 BackfillPass
 run_backfill_batches(const char *schema, const char *migration, int batch_size,
-					 int64 max_batches, ReportBatch report, void *arg, bool retry_lock_timeouts,
+					 int64 max_batches, ReportBatch report, void *arg, int lock_timeout_ms,
 					 TimestampTz interval_start)
 {
 	const char *args[] = {schema, migration};
@@ -423,6 +423,9 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 			continue;
 		}
 
+		t.first_query = by_position(t) ? page_batch_query(t) : key_batch_query(t, false);
+		t.next_query = by_position(t) ? t.first_query : key_batch_query(t, true);
+
 		double		rows_per_page = (double) Max(t.rows_total, (int64) 1) /
 			(double) Max(by_position(t) ? first_number(t.high_water) : 1, (int64) 1);
 		bool		done = false;
@@ -432,7 +435,7 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 			CHECK_FOR_INTERRUPTS();
 
 			TimestampTz started = GetCurrentTimestamp();
-			BatchResult batch = run_batch(t, batch_size, rows_per_page, retry_lock_timeouts);
+			BatchResult batch = run_batch(t, batch_size, rows_per_page, lock_timeout_ms);
 
 			if (batch.lock_timed_out)
 			{

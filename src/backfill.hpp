@@ -43,18 +43,16 @@ struct BackfillPass {
 	bool lock_timed_out;        /* a batch gave up waiting for a row lock */
 };
 
-/* expand_contract.lock_timeout: how long one batch may wait for a lock. */
-extern int backfill_lock_timeout_ms;
-
 /*
- * Runs up to max_batches batches (negative: until done). With
- * retry_lock_timeouts each batch runs in a subtransaction under
- * expand_contract.lock_timeout and the pass stops at the first batch that
- * times out, leaving it undone. interval_start, when set, is where the first
- * batch's rate interval begins (the end of the caller's previous batch).
+ * Runs up to max_batches batches (negative: until done). With a positive
+ * lock_timeout_ms each batch runs in a subtransaction that waits at most that
+ * long for a lock, and the pass stops at the first batch that times out (or is
+ * a deadlock victim), leaving it undone; otherwise batches wait as the session
+ * does. interval_start, when set, is where the first batch's rate interval
+ * begins (the end of the caller's previous batch).
  */
 BackfillPass run_backfill_batches(const char *schema, const char *migration, int batch_size,
 								  int64 max_batches, ReportBatch report, void *arg,
-								  bool retry_lock_timeouts = false, TimestampTz interval_start = 0);
+								  int lock_timeout_ms = 0, TimestampTz interval_start = 0);
 
 } // namespace ec

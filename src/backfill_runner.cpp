@@ -14,6 +14,7 @@ namespace ec {
 namespace {
 
 int batch_target_ms = 100;
+int lock_timeout_ms = 1000;
 int max_replication_lag_kb = -1;
 
 /* How often a paused or throttled runner looks again. */
@@ -43,7 +44,7 @@ define_backfill_settings()
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("expand_contract.lock_timeout",
 							"Longest a backfill batch waits for a lock before it retries later.",
-							NULL, &backfill_lock_timeout_ms, 1000, 1, INT_MAX, PGC_USERSET,
+							NULL, &lock_timeout_ms, 1000, 1, INT_MAX, PGC_USERSET,
 							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("expand_contract.max_replication_lag",
 							"Backfill pauses while a standby or replication slot lags more than this (-1: never).",
@@ -60,7 +61,7 @@ run_options_from_call(FunctionCallInfo fcinfo)
 	options.batch_size = options.adaptive ? 1000 : PG_GETARG_INT32(1);
 	options.delay_ms = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
 	options.target_ms = batch_target_ms;
-	options.lock_timeout_ms = backfill_lock_timeout_ms;
+	options.lock_timeout_ms = lock_timeout_ms;
 	options.max_lag_kb = max_replication_lag_kb;
 
 	if (options.batch_size < 1)
@@ -74,22 +75,30 @@ run_options_from_call(FunctionCallInfo fcinfo)
 	return options;
 }
 
+char **
+active_runner(const char *schema)
+{
+	const char *args[] = {schema};
+	List	   *rows = catalog_rows("SELECT pid, role_name FROM expand_contract.backfill_runners "
+									"WHERE schema_name = $1 AND alive "
+									"AND state NOT IN ('done', 'failed', 'cancelled') "
+									"AND pid <> pg_catalog.pg_backend_pid()",
+									1, args);
+
+	return rows == NIL ? NULL : (char **) linitial(rows);
+}
+
 void
 claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
 				   const RunOptions &options)
 {
-	const char *lookup_args[] = {schema};
-	List	   *holders = catalog_rows("SELECT pid FROM expand_contract.backfill_runners "
-									   "WHERE schema_name = $1 AND alive "
-									   "AND state NOT IN ('done', 'failed', 'cancelled') "
-									   "AND pid <> pg_catalog.pg_backend_pid()",
-									   1, lookup_args);
+	char	  **holder = active_runner(schema);
 
-	if (holders != NIL)
+	if (holder != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("a backfill of schema \"%s\" is already running (pid %s)",
-						schema, ((char **) linitial(holders))[0]),
+						schema, holder[0]),
 				 errhint("Wait for it, or stop it with expand_contract.cancel_backfill().")));
 
 	const char *args[] = {
@@ -224,12 +233,37 @@ sleep_ms(int milliseconds)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* The next batch size aiming at target_ms: never more than doubling or
- * halving at once (see run_backfill_loop for the target). */
+/*
+ * Adaptive batches aim at target_ms while nobody waits for them. A writer
+ * that touches a row of a batch waits until the batch commits, so when a
+ * writer is caught waiting the aim drops to min_target_ms at once, and it
+ * grows back (by a tenth per batch, as it does from the start) only once no
+ * writer waited for quiet_period: the backfill yields to writers and takes
+ * big batches when there are none.
+ */
+struct BatchAim {
+	double ms;
+	TimestampTz last_contention;
+};
+
+/* The size of the next batch: the last one's, scaled to the aim, never more
+ * than doubling or halving at once. */
 int
-adapt_batch_size(int size, double elapsed_ms, double target_ms)
+next_batch_size(BatchAim *aim, const RunOptions &options, const RunProgress &progress)
 {
-	double		ideal = elapsed_ms > 0 ? size * (target_ms / elapsed_ms) : size * 2.0;
+	TimestampTz now = GetCurrentTimestamp();
+	int			size = options.batch_size;
+	double		elapsed_ms = progress.last_batch_ms;
+
+	if (progress.last_batch_contended)
+	{
+		aim->last_contention = now;
+		aim->ms = Min(min_target_ms, options.target_ms);
+	}
+	else if (now - aim->last_contention >= quiet_period_ms * 1000)
+		aim->ms = Min(aim->ms * 1.1, (double) options.target_ms);
+
+	double		ideal = elapsed_ms > 0 ? size * (aim->ms / elapsed_ms) : size * 2.0;
 	double		bounded = Max(size / 2.0, Min(size * 2.0, ideal));
 
 	return (int) Max(10.0, Min(1000000.0, bounded));
@@ -351,15 +385,11 @@ run_step(LoopState *loop)
 		}
 	}
 
-	int			saved_timeout = backfill_lock_timeout_ms;
-
-	backfill_lock_timeout_ms = loop->options.lock_timeout_ms;
-
 	BackfillPass pass = run_backfill_batches(loop->schema, record.name, loop->options.batch_size, 1,
-											 track_batch, &loop->progress, true,
+											 track_batch, &loop->progress,
+											 loop->options.lock_timeout_ms,
 											 loop->progress.last_batch_end);
 
-	backfill_lock_timeout_ms = saved_timeout;
 	if (pass.lock_timed_out)
 	{
 		write_state(loop, "waiting_for_lock");
@@ -375,11 +405,11 @@ run_step(LoopState *loop)
 }
 
 const char *
-activity_text(const LoopState &loop, const char *state)
+activity_text(const LoopState &loop)
 {
 	return psprintf("expand_contract backfill of schema %s: %s, table %s, " INT64_FORMAT
 					" rows done, " INT64_FORMAT " left, %.0f rows/s",
-					loop.schema, state, NameStr(loop.progress.table)[0] ? NameStr(loop.progress.table) : "-",
+					loop.schema, loop.state, NameStr(loop.progress.table)[0] ? NameStr(loop.progress.table) : "-",
 					loop.progress.rows, loop.progress.rows_left, run_rate(loop.progress));
 }
 
@@ -402,17 +432,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 	MemoryContext step_context = AllocSetContextCreate(loop_context, "backfill step",
 													   ALLOCSET_DEFAULT_SIZES);
 	int			lock_retries = 0;
-
-	/*
-	 * Adaptive batches aim at target_ms while nobody waits for them. A writer
-	 * that touches a row of a batch waits until the batch commits, so when a
-	 * writer is caught waiting the aim drops to min_target_ms at once, and it
-	 * grows back (by a tenth per batch, as it does from the start) only
-	 * once no writer waited for quiet_period: the backfill yields to writers
-	 * and takes big batches when there are none.
-	 */
-	double		aim_ms = Min(min_target_ms, options.target_ms);
-	TimestampTz last_contention = 0;
+	BatchAim	aim = {(double) Min(min_target_ms, options.target_ms), 0};
 
 	for (;;)
 	{
@@ -428,7 +448,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 		MemoryContextSwitchTo(step_context);
 		if (step == Step::Batch)
 			loop.progress.last_batch_end = GetCurrentTimestamp();
-		hooks.activity(activity_text(loop, loop.state));
+		hooks.activity(activity_text(loop));
 		MemoryContextSwitchTo(loop_context);
 		MemoryContextReset(step_context);
 
@@ -437,19 +457,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 			case Step::Batch:
 				lock_retries = 0;
 				if (loop.options.adaptive)
-				{
-					TimestampTz now = GetCurrentTimestamp();
-
-					if (loop.progress.last_batch_contended)
-					{
-						last_contention = now;
-						aim_ms = Min(min_target_ms, loop.options.target_ms);
-					}
-					else if (now - last_contention >= quiet_period_ms * 1000)
-						aim_ms = Min(aim_ms * 1.1, (double) loop.options.target_ms);
-					loop.options.batch_size = adapt_batch_size(loop.options.batch_size,
-															   loop.progress.last_batch_ms, aim_ms);
-				}
+					loop.options.batch_size = next_batch_size(&aim, loop.options, loop.progress);
 				if (hooks.notices)
 					notice_progress(&loop.progress);
 				sleep_ms(loop.options.delay_ms);
@@ -528,12 +536,7 @@ EC_FUNCTION(ec_run_backfill)
 				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
 				 errmsg("run_backfill must be invoked with CALL outside a transaction block"),
 				 errhint("It commits after every batch; inside a transaction use expand_contract.backfill().")));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("schema must not be NULL")));
-
-	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
 	ec::RunOptions options = ec::run_options_from_call(fcinfo);
 	ec::RunnerHooks hooks = {call_begin, call_commit, call_activity, true};
 

@@ -47,6 +47,10 @@ void define_backfill_settings();
  * NULL: adaptive), batch_delay_ms (argument 2) and the session's settings. */
 RunOptions run_options_from_call(FunctionCallInfo fcinfo);
 
+/* The schema's runner still at work, other than this backend: its pid and
+ * role name (as text), or NULL when there is none. */
+char **active_runner(const char *schema);
+
 /*
  * Claims the schema's backfill for `pid`, replacing a runner that is no longer
  * alive; ERROR 55006 when a live one holds it. Call with the schema's

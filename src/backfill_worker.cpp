@@ -125,26 +125,21 @@ require_login_role()
 void
 request_runner(const char *schema, const char *request, const char *action)
 {
-	const char *args[] = {schema};
-	List	   *rows = catalog_rows("SELECT role_name, pid FROM expand_contract.backfill_runners "
-									"WHERE schema_name = $1 AND alive "
-									"AND state NOT IN ('done', 'failed', 'cancelled')",
-									1, args);
+	char	  **runner = active_runner(schema);
 
-	if (rows == NIL)
+	if (runner == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot %s: no backfill of schema \"%s\" is running", action, schema)));
 
-	char	  **row = (char **) linitial(rows);
-	Oid			owner = get_role_oid(row[0], true);
+	Oid			owner = get_role_oid(runner[1], true);
 
 	if (!OidIsValid(owner) || !has_privs_of_role(GetUserId(), owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be a member of role \"%s\" to %s its backfill", row[0], action)));
+				 errmsg("must be a member of role \"%s\" to %s its backfill", runner[1], action)));
 
-	const char *update_args[] = {schema, row[1], request};
+	const char *update_args[] = {schema, runner[0], request};
 
 	/* updated_at stays the runner's own: it tells a CALL still at work. */
 	catalog_exec("UPDATE expand_contract.backfill_runs SET request = $3 "
@@ -152,21 +147,11 @@ request_runner(const char *schema, const char *request, const char *action)
 				 3, update_args);
 }
 
-const char *
-schema_argument(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("schema must not be NULL")));
-	return require_schema(NameStr(*PG_GETARG_NAME(0)));
-}
-
 /* pause/resume/cancel_backfill(schema) */
 Datum
 steer_runner(FunctionCallInfo fcinfo, const char *request, const char *action)
 {
-	const char *schema = schema_argument(fcinfo);
+	const char *schema = require_schema_argument(fcinfo, 0);
 
 	SPI_connect();
 	request_runner(schema, request, action);
@@ -222,7 +207,7 @@ run_worker(const char *schema)
 
 EC_FUNCTION(ec_start_backfill)
 {
-	const char *schema = ec::schema_argument(fcinfo);
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
 	ec::RunOptions options = ec::run_options_from_call(fcinfo);
 
 	ec::require_login_role();

@@ -17,6 +17,16 @@ require_schema(const char *schema)
 	return pstrdup(schema);
 }
 
+const char *
+require_schema_argument(FunctionCallInfo fcinfo, int arg)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schema must not be NULL")));
+	return require_schema(NameStr(*PG_GETARG_NAME(arg)));
+}
+
 void
 lock_schema_migrations(const char *schema)
 {

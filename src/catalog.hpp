@@ -23,6 +23,8 @@ struct MigrationRecord {
 
 /* The schema name, checked to exist (ERROR 3F000 otherwise). */
 const char *require_schema(const char *schema);
+/* require_schema of a function's name argument `arg`; ERROR 22004 if NULL. */
+const char *require_schema_argument(FunctionCallInfo fcinfo, int arg);
 
 /* Serialises phase functions on one schema until the transaction ends. */
 void lock_schema_migrations(const char *schema);

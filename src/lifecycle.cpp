@@ -22,17 +22,6 @@ namespace ec {
 
 namespace {
 
-const char *
-schema_argument(FunctionCallInfo fcinfo, int arg)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("schema must not be NULL")));
-
-	return require_schema(NameStr(*PG_GETARG_NAME(arg)));
-}
-
 void
 apply_operations(MigrationPlan *plan, const JsonObject &document)
 {
@@ -139,7 +128,7 @@ EC_FUNCTION(ec_start)
 
 	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Jsonb	   *document_jsonb = PG_GETARG_JSONB_P(1);
-	const char *schema = ec::schema_argument(fcinfo, 2);
+	const char *schema = ec::require_schema_argument(fcinfo, 2);
 	Name		result = (Name) palloc0(NAMEDATALEN);
 
 	if (name[0] == '\0')
@@ -198,7 +187,7 @@ EC_FUNCTION(ec_start)
 
 EC_FUNCTION(ec_complete)
 {
-	const char *schema = ec::schema_argument(fcinfo, 0);
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
 
 	SPI_connect();
 	ec::lock_schema_migrations(schema);
@@ -245,7 +234,7 @@ EC_FUNCTION(ec_complete)
 
 EC_FUNCTION(ec_rollback)
 {
-	const char *schema = ec::schema_argument(fcinfo, 0);
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
 
 	SPI_connect();
 	ec::lock_schema_migrations(schema);

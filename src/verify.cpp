@@ -170,12 +170,7 @@ emit_mismatch_row(void *arg, const char *table, const char *key, const char *col
 
 EC_FUNCTION(ec_verify)
 {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("schema must not be NULL")));
-
-	const char *schema = ec::require_schema(NameStr(*PG_GETARG_NAME(0)));
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
