@@ -537,9 +537,7 @@ EC_FUNCTION(ec_backfill)
 	ResultSink	sink = {(ReturnSetInfo *) fcinfo->resultinfo};
 
 	SPI_connect();
-	ec::lock_schema_migrations(schema);
-
-	ec::MigrationRecord record = ec::require_active_migration(schema, "backfill");
+	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
 
 	(void) ec::run_backfill_batches(schema, record.name, batch_size, max_batches,
 									emit_batch_row, &sink);

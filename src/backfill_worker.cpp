@@ -212,9 +212,7 @@ EC_FUNCTION(ec_start_backfill)
 
 	ec::require_login_role();
 	SPI_connect();
-	ec::lock_schema_migrations(schema);
-
-	ec::MigrationRecord record = ec::require_active_migration(schema, "backfill");
+	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
 	int			pid = ec::launch_worker(schema);
 
 	/* Until this commits the worker waits on the schema lock we hold. */

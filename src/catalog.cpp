@@ -75,6 +75,13 @@ require_active_migration(const char *schema, const char *action)
 	return record;
 }
 
+MigrationRecord
+lock_active_migration(const char *schema, const char *action)
+{
+	lock_schema_migrations(schema);
+	return require_active_migration(schema, action);
+}
+
 bool
 migration_name_used(const char *schema, const char *name)
 {

@@ -33,6 +33,8 @@ void lock_schema_migrations(const char *schema);
 bool find_active_migration(const char *schema, MigrationRecord *record);
 /* find_active_migration or ERROR 55000 naming `action`. */
 MigrationRecord require_active_migration(const char *schema, const char *action);
+/* lock_schema_migrations, then require_active_migration. */
+MigrationRecord lock_active_migration(const char *schema, const char *action);
 
 bool migration_name_used(const char *schema, const char *name);
 /* Name and version schema of the last completed migration (NULLs if none). */

@@ -109,6 +109,21 @@ register_backfills(MigrationPlan *plan)
 	}
 }
 
+/* Drops the version schema that goes (if any), then replays the DDL start()
+ * planned, resolving names the way the migration's author wrote them. */
+void
+run_planned_steps(const char *schema, const char *dropped_version_schema, List *steps)
+{
+	int			nest_level = use_search_path(schema);
+	ListCell   *lc;
+
+	if (dropped_version_schema != NULL)
+		drop_version_schema(dropped_version_schema);
+	foreach(lc, steps)
+		sql_exec((const char *) lfirst(lc));
+	restore_search_path(nest_level);
+}
+
 void
 report_final_backfill(void *arg, const BatchReport &report)
 {
@@ -190,9 +205,7 @@ EC_FUNCTION(ec_complete)
 	const char *schema = ec::require_schema_argument(fcinfo, 0);
 
 	SPI_connect();
-	ec::lock_schema_migrations(schema);
-
-	ec::MigrationRecord record = ec::require_active_migration(schema, "complete");
+	ec::MigrationRecord record = ec::lock_active_migration(schema, "complete");
 
 	ec::check_owns_touched_tables(record, "complete");
 
@@ -219,14 +232,7 @@ EC_FUNCTION(ec_complete)
 							   backfilled, backfilled),
 				 errhint("Run expand_contract.backfill() before complete() to keep this transaction short.")));
 
-	int			nest_level = ec::use_search_path(schema);
-	ListCell   *lc;
-
-	if (record.previous_version_schema != NULL)
-		ec::drop_version_schema(record.previous_version_schema);
-	foreach(lc, record.complete_steps)
-		ec::sql_exec((const char *) lfirst(lc));
-	ec::restore_search_path(nest_level);
+	ec::run_planned_steps(schema, record.previous_version_schema, record.complete_steps);
 	ec::record_completed_migration(record);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -237,19 +243,11 @@ EC_FUNCTION(ec_rollback)
 	const char *schema = ec::require_schema_argument(fcinfo, 0);
 
 	SPI_connect();
-	ec::lock_schema_migrations(schema);
-
-	ec::MigrationRecord record = ec::require_active_migration(schema, "roll back");
+	ec::MigrationRecord record = ec::lock_active_migration(schema, "roll back");
 
 	ec::check_owns_touched_tables(record, "roll back");
 
-	int			nest_level = ec::use_search_path(schema);
-	ListCell   *lc;
-
-	ec::drop_version_schema(record.version_schema);
-	foreach(lc, record.rollback_steps)
-		ec::sql_exec((const char *) lfirst(lc));
-	ec::restore_search_path(nest_level);
+	ec::run_planned_steps(schema, record.version_schema, record.rollback_steps);
 	ec::forget_migration(record);
 	SPI_finish();
 	PG_RETURN_VOID();
