@@ -68,6 +68,7 @@ CREATE TABLE @extschema@.backfill_runs (
                                                 'waiting_for_lock', 'done', 'failed', 'cancelled')),
     current_table  name,
     error          text,
+    writer_waits   bigint      NOT NULL DEFAULT 0,  -- batches a writer had to wait for
     batch_size     integer,    -- NULL: adaptive
     batch_delay_ms integer     NOT NULL DEFAULT 0,
     batch_target_ms integer    NOT NULL,

@@ -208,7 +208,49 @@ SELECT pg_temp.worker_gone();
 SELECT count(*) AS runs FROM expand_contract.backfill_runs WHERE schema_name = 'backfill_worker';
 
 --------------------------------------------------------------------------------
--- 6. Who may start and control a worker, and bad arguments.
+-- 6. A writer that has to wait for a batch is noticed: the runner counts it
+--    (and makes its next batches short).
+--------------------------------------------------------------------------------
+SELECT expand_contract.start('02_registered', '{"operations": [
+  {"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": false, "default": "false"},
+                  "up": "status = ''attended_registered''"}}]}', 'backfill_worker');
+-- The worker's first batch (rows 1 to 100) lingers on row 50.
+CREATE FUNCTION backfill_worker.slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id = 50 AND current_setting('application_name') = 'expand_contract backfill' THEN
+        PERFORM pg_sleep(2);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER slow_row BEFORE UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION slow_row();
+CREATE FUNCTION pg_temp.worker_sleeping()
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        IF EXISTS (SELECT FROM pg_stat_activity
+                    WHERE backend_type = 'expand_contract backfill' AND wait_event = 'PgSleep') THEN
+            RETURN true;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    RETURN false;
+END $$;
+SELECT expand_contract.start_backfill('backfill_worker', 100) > 0 AS worker_started;
+SELECT pg_temp.worker_sleeping();
+-- Row 10 is already in the batch: this write waits until the batch commits.
+UPDATE bookings SET status = 'attended_registered' WHERE id = 10;
+SELECT pg_temp.backfill_reaches('done');
+SELECT writer_waits > 0 AS writer_waited_noticed FROM expand_contract.backfill_runners
+ WHERE schema_name = 'backfill_worker';
+SELECT id, status, _ec_new_registered FROM bookings WHERE id = 10;
+SELECT * FROM expand_contract.verify('backfill_worker');
+SELECT pg_temp.worker_gone();
+DROP TRIGGER slow_row ON bookings;
+SELECT expand_contract.rollback('backfill_worker');
+
+--------------------------------------------------------------------------------
+-- 7. Who may start and control a worker, and bad arguments.
 --------------------------------------------------------------------------------
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start_backfill('backfill_worker')$$);
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start_backfill(NULL)$$);

@@ -119,7 +119,7 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 				 "ON CONFLICT (schema_name) DO UPDATE SET migration = EXCLUDED.migration, "
 				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
 				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
-				 "  current_table = NULL, error = NULL, batch_size = EXCLUDED.batch_size, "
+				 "  current_table = NULL, error = NULL, writer_waits = 0, batch_size = EXCLUDED.batch_size, "
 				 "  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
 				 "  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
 				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
@@ -319,6 +319,17 @@ write_state(LoopState *loop, const char *state, const char *error = NULL)
 	namestrcpy(&loop->table, table ? table : "");
 }
 
+/* A writer waited for the last batch, so the runner shrinks its batches. */
+void
+count_yield(const LoopState &loop)
+{
+	const char *args[] = {loop.schema, int_text(MyProcPid)};
+
+	catalog_exec("UPDATE expand_contract.backfill_runs SET writer_waits = writer_waits + 1 "
+				 "WHERE schema_name = $1 AND pid = $2::integer",
+				 2, args);
+}
+
 /* The request pause/resume/cancel_backfill left for this runner; NULL when
  * the run no longer names it. */
 const char *
@@ -400,6 +411,8 @@ run_step(LoopState *loop)
 		write_state(loop, "done");
 		return Step::Finished;
 	}
+	if (loop->progress.last_batch_contended)
+		count_yield(*loop);
 	write_state(loop, "running");
 	return Step::Batch;
 }

@@ -256,7 +256,8 @@ ec_backfill_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(arguments.database, arguments.role, 0);
-	pgstat_report_appname("expand_contract backfill");
+	/* As a GUC, so the session sees it too (current_setting, log lines). */
+	SetConfigOption("application_name", "expand_contract backfill", PGC_USERSET, PGC_S_SESSION);
 
 	const char *schema = MemoryContextStrdup(TopMemoryContext, NameStr(arguments.schema));
 	MemoryContext worker_context = AllocSetContextCreate(TopMemoryContext, "backfill worker",
