@@ -89,8 +89,7 @@ active_runner(const char *schema)
 }
 
 void
-claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
-				   const RunOptions &options)
+require_no_active_runner(const char *schema)
 {
 	char	  **holder = active_runner(schema);
 
@@ -100,6 +99,13 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 				 errmsg("a backfill of schema \"%s\" is already running (pid %s)",
 						schema, holder[0]),
 				 errhint("Wait for it, or stop it with expand_contract.cancel_backfill().")));
+}
+
+void
+claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
+				   const RunOptions &options)
+{
+	require_no_active_runner(schema);
 
 	const char *args[] = {
 		schema, migration, kind == RunnerKind::Call ? "call" : "worker", int_text(pid),

@@ -51,6 +51,9 @@ RunOptions run_options_from_call(FunctionCallInfo fcinfo);
  * role name (as text), or NULL when there is none. */
 char **active_runner(const char *schema);
 
+/* ERROR 55006 when another runner of the schema is at work. */
+void require_no_active_runner(const char *schema);
+
 /*
  * Claims the schema's backfill for `pid`, replacing a runner that is no longer
  * alive; ERROR 55006 when a live one holds it. Call with the schema's

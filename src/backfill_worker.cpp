@@ -213,6 +213,10 @@ EC_FUNCTION(ec_start_backfill)
 	ec::require_login_role();
 	SPI_connect();
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
+
+	/* Refuse before a worker is forked for nothing. */
+	ec::require_no_active_runner(schema);
+
 	int			pid = ec::launch_worker(schema);
 
 	/* Until this commits the worker waits on the schema lock we hold. */
