@@ -2,9 +2,13 @@
 \echo Use "CREATE EXTENSION expand_contract" to load this file. \quit
 
 -- History of every migration that was started and not rolled back. The row of
--- the open migration also carries the DDL that finishes it (complete_steps) or
--- undoes it (rollback_steps), planned once at start so both phases replay
--- exactly what start decided.
+-- the open migration also carries the statements that finish it
+-- (complete_steps) or undo it (rollback_steps), planned once at start so both
+-- phases replay exactly what start decided: a JSON array of {"ddl": ...}
+-- (generated, fully qualified, run under search_path pg_catalog, pg_temp) and
+-- {"sql": ...} (an sql operation's own SQL, run as written under
+-- sql_search_path, the search_path of whoever started it). owner is the role
+-- that started it: later phases run its code with that role's rights.
 CREATE TABLE @extschema@.migrations (
     schema_name             name        NOT NULL,
     name                    text        NOT NULL,
@@ -16,9 +20,11 @@ CREATE TABLE @extschema@.migrations (
                             CHECK (phase IN ('active', 'completed')),
     started_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     completed_at            timestamptz,
+    owner                   name        NOT NULL,
+    sql_search_path         text        NOT NULL,
     touched_tables          name[]      NOT NULL DEFAULT '{}',
-    complete_steps          text[]      NOT NULL DEFAULT '{}',
-    rollback_steps          text[]      NOT NULL DEFAULT '{}',
+    complete_steps          jsonb       NOT NULL DEFAULT '[]',
+    rollback_steps          jsonb       NOT NULL DEFAULT '[]',
     PRIMARY KEY (schema_name, name),
     CHECK ((phase = 'completed') = (completed_at IS NOT NULL))
 );
@@ -87,10 +93,12 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT SELECT ON @extschema@.migrations, @extschema@.backfill_progress,
     @extschema@.backfill_runs TO PUBLIC;
 
+-- No SET search_path here: start() resolves the document's names with the
+-- caller's own search_path, and pins pg_catalog, pg_temp itself for
+-- everything else it runs.
 CREATE FUNCTION @extschema@.start(name text, migration jsonb, schema name DEFAULT 'public')
 RETURNS name
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_start';
 COMMENT ON FUNCTION @extschema@.start(text, jsonb, name) IS
     'Expand phase: apply a pgroll-style migration document and create its version schema';

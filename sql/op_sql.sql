@@ -1,8 +1,11 @@
 --
 -- sql: an events table gets a lookup table of event kinds, built by raw SQL
 -- with a "down" that undoes it, and an index that only complete() creates.
--- Raw SQL runs as the caller, with search_path set to the migration's
--- schema; "down" statements run at rollback, newest first.
+-- Raw SQL runs as written, as the migration's owner, under the search_path
+-- of the session that started the migration (as pgroll, which connects with
+-- search_path set to the schema); "down" statements run at rollback, newest
+-- first, and "onComplete" ones at complete, under that same search_path
+-- whatever the session running them has.
 --
 \set SHOW_CONTEXT never
 \pset null '(null)'
@@ -55,8 +58,7 @@ SELECT * FROM pg_temp.schemas();
 --------------------------------------------------------------------------
 -- Scenario 1: expand, write through both versions, backfill, complete.
 --------------------------------------------------------------------------
--- start from a session whose search_path does not include the schema
-RESET search_path;
+-- start from a session whose search_path is the schema
 SELECT expand_contract.start('01_event_kinds', $${"operations": [
     {"sql": {"up": "CREATE TABLE event_kinds (kind text PRIMARY KEY, label text NOT NULL); INSERT INTO event_kinds SELECT DISTINCT kind, initcap(kind) FROM events",
              "down": "DROP TABLE event_kinds"}},
@@ -90,7 +92,11 @@ SELECT table_name, batch, rows, rows_done, rows_left
   FROM expand_contract.backfill('op_sql');
 
 -- Contract: the "onComplete" SQL runs now.
+-- completed from a session whose search_path does not include the schema:
+-- the onComplete SQL still finds "events" there
+RESET search_path;
 SELECT expand_contract.complete('op_sql');
+SET search_path = op_sql;
 SELECT * FROM pg_temp.status();
 SELECT pg_get_indexdef('op_sql.events_at_idx'::regclass);
 SELECT * FROM pg_temp.leftovers();

@@ -1,6 +1,7 @@
--- privileges: who may migrate a table. Only the owner of every table a
--- migration touches (or a superuser) may start, complete or roll it back;
--- anyone else gets 42501. A table owner needs no superuser rights (only CREATE
+-- privileges: who may migrate a table. Starting a migration takes membership
+-- in the schema owner's role and ownership of every table it changes; only
+-- members of the role that started it (or a superuser) may complete or roll
+-- it back; anyone else gets 42501 (see also security_roles). A table owner needs no superuser rights (only CREATE
 -- on the database, for the version schema), and the grants on a table carry
 -- over to its view in the version schema.
 
@@ -48,7 +49,8 @@ SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname
 SET ROLE regress_ec_other;
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('00_empty', '{"operations": []}', 'privileges')$$);
 RESET ROLE;
--- With CREATE on the schema, still not a table it does not own.
+-- With CREATE on the schema, still not: only members of the schema owner's
+-- role may change what every client of the schema sees.
 SET ROLE regress_ec_owner;
 GRANT CREATE ON SCHEMA privileges TO regress_ec_other;
 SET ROLE regress_ec_other;

@@ -6,6 +6,7 @@
 
 #include "boundary.hpp"
 #include "catalog.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
@@ -19,6 +20,7 @@ struct BackfillTable {
 	const char *next_query;     /* and with one (by position: the same) */
 	List *keys;                 /* quoted key columns; NIL: by physical position */
 	List *key_types;            /* their types as SQL */
+	List *key_types_oid;        /* their type OIDs (as Oid in an OID list) */
 	const char *marker;
 	const char *high_water;     /* text[] literal of the last key in range, NULL: not begun */
 	const char *cursor;         /* text[] literal of the last key done, NULL: none yet */
@@ -47,19 +49,102 @@ key_list(const BackfillTable &t, const char *qualifier, const char *suffix)
 	return buf.data;
 }
 
-/* (k1, k2) <op> (($n::text[])[1]::T1, ($n::text[])[2]::T2) */
+/*
+ * OPERATOR(schema.op) for a btree strategy on a key column's type, from the
+ * type's default btree operator family, whatever search_path says: keys of
+ * extension types (citext) compare as their own index orders them, and
+ * nobody's look-alike operator is picked instead.
+ */
 const char *
-key_bound(const BackfillTable &t, const char *op, int param)
+key_operator(Oid type, int16 strategy, const char **schema_out)
 {
-	StringInfoData values;
-	ListCell   *lc;
+	Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
 
-	initStringInfo(&values);
-	foreach(lc, t.key_types)
-		appendStringInfo(&values, "%s($%d::pg_catalog.text[])[%d]::%s",
-						 foreach_current_index(lc) > 0 ? ", " : "", param,
-						 foreach_current_index(lc) + 1, (const char *) lfirst(lc));
-	return psprintf("ROW(%s) %s ROW(%s)", key_list(t, "", ""), op, values.data);
+	if (!OidIsValid(opclass))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("key type %s has no default btree operator class", format_type_be(type))));
+
+	Oid			input = get_opclass_input_type(opclass);
+	Oid			op = get_opfamily_member(get_opclass_family(opclass), input, input, strategy);
+	HeapTuple	tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(op));
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: no btree operator %d for type %u", strategy, type);
+
+	Form_pg_operator form = (Form_pg_operator) GETSTRUCT(tuple);
+	const char *schema = get_namespace_name(form->oprnamespace);
+	const char *sql = psprintf("OPERATOR(%s.%s)", qi(schema), NameStr(form->oprname));
+
+	ReleaseSysCache(tuple);
+	if (schema_out != NULL)
+		*schema_out = schema;
+	return sql;
+}
+
+/* The key columns' bound values: ($n::text[])[i]::Ti, or a row of them
+ * (`bound` NULL), or ("(SELECT k FROM last)", ...) with `bound` given. */
+const char *
+key_value(const BackfillTable &t, int i, int param, const char *from_last)
+{
+	if (from_last != NULL)
+		return psprintf("(SELECT %s FROM %s)", (const char *) list_nth(t.keys, i), from_last);
+	return psprintf("($%d::pg_catalog.text[])[%d]::%s", param, i + 1,
+					(const char *) list_nth(t.key_types, i));
+}
+
+/*
+ * (k1, k2, ...) compared with a bound by btree strategy `strategy` (Greater
+ * or LessEqual): a row comparison when one schema has all the operators, else
+ * the same order spelled out column by column. The bound is parameter
+ * `param` or, with from_last, the columns of CTE `last`.
+ */
+const char *
+key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_last = NULL)
+{
+	int			nkeys = list_length(t.keys);
+	const char *row_schema = NULL;
+	bool		one_schema = true;
+	StringInfoData lhs;
+	StringInfoData rhs;
+
+	initStringInfo(&lhs);
+	initStringInfo(&rhs);
+	for (int i = 0; i < nkeys; i++)
+	{
+		const char *schema;
+
+		(void) key_operator(list_nth_oid(t.key_types_oid, i), strategy, &schema);
+		one_schema = one_schema && (row_schema == NULL || strcmp(row_schema, schema) == 0);
+		row_schema = schema;
+		appendStringInfo(&lhs, "%s%s", i > 0 ? ", " : "", (const char *) list_nth(t.keys, i));
+		appendStringInfo(&rhs, "%s%s", i > 0 ? ", " : "", key_value(t, i, param, from_last));
+	}
+	if (one_schema)
+		return psprintf("ROW(%s) %s ROW(%s)", lhs.data,
+						key_operator(list_nth_oid(t.key_types_oid, 0), strategy, NULL), rhs.data);
+
+	/* (k1 > v1) OR (k1 = v1 AND k2 > v2) ...; for <=, the last column's
+	 * comparison is <= and the earlier ones' <. */
+	int16		strict = strategy == BTGreaterStrategyNumber ? BTGreaterStrategyNumber
+		: BTLessStrategyNumber;
+	StringInfoData expanded;
+
+	initStringInfo(&expanded);
+	for (int i = 0; i < nkeys; i++)
+	{
+		appendStringInfoString(&expanded, i > 0 ? " OR (" : "((");
+		for (int j = 0; j < i; j++)
+			appendStringInfo(&expanded, "%s %s %s AND ", (const char *) list_nth(t.keys, j),
+							 key_operator(list_nth_oid(t.key_types_oid, j), BTEqualStrategyNumber, NULL),
+							 key_value(t, j, param, from_last));
+		appendStringInfo(&expanded, "%s %s %s)", (const char *) list_nth(t.keys, i),
+						 key_operator(list_nth_oid(t.key_types_oid, i),
+									  i == nkeys - 1 ? strategy : strict, NULL),
+						 key_value(t, i, param, from_last));
+	}
+	appendStringInfoChar(&expanded, ')');
+	return expanded.data;
 }
 
 /*
@@ -70,30 +155,24 @@ key_bound(const BackfillTable &t, const char *op, int param)
 const char *
 key_batch_query(const BackfillTable &t, bool has_cursor)
 {
-	StringInfoData last_key;
-	ListCell   *lc;
-
-	initStringInfo(&last_key);
-	foreach(lc, t.keys)
-		appendStringInfo(&last_key, "%s(SELECT %s FROM last)", foreach_current_index(lc) > 0 ? ", " : "",
-						 (const char *) lfirst(lc));
 	return psprintf(
 		"WITH batch AS MATERIALIZED ("
 		"  SELECT %s FROM %s WHERE %s%s%s ORDER BY %s LIMIT $3::pg_catalog.int4),"
 		" last AS MATERIALIZED (SELECT %s FROM batch ORDER BY %s LIMIT 1),"
 		" touched AS ("
 		"  UPDATE %s SET %s = false"
-		"  WHERE %s%sROW(%s) <= ROW(%s) AND %s IS NOT FALSE RETURNING 1)"
+		"  WHERE %s%s%s AND %s IS NOT FALSE RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM batch),"
 		"        (SELECT pg_catalog.count(*) FROM touched),"
 		"        (SELECT ARRAY[%s]::pg_catalog.text FROM last)",
 		key_list(t, "", ""), t.table_sql,
-		has_cursor ? key_bound(t, ">", 1) : "", has_cursor ? " AND " : "", key_bound(t, "<=", 2),
+		has_cursor ? key_bound(t, BTGreaterStrategyNumber, 1) : "", has_cursor ? " AND " : "",
+		key_bound(t, BTLessEqualStrategyNumber, 2),
 		key_list(t, "", ""),
 		key_list(t, "", ""), key_list(t, "", " DESC"),
 		t.table_sql, t.marker,
-		has_cursor ? key_bound(t, ">", 1) : "", has_cursor ? " AND " : "",
-		key_list(t, "", ""), last_key.data, t.marker,
+		has_cursor ? key_bound(t, BTGreaterStrategyNumber, 1) : "", has_cursor ? " AND " : "",
+		key_bound(t, BTLessEqualStrategyNumber, 0, "last"), t.marker,
 		key_list(t, "", "::pg_catalog.text"));
 }
 
@@ -109,8 +188,8 @@ page_batch_query(const BackfillTable &t)
 	return psprintf(
 		"WITH touched AS ("
 		"  UPDATE %s SET %s = false"
-		"  WHERE ctid >= pg_catalog.format('(%%s,0)', $1::pg_catalog.int8)::pg_catalog.tid"
-		"    AND ctid < pg_catalog.format('(%%s,0)', $2::pg_catalog.int8)::pg_catalog.tid"
+		"  WHERE ctid OPERATOR(pg_catalog.>=) pg_catalog.format('(%%s,0)', $1::pg_catalog.int8)::pg_catalog.tid"
+		"    AND ctid OPERATOR(pg_catalog.<) pg_catalog.format('(%%s,0)', $2::pg_catalog.int8)::pg_catalog.tid"
 		"    AND %s IS NOT FALSE RETURNING 1)"
 		" SELECT NULL, (SELECT pg_catalog.count(*) FROM touched)",
 		t.table_sql, t.marker, t.marker);
@@ -319,6 +398,32 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock
 	return result;
 }
 
+/*
+ * Refuses a table whose rows the owner cannot all see (a table is never
+ * marked done over rows a policy hid), and makes deferred constraint checks
+ * immediate: a security-restricted operation may not leave them pending.
+ */
+void
+prepare_table(Oid relid, Oid owner)
+{
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot backfill table \"%s\": row-level security hides rows from role \"%s\"",
+						get_rel_name(relid), GetUserNameFromId(owner, false)),
+				 errdetail("The backfill runs as the migration's owner and must fill every row."),
+				 errhint("Let the table's owner run the migration, or give the owner BYPASSRLS.")));
+
+	Relation	rel = table_open(relid, AccessShareLock);
+	bool		deferrable = false;
+
+	for (int i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+		deferrable = deferrable || rel->trigdesc->triggers[i].tgdeferrable;
+	table_close(rel, AccessShareLock);
+	if (deferrable)
+		sql_exec("SET CONSTRAINTS ALL IMMEDIATE");
+}
+
 bool
 range_finished(const BackfillTable &t, const BatchResult &batch, int batch_size)
 {
@@ -367,10 +472,11 @@ backfill_row_estimate(Oid relid)
 }
 
 BackfillPass
-run_backfill_batches(const char *schema, const char *migration, int batch_size,
-					 int64 max_batches, ReportBatch report, void *arg, int lock_timeout_ms,
-					 TimestampTz interval_start)
+run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_batches,
+					 ReportBatch report, void *arg, int lock_timeout_ms, TimestampTz interval_start)
 {
+	const char *schema = record.schema;
+	const char *migration = record.name;
 	const char *args[] = {schema, migration};
 	List	   *rows = catalog_rows("SELECT table_name, key_columns, marker_column, high_water, "
 									"cursor, rows_total, rows_done, batches "
@@ -381,11 +487,14 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 	BackfillPass pass = {0, 0, false};
 	ListCell   *lc;
 
-	/* Batches write as the old version: the trigger computes "up" columns. */
-	int			nest_level = NewGUCNestLevel();
-
-	(void) set_config_option("expand_contract.version", schema, PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * Batches run the owner's "up" expressions: as the owner, seeing every
+	 * row, whoever runs the backfill. They write the base table, so they
+	 * write as the old version (a session's expand_contract.version does not
+	 * reach code run with another role's rights) and the trigger computes
+	 * the "up" columns.
+	 */
+	RunAs		owner = begin_run_as(record.owner, kPinnedSearchPath, true);
 	/* A batch is short and planned afresh each time: compiling it costs more
 	 * than it saves. */
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
@@ -415,8 +524,11 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 		{
 			t.keys = lappend(t.keys, (void *) qi((const char *) lfirst(kc)));
 			t.key_types = lappend(t.key_types, (void *) column_type_sql(relid, (const char *) lfirst(kc)));
+			t.key_types_oid = lappend_oid(t.key_types_oid,
+										  get_atttype(relid, get_attnum(relid, (const char *) lfirst(kc))));
 		}
 
+		prepare_table(relid, record.owner);
 		if (t.high_water == NULL && !begin_table(t, relid))
 		{
 			save_progress(schema, migration, t, true, 0, 0);
@@ -480,7 +592,7 @@ run_backfill_batches(const char *schema, const char *migration, int batch_size,
 			}
 		}
 	}
-	AtEOXact_GUC(true, nest_level);
+	end_run_as(owner);
 	return pass;
 }
 
@@ -539,8 +651,8 @@ EC_FUNCTION(ec_backfill)
 	SPI_connect();
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
 
-	(void) ec::run_backfill_batches(schema, record.name, batch_size, max_batches,
-									emit_batch_row, &sink);
+	ec::require_owner_rights(record, "backfill");
+	(void) ec::run_backfill_batches(record, batch_size, max_batches, emit_batch_row, &sink);
 	SPI_finish();
 	return (Datum) 0;
 }

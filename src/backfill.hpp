@@ -9,11 +9,12 @@
  * skipped. The key range is bounded by the largest key seen when the backfill
  * began (rows inserted later went through the trigger), so it terminates under
  * any insert load (by position: at the last page then). Progress is kept in expand_contract.backfill_progress, so a
- * later call continues where the last one stopped.
+ * later call continues where the last one stopped. Batches run as the
+ * migration's owner (security.hpp), whoever runs the backfill.
  */
 #pragma once
 
-#include "plan.hpp"
+#include "catalog.hpp"
 
 namespace ec {
 
@@ -51,8 +52,8 @@ struct BackfillPass {
  * does. interval_start, when set, is where the first batch's rate interval
  * begins (the end of the caller's previous batch).
  */
-BackfillPass run_backfill_batches(const char *schema, const char *migration, int batch_size,
-								  int64 max_batches, ReportBatch report, void *arg,
-								  int lock_timeout_ms = 0, TimestampTz interval_start = 0);
+BackfillPass run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_batches,
+								  ReportBatch report, void *arg, int lock_timeout_ms = 0,
+								  TimestampTz interval_start = 0);
 
 } // namespace ec

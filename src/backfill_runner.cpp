@@ -7,6 +7,7 @@
 #include "backfill.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
@@ -17,6 +18,9 @@ int batch_target_ms = 100;
 int lock_timeout_ms = 1000;
 int max_replication_lag_kb = -1;
 
+/* The longest pause between batches: longer ones would let a runner hold a
+ * schema's backfill hostage. */
+constexpr int max_batch_delay_ms = 10000;
 /* How often a paused or throttled runner looks again. */
 constexpr int idle_poll_ms = 500;
 /* The shortest batches aim at when writers wait for them, and how long no
@@ -68,10 +72,12 @@ run_options_from_call(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch_size must be at least 1, not %d", options.batch_size)));
-	if (options.delay_ms < 0)
+	if (options.delay_ms < 0 || options.delay_ms > max_batch_delay_ms)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_delay_ms must not be negative")));
+				 errmsg("batch_delay_ms must be between 0 and %d, not %d", max_batch_delay_ms,
+						options.delay_ms),
+				 errdetail("A runner holds the schema's backfill for as long as it runs.")));
 	return options;
 }
 
@@ -350,14 +356,10 @@ read_request(const LoopState &loop)
 }
 
 Step
-run_step(LoopState *loop)
+run_pinned_step(LoopState *loop)
 {
 	MigrationRecord record;
 
-	/* The batch and its progress row commit together; one lost in a crash
-	 * is redone, so the commit need not wait for the WAL flush. */
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
 	lock_schema_migrations(loop->schema);
 	if (!find_active_migration(loop->schema, &record))
 	{
@@ -370,6 +372,7 @@ run_step(LoopState *loop)
 	}
 	if (loop->first && loop->kind == RunnerKind::Call)
 	{
+		require_owner_rights(record, "backfill");
 		claim_backfill_run(loop->schema, record.name, RunnerKind::Call, MyProcPid, loop->options);
 		strlcpy(loop->state, "running", sizeof(loop->state));
 	}
@@ -402,7 +405,7 @@ run_step(LoopState *loop)
 		}
 	}
 
-	BackfillPass pass = run_backfill_batches(loop->schema, record.name, loop->options.batch_size, 1,
+	BackfillPass pass = run_backfill_batches(record, loop->options.batch_size, 1,
 											 track_batch, &loop->progress,
 											 loop->options.lock_timeout_ms,
 											 loop->progress.last_batch_end);
@@ -421,6 +424,24 @@ run_step(LoopState *loop)
 		count_yield(*loop);
 	write_state(loop, "running");
 	return Step::Batch;
+}
+
+/* One step under the pinned search_path: a CALL has no SET clause (it
+ * commits), and the caller's path must not choose what our SQL means. */
+Step
+run_step(LoopState *loop)
+{
+	/* The batch and its progress row commit together; one lost in a crash
+	 * is redone, so the commit need not wait for the WAL flush. (Set outside
+	 * the pinned level, which ends before the commit.) */
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+
+	int			pinned = pin_settings(kPinnedSearchPath);
+	Step		step = run_pinned_step(loop);
+
+	unpin_settings(pinned);
+	return step;
 }
 
 const char *

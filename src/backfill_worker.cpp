@@ -3,8 +3,11 @@
  * pause/resume/cancel controls.
  *
  * The worker is registered on demand (no shared_preload_libraries), connects
- * to the caller's database as the calling role and runs the same loop as CALL
- * run_backfill, so it goes on after the client disconnects. Everything it
+ * to the caller's database and runs the same loop as CALL run_backfill, so it
+ * goes on after the client disconnects. It connects as the bootstrap
+ * superuser (PostgreSQL refuses NOLOGIN roles to background workers, and a
+ * migration's owner is often one) with search_path pinned, and runs every
+ * batch as the migration's owner (security.hpp), never as itself. Everything it
  * needs besides the database, role and schema travels through the schema's
  * row in expand_contract.backfill_runs, which start_backfill writes in the
  * transaction that launches it: the worker waits for the schema's migration
@@ -15,6 +18,7 @@
 
 #include "boundary.hpp"
 #include "catalog.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
@@ -100,24 +104,24 @@ launch_worker(const char *schema)
 	return (int) pid;
 }
 
-/* A background worker logs in as its role, so the role must be allowed to. */
-void
-require_login_role()
+/* The migration's owner and each of its tables' owners may pause or stop any
+ * runner of it. */
+bool
+may_stop_backfill(const MigrationRecord &record)
 {
-	HeapTuple	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	Oid			nsp = get_namespace_oid(record.schema, false);
+	ListCell   *lc;
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for role %u", GetUserId());
+	if (acts_for(record.owner))
+		return true;
+	foreach(lc, record.touched_tables)
+	{
+		Oid			relid = get_relname_relid((const char *) lfirst(lc), nsp);
 
-	bool		can_login = ((Form_pg_authid) GETSTRUCT(tuple))->rolcanlogin;
-
-	ReleaseSysCache(tuple);
-	if (!can_login)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("role \"%s\" cannot log in, so a backfill worker cannot run as it",
-						GetUserNameFromId(GetUserId(), false)),
-				 errhint("Call start_backfill as a role with LOGIN, or use CALL expand_contract.run_backfill().")));
+		if (OidIsValid(relid) && pg_class_ownercheck(relid, GetUserId()))
+			return true;
+	}
+	return false;
 }
 
 /* Sets the request of the schema's live runner; ERROR when there is none or
@@ -132,12 +136,16 @@ request_runner(const char *schema, const char *request, const char *action)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot %s: no backfill of schema \"%s\" is running", action, schema)));
 
-	Oid			owner = get_role_oid(runner[1], true);
+	Oid			starter = get_role_oid(runner[1], true);
+	MigrationRecord record;
 
-	if (!OidIsValid(owner) || !has_privs_of_role(GetUserId(), owner))
+	if (!(OidIsValid(starter) && acts_for(starter)) &&
+		!(find_active_migration(schema, &record) && may_stop_backfill(record)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be a member of role \"%s\" to %s its backfill", runner[1], action)));
+				 errmsg("permission denied to %s the backfill of schema \"%s\"", action, schema),
+				 errdetail("Members of the role that started it, of the migration's owner and of "
+						   "the owners of its tables may.")));
 
 	const char *update_args[] = {schema, runner[0], request};
 
@@ -210,9 +218,10 @@ EC_FUNCTION(ec_start_backfill)
 	const char *schema = ec::require_schema_argument(fcinfo, 0);
 	ec::RunOptions options = ec::run_options_from_call(fcinfo);
 
-	ec::require_login_role();
 	SPI_connect();
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
+
+	ec::require_owner_rights(record, "backfill");
 
 	/* Refuse before a worker is forked for nothing. */
 	ec::require_no_active_runner(schema);
@@ -259,9 +268,10 @@ ec_backfill_worker_main(Datum main_arg)
 	memcpy(&arguments, MyBgworkerEntry->bgw_extra, sizeof(arguments));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(arguments.database, arguments.role, 0);
+	BackgroundWorkerInitializeConnectionByOid(arguments.database, BOOTSTRAP_SUPERUSERID, 0);
 	/* As a GUC, so the session sees it too (current_setting, log lines). */
 	SetConfigOption("application_name", "expand_contract backfill", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("search_path", ec::kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION);
 
 	const char *schema = MemoryContextStrdup(TopMemoryContext, NameStr(arguments.schema));
 	MemoryContext worker_context = AllocSetContextCreate(TopMemoryContext, "backfill worker",

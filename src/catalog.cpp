@@ -3,6 +3,7 @@
  */
 #include "catalog.hpp"
 
+#include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
@@ -37,12 +38,67 @@ lock_schema_migrations(const char *schema)
 					1, args);
 }
 
+namespace {
+
+/* The steps stored in column `column` of the open migration, in order. */
+List *
+load_steps(const char *schema, const char *column)
+{
+	const char *args[] = {schema};
+	List	   *rows = catalog_rows(psprintf("SELECT s.step ? 'sql', COALESCE(s.step->>'sql', s.step->>'ddl') "
+											 "FROM expand_contract.migrations m, "
+											 "pg_catalog.jsonb_array_elements(m.%s) WITH ORDINALITY AS s(step, n) "
+											 "WHERE m.schema_name = $1 AND m.phase = 'active' ORDER BY s.n",
+											 column),
+									1, args);
+	List	   *steps = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		PlannedStep *step = (PlannedStep *) palloc(sizeof(PlannedStep));
+
+		step->user_sql = strcmp(row[0], "t") == 0;
+		step->statement = row[1];
+		steps = lappend(steps, step);
+	}
+	return steps;
+}
+
+/* The steps as a jsonb literal: [{"ddl": ...}, {"sql": ...}]. */
+const char *
+steps_jsonb(List *steps)
+{
+	List	   *kinds = NIL;
+	List	   *statements = NIL;
+	ListCell   *lc;
+
+	foreach(lc, steps)
+	{
+		PlannedStep *step = (PlannedStep *) lfirst(lc);
+
+		kinds = lappend(kinds, (void *) (step->user_sql ? "sql" : "ddl"));
+		statements = lappend(statements, (void *) step->statement);
+	}
+
+	const char *args[] = {text_array_literal(kinds), text_array_literal(statements)};
+
+	return sql_value("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(k, s) ORDER BY n), "
+					 "'[]')::pg_catalog.text "
+					 "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+					 "pg_catalog.unnest($2::pg_catalog.text[])) WITH ORDINALITY AS u(k, s, n)",
+					 2, args);
+}
+
+} // namespace
+
 bool
 find_active_migration(const char *schema, MigrationRecord *record)
 {
 	const char *args[] = {schema};
 	List	   *rows = catalog_rows("SELECT name, version_schema, previous_version_schema, "
-									"touched_tables, complete_steps, rollback_steps "
+									"touched_tables, owner, sql_search_path "
 									"FROM expand_contract.migrations "
 									"WHERE schema_name = $1 AND phase = 'active' FOR UPDATE",
 									1, args);
@@ -57,8 +113,10 @@ find_active_migration(const char *schema, MigrationRecord *record)
 	record->version_schema = row[1];
 	record->previous_version_schema = row[2];
 	record->touched_tables = text_array_elements(row[3]);
-	record->complete_steps = text_array_elements(row[4]);
-	record->rollback_steps = text_array_elements(row[5]);
+	record->owner = role_oid(row[4], psprintf("migration \"%s\" of schema \"%s\"", row[0], schema));
+	record->sql_search_path = row[5];
+	record->complete_steps = load_steps(schema, "complete_steps");
+	record->rollback_steps = load_steps(schema, "rollback_steps");
 	return true;
 }
 
@@ -115,13 +173,14 @@ record_started_migration(MigrationPlan *plan, const char *parent, const char *do
 
 	const char *args[] = {plan->schema, plan->name, plan->version_schema,
 						  plan->previous_version_schema, parent, document,
-						  text_array_literal(touched), text_array_literal(complete_steps),
-						  text_array_literal(rollback_steps)};
+						  text_array_literal(touched), steps_jsonb(complete_steps),
+						  steps_jsonb(rollback_steps), GetUserNameFromId(plan->owner, false),
+						  plan->names.search_path};
 
 	catalog_exec("INSERT INTO expand_contract.migrations (schema_name, name, version_schema, "
 				 "previous_version_schema, parent, document, touched_tables, complete_steps, "
-				 "rollback_steps) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::name[], $8::text[], "
-				 "$9::text[])", 9, args);
+				 "rollback_steps, owner, sql_search_path) VALUES ($1, $2, $3, $4, $5, $6::jsonb, "
+				 "$7::name[], $8::jsonb, $9::jsonb, $10, $11)", 11, args);
 }
 
 void
@@ -159,22 +218,14 @@ forget_migration(const MigrationRecord &record)
 }
 
 void
-check_owns_touched_tables(const MigrationRecord &record, const char *action)
+require_owner_rights(const MigrationRecord &record, const char *action)
 {
-	Oid			nsp = get_namespace_oid(record.schema, false);
-	ListCell   *lc;
-
-	foreach(lc, record.touched_tables)
-	{
-		const char *table = (const char *) lfirst(lc);
-		Oid			relid = get_relname_relid(table, nsp);
-
-		if (OidIsValid(relid) && !pg_class_ownercheck(relid, GetUserId()))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("must be owner of table %s to %s migration \"%s\"",
-							table, action, record.name)));
-	}
+	if (!acts_for(record.owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s migration \"%s\"", action, record.name),
+				 errdetail("Only members of role \"%s\", which started it, may %s it.",
+						   GetUserNameFromId(record.owner, false), action)));
 }
 
 } // namespace ec

@@ -16,9 +16,11 @@ struct MigrationRecord {
 	const char *name;
 	const char *version_schema;
 	const char *previous_version_schema; /* NULL when none */
+	Oid owner;                   /* the role that started it */
+	const char *sql_search_path; /* what its sql operations run under */
 	List *touched_tables;        /* char * */
-	List *complete_steps;        /* char * */
-	List *rollback_steps;        /* char * */
+	List *complete_steps;        /* PlannedStep * */
+	List *rollback_steps;        /* PlannedStep * */
 };
 
 /* The schema name, checked to exist (ERROR 3F000 otherwise). */
@@ -47,7 +49,7 @@ void record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_c
 void record_completed_migration(const MigrationRecord &record);
 void forget_migration(const MigrationRecord &record);
 
-/* ERROR 42501 unless the caller owns every touched table that still exists. */
-void check_owns_touched_tables(const MigrationRecord &record, const char *action);
+/* ERROR 42501 unless the caller has the privileges of the migration's owner. */
+void require_owner_rights(const MigrationRecord &record, const char *action);
 
 } // namespace ec

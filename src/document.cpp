@@ -117,6 +117,47 @@ JsonObject::required_string(const char *key) const
 	return value;
 }
 
+const char *
+JsonObject::checked_identifier(const char *key, const char *name) const
+{
+	if (name != NULL && strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("field \"%s\" is %d bytes long, but a name may have at most %d",
+						field_name(key), (int) strlen(name), NAMEDATALEN - 1),
+				 errdetail("The name is \"%s\".", name)));
+	return name;
+}
+
+const char *
+JsonObject::required_identifier(const char *key) const
+{
+	return checked_identifier(key, required_string(key));
+}
+
+const char *
+JsonObject::optional_identifier(const char *key) const
+{
+	const char *name = optional_string(key);
+
+	if (name != NULL && name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("field \"%s\" must not be empty", field_name(key))));
+	return checked_identifier(key, name);
+}
+
+List *
+JsonObject::identifier_array(const char *key, bool required) const
+{
+	List	   *names = string_array(key, required);
+	ListCell   *lc;
+
+	foreach(lc, names)
+		(void) checked_identifier(key, (const char *) lfirst(lc));
+	return names;
+}
+
 bool
 JsonObject::nullable_string(const char *key, const char **out) const
 {

@@ -24,6 +24,12 @@ public:
 	/* String fields: required ones error when missing; optional ones return NULL. */
 	const char *required_string(const char *key) const;
 	const char *optional_string(const char *key) const;
+	/* Names of tables, columns, constraints: strings of at most 63 bytes;
+	 * longer ones are refused (42622), never truncated. */
+	const char *required_identifier(const char *key) const;
+	const char *optional_identifier(const char *key) const;
+	List *identifier_array(const char *key, bool required) const;
+
 	/* A field that may be a string or JSON null (e.g. "default": null drops a
 	 * default). Returns whether the key is present; *value is NULL for null. */
 	bool nullable_string(const char *key, const char **value) const;
@@ -50,6 +56,7 @@ public:
 	const char *field_name(const char *key) const;
 
 private:
+	const char *checked_identifier(const char *key, const char *name) const;
 	JsonbValue *lookup(const char *key, JsonbValue *buffer) const;
 	/* The elements of an array field: NIL when absent and not required. */
 	List *array_field(const char *key, bool required, const char *expected) const;

@@ -7,10 +7,28 @@
 
 #include "error_context.hpp"
 #include "plan.hpp"
+#include "sql.hpp"
 
 namespace ec {
 
 namespace {
+
+/* Runs body() reading text and resolving names by the caller's rules; an
+ * ERROR unwinds them. */
+template <typename Body>
+auto
+resolved_with(const NameRules &names, Body &&body) -> decltype(body())
+{
+	int			nest_level = use_search_path(names.search_path);
+
+	(void) set_config_option("standard_conforming_strings", names.standard_strings ? "on" : "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
+	auto		result = body();
+
+	restore_search_path(nest_level);
+	return result;
+}
 
 struct ShapeResolver {
 	const Shape *shape;
@@ -141,6 +159,96 @@ transform_against_shape(Relation rel, const Shape &shape, const char *source,
 	return expr;
 }
 
+/* expr assignment-coerced to a column of type/typmod, collations assigned;
+ * ERROR 42804 when it cannot be assigned. */
+Node *
+coerce_to_column(ParseState *pstate, Node *expr, Oid type, int32 typmod, const char *what)
+{
+	Oid			source_type = exprType(expr);
+	Node	   *coerced = coerce_to_target_type(pstate, expr, source_type, type, typmod,
+												COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+
+	if (coerced == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s of type %s cannot be assigned to a column of type %s",
+						what, format_type_be(source_type), format_type_be(type)),
+				 errhint("Add an explicit cast to the expression.")));
+	assign_expr_collations(pstate, coerced);
+	return coerced;
+}
+
+/* An expression over rel's columns as SQL: column names bare, every other
+ * name qualified for the search_path in force (the pinned one). */
+const char *
+deparse_on(Relation rel, Node *expr)
+{
+	return deparse_expression(expr, deparse_context_for(RelationGetRelationName(rel),
+														 RelationGetRelid(rel)),
+							  false, false);
+}
+
+const char *
+type_sql(Oid type, int32 typmod)
+{
+	return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+/* A number option's value as the scanner read it (digits, sign, point). */
+const char *
+option_number(DefElem *option)
+{
+	if (option->arg != NULL && IsA(option->arg, Integer))
+		return psprintf("%d", intVal(option->arg));
+	if (option->arg != NULL && IsA(option->arg, Float))
+		return castNode(Float, option->arg)->fval;
+	ereport(ERROR,
+			(errcode(ERRCODE_SYNTAX_ERROR),
+			 errmsg("sequence option \"%s\" needs a number", option->defname)));
+	pg_unreachable();
+}
+
+void
+append_sequence_option(StringInfo buf, const NameRules &names, DefElem *option)
+{
+	static const struct {
+		const char *name;
+		const char *sql;
+	}			kNumbers[] = {{"start", "START WITH"}, {"increment", "INCREMENT BY"},
+							  {"minvalue", "MINVALUE"}, {"maxvalue", "MAXVALUE"},
+							  {"cache", "CACHE"}};
+	const char *name = option->defname;
+
+	if (buf->len > 0)
+		appendStringInfoChar(buf, ' ');
+	if (strcmp(name, "as") == 0)
+	{
+		TypeName   *type_name = castNode(TypeName, option->arg);
+		Oid			type = resolved_with(names, [&]() { return typenameTypeId(NULL, type_name); });
+
+		appendStringInfo(buf, "AS %s", type_sql(type, -1));
+		return;
+	}
+	if (strcmp(name, "cycle") == 0)
+	{
+		appendStringInfoString(buf, boolVal(option->arg) ? "CYCLE" : "NO CYCLE");
+		return;
+	}
+	for (const auto &known : kNumbers)
+	{
+		if (strcmp(name, known.name) != 0)
+			continue;
+		if (option->arg == NULL)	/* NO MINVALUE, NO MAXVALUE */
+			appendStringInfo(buf, "NO %s", known.sql);
+		else
+			appendStringInfo(buf, "%s %s", known.sql, option_number(option));
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("sequence option \"%s\" is not allowed for an identity column", name)));
+}
+
 } // namespace
 
 Shape
@@ -165,75 +273,164 @@ new_shape(List *planned_columns)
 	return shape;
 }
 
+Shape
+relation_shape(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *names = NIL;
+
+	for (int i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			names = lappend(names, pstrdup(NameStr(TupleDescAttr(desc, i)->attname)));
+	return Shape{names, names};
+}
+
 Expr *
-analyse_sync_expression(Relation rel, const Shape &shape, const char *source,
-						const char *target, const char *origin)
+analyse_sync_expression(const NameRules &names, Relation rel, const Shape &shape,
+						const char *source, const char *target, const char *origin)
 {
 	Expr	   *result = NULL;
 
 	with_error_prefix(origin, source, [&]() {
-		ParseState *pstate;
-		Node	   *expr = transform_against_shape(rel, shape, source, EXPR_KIND_UPDATE_SOURCE, &pstate);
-		AttrNumber	attnum = get_attnum(RelationGetRelid(rel), target);
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-		Oid			source_type = exprType(expr);
-		Node	   *coerced = coerce_to_target_type(pstate, expr, source_type,
-													att->atttypid, att->atttypmod,
-													COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+		result = resolved_with(names, [&]() {
+			ParseState *pstate;
+			Node	   *expr = transform_against_shape(rel, shape, source, EXPR_KIND_UPDATE_SOURCE, &pstate);
+			AttrNumber	attnum = get_attnum(RelationGetRelid(rel), target);
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 
-		if (coerced == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("expression of type %s cannot be assigned to a column of type %s",
-							format_type_be(source_type), format_type_be(att->atttypid)),
-					 errhint("Add an explicit cast to the expression.")));
-		assign_expr_collations(pstate, coerced);
-		result = (Expr *) coerced;
+			return (Expr *) coerce_to_column(pstate, expr, att->atttypid, att->atttypmod,
+											 "expression");
+		});
 	});
 	return result;
 }
 
 const char *
-check_on_physical_columns(Relation rel, const Shape &shape, const char *source, const char *field)
+check_on_physical_columns(const NameRules &names, Relation rel, const Shape &shape,
+						  const char *source, const char *field)
 {
 	const char *result = NULL;
 
 	with_error_prefix(field, source, [&]() {
-		ParseState *pstate;
-		Node	   *expr = transform_against_shape(rel, shape, source, EXPR_KIND_CHECK_CONSTRAINT, &pstate);
+		Node	   *check = resolved_with(names, [&]() {
+			ParseState *pstate;
+			Node	   *expr = transform_against_shape(rel, shape, source, EXPR_KIND_CHECK_CONSTRAINT,
+													   &pstate);
 
-		expr = coerce_to_boolean(pstate, expr, "CHECK");
-		assign_expr_collations(pstate, expr);
-		result = deparse_expression(expr,
-									deparse_context_for(RelationGetRelationName(rel),
-														RelationGetRelid(rel)),
-									false, false);
+			expr = coerce_to_boolean(pstate, expr, "CHECK");
+			assign_expr_collations(pstate, expr);
+			return expr;
+		});
+
+		result = deparse_on(rel, check);
 	});
 	return result;
 }
 
-void
-check_default_expression(const char *source, const char *type_sql, const char *field)
+const char *
+generated_on_columns(const NameRules &names, Relation rel, const char *source, Oid type,
+					 int32 typmod, const char *field)
 {
+	const char *result = NULL;
+	Shape		shape = relation_shape(rel);
+
 	with_error_prefix(field, source, [&]() {
-		Oid			type;
-		int32		typmod;
-		ParseState *pstate = make_parsestate(NULL);
+		Node	   *expr = resolved_with(names, [&]() {
+			ParseState *pstate;
+			Node	   *parsed = transform_against_shape(rel, shape, source, EXPR_KIND_GENERATED_COLUMN,
+														 &pstate);
 
-		parseTypeString(type_sql, &type, &typmod, false);
-		pstate->p_sourcetext = source;
+			return coerce_to_column(pstate, parsed, type, typmod, "generated expression");
+		});
 
-		Node	   *expr = transformExpr(pstate, parse_expression(source), EXPR_KIND_COLUMN_DEFAULT);
-		Oid			source_type = exprType(expr);
-
-		if (coerce_to_target_type(pstate, expr, source_type, type, typmod, COERCION_ASSIGNMENT,
-								  COERCE_IMPLICIT_CAST, -1) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("default of type %s cannot be assigned to a column of type %s",
-							format_type_be(source_type), format_type_be(type)),
-					 errhint("Give a \"default\" that fits the column's type.")));
+		result = deparse_on(rel, expr);
 	});
+	return result;
+}
+
+ColumnType
+parse_type_field(const NameRules &names, const char *source, const char *field)
+{
+	ColumnType	result = {InvalidOid, -1, NULL};
+
+	with_error_prefix(field, source, [&]() {
+		result = resolved_with(names, [&]() {
+			ColumnType	parsed = {InvalidOid, -1, NULL};
+
+			/* The type-name grammar alone: anything after the name is a
+			 * syntax error. */
+			typenameTypeIdAndMod(NULL, typeStringToTypeName(source), &parsed.type, &parsed.typmod);
+			return parsed;
+		});
+	});
+	result.sql = type_sql(result.type, result.typmod);
+	return result;
+}
+
+ColumnType
+column_type(Oid relid, const char *column)
+{
+	HeapTuple	tuple = SearchSysCacheAttName(relid, column);
+	ColumnType	result;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: column \"%s\" of relation %u vanished", column, relid);
+	result.type = ((Form_pg_attribute) GETSTRUCT(tuple))->atttypid;
+	result.typmod = ((Form_pg_attribute) GETSTRUCT(tuple))->atttypmod;
+	ReleaseSysCache(tuple);
+	result.sql = type_sql(result.type, result.typmod);
+	return result;
+}
+
+const char *
+default_on_type(const NameRules &names, const char *source, const ColumnType &type,
+				const char *field)
+{
+	const char *result = NULL;
+
+	with_error_prefix(field, source, [&]() {
+		Node	   *expr = resolved_with(names, [&]() {
+			ParseState *pstate = make_parsestate(NULL);
+
+			pstate->p_sourcetext = source;
+
+			Node	   *parsed = transformExpr(pstate, parse_expression(source), EXPR_KIND_COLUMN_DEFAULT);
+
+			return coerce_to_column(pstate, parsed, type.type, type.typmod, "default");
+		});
+
+		result = deparse_expression(expr, NIL, false, false);
+	});
+	return result;
+}
+
+const char *
+sequence_options_sql(const NameRules &names, const char *source, const char *field)
+{
+	const char *result = NULL;
+
+	with_error_prefix(field, source, [&]() {
+		/* Parsed, never run: the options of a CREATE SEQUENCE and nothing
+		 * more, rebuilt one by one from their parsed values. */
+		List	   *statements = raw_parser(psprintf("CREATE SEQUENCE ec_options %s", source),
+											RAW_PARSE_DEFAULT);
+
+		if (list_length(statements) != 1 ||
+			!IsA(((RawStmt *) linitial(statements))->stmt, CreateSeqStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("must be a list of sequence options")));
+
+		CreateSeqStmt *seq = (CreateSeqStmt *) ((RawStmt *) linitial(statements))->stmt;
+		StringInfoData buf;
+		ListCell   *lc;
+
+		initStringInfo(&buf);
+		foreach(lc, seq->options)
+			append_sequence_option(&buf, names, lfirst_node(DefElem, lc));
+		result = buf.data;
+	});
+	return result;
 }
 
 } // namespace ec

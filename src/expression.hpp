@@ -10,9 +10,23 @@
  */
 #pragma once
 
-#include "pg.hpp"
+#include "security.hpp"
 
 namespace ec {
+
+/* How the caller's text is read: its search_path (effective_search_path())
+ * and standard_conforming_strings, as they were when start() was called. */
+struct NameRules {
+	const char *search_path;
+	bool standard_strings;
+};
+
+/* The rules what the extension deparsed itself is read by again. */
+inline NameRules
+pinned_names()
+{
+	return NameRules{kPinnedSearchPath, true};
+}
 
 /* A version's view of a table: logical column name -> physical column name. */
 struct Shape {
@@ -22,23 +36,56 @@ struct Shape {
 
 Shape old_shape(List *old_columns);
 Shape new_shape(List *planned_columns);
+/* Every column of rel, by its own name. */
+Shape relation_shape(Relation rel);
+
+/*
+ * Every field is parsed as exactly what it stands for (one type name, one
+ * expression, a list of sequence options) and nothing else: a field carrying
+ * a second statement is a syntax error (42601). Names in it resolve by
+ * `names` — the caller's rules at start — and what comes back is either an
+ * analysed tree (bound to objects, not names) or SQL deparsed from one with
+ * every name qualified as the pinned search_path (security.hpp) needs, so
+ * replaying it later can only mean what it meant at start. Call the
+ * deparsing functions with that path pinned. `field` (or `origin`) prefixes
+ * every error ("operation 1 (add_column), field \"up\""); errors keep their
+ * SQLSTATE (42601, 42703, 42883, 42804...).
+ */
 
 /*
  * Analyses `source` against `shape` of `rel`, coerced to the type of physical
- * column `target`. `origin` prefixes every error ("operation 1 (add_column),
- * field \"up\""). Errors keep their SQLSTATE (42601, 42703, 42883, 42804...).
+ * column `target`.
  */
-Expr *analyse_sync_expression(Relation rel, const Shape &shape, const char *source,
-							  const char *target, const char *origin);
+Expr *analyse_sync_expression(const NameRules &names, Relation rel, const Shape &shape,
+							  const char *source, const char *target, const char *origin);
 
-/* Analyses a boolean check written against `shape` and returns it deparsed
- * with physical column names, ready for ALTER TABLE ... ADD CONSTRAINT.
- * `field` names it in errors ("field \"column.check.constraint\""). */
-const char *check_on_physical_columns(Relation rel, const Shape &shape, const char *source,
-									  const char *field);
+/* A boolean check written against `shape`, deparsed with physical column
+ * names, ready for ALTER TABLE ... ADD CONSTRAINT ... CHECK (...). */
+const char *check_on_physical_columns(const NameRules &names, Relation rel, const Shape &shape,
+									  const char *source, const char *field);
 
-/* Checks that `source` is a valid default for a column of type_sql (ERROR
- * 42804 if it cannot be assigned), so a bad default fails in its operation. */
-void check_default_expression(const char *source, const char *type_sql, const char *field);
+/* A generated column's expression over the columns of `rel`, deparsed. */
+const char *generated_on_columns(const NameRules &names, Relation rel, const char *source,
+								 Oid type, int32 typmod, const char *field);
+
+/* A column type: resolved, and as fully qualified SQL. */
+struct ColumnType {
+	Oid type;
+	int32 typmod;
+	const char *sql;
+};
+
+ColumnType parse_type_field(const NameRules &names, const char *source, const char *field);
+/* The type of a table's column, qualified. */
+ColumnType column_type(Oid relid, const char *column);
+
+/* A default for a column of `type` (ERROR 42804 if it cannot be assigned),
+ * deparsed. */
+const char *default_on_type(const NameRules &names, const char *source, const ColumnType &type,
+							const char *field);
+
+/* Identity sequence options ("START 1 INCREMENT 1 CACHE 1"), rebuilt from
+ * their parsed form. */
+const char *sequence_options_sql(const NameRules &names, const char *source, const char *field);
 
 } // namespace ec

@@ -13,6 +13,7 @@
 #include "document.hpp"
 #include "error_context.hpp"
 #include "ops/operations.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 #include "trigger_engine.hpp"
 #include "verify.hpp"
@@ -109,19 +110,37 @@ register_backfills(MigrationPlan *plan)
 	}
 }
 
-/* Drops the version schema that goes (if any), then replays the DDL start()
- * planned, resolving names the way the migration's author wrote them. */
+/*
+ * Drops the version schema that goes (if any), then replays the steps start()
+ * planned, as the migration's owner: generated DDL under the pinned
+ * search_path, sql operations as written under the owner's search_path at
+ * start.
+ */
 void
-run_planned_steps(const char *schema, const char *dropped_version_schema, List *steps)
+run_planned_steps(const MigrationRecord &record, const char *dropped_version_schema, List *steps)
 {
-	int			nest_level = use_search_path(schema);
+	RunAs		owner = begin_run_as(record.owner, kPinnedSearchPath);
 	ListCell   *lc;
 
 	if (dropped_version_schema != NULL)
 		drop_version_schema(dropped_version_schema);
 	foreach(lc, steps)
-		sql_exec((const char *) lfirst(lc));
-	restore_search_path(nest_level);
+	{
+		const PlannedStep *step = (const PlannedStep *) lfirst(lc);
+
+		if (!step->user_sql)
+		{
+			sql_exec(step->statement);
+			continue;
+		}
+
+		/* Its own nest level: a SET inside does not outlive it. */
+		int			nest_level = use_search_path(record.sql_search_path);
+
+		sql_exec_as_written(step->statement);
+		restore_search_path(nest_level);
+	}
+	end_run_as(owner);
 }
 
 void
@@ -141,6 +160,10 @@ EC_FUNCTION(ec_start)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("migration name and document must not be NULL")));
 
+	/* The caller's rules for reading the document, before anything else
+	 * runs under the pinned ones. */
+	ec::NameRules caller = {ec::effective_search_path(), standard_conforming_strings};
+	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
 	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Jsonb	   *document_jsonb = PG_GETARG_JSONB_P(1);
 	const char *schema = ec::require_schema_argument(fcinfo, 2);
@@ -156,6 +179,7 @@ EC_FUNCTION(ec_start)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to migrate schema \"%s\"", schema),
 				 errdetail("Starting a migration needs the CREATE privilege on the schema.")));
+	ec::require_schema_owner_rights(get_namespace_oid(schema, false), schema);
 
 	SPI_connect();
 	ec::lock_schema_migrations(schema);
@@ -176,19 +200,20 @@ EC_FUNCTION(ec_start)
 	ec::JsonObject document = ec::JsonObject::from_jsonb(document_jsonb);
 	ec::MigrationPlan *plan = ec::new_plan(name, schema, document);
 	const char *parent;
+
+	plan->owner = GetUserId();
+	plan->names = caller;
 	const char *previous_version_schema;
 
 	ec::last_completed_migration(schema, &parent, &previous_version_schema);
 	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))
 		plan->previous_version_schema = previous_version_schema;
 
-	int			nest_level = ec::use_search_path(schema);
 	ListCell   *lc;
 
 	ec::apply_operations(plan, document);
 	foreach(lc, plan->tables)
 		ec::install_sync_trigger(plan, (ec::PlannedTable *) lfirst(lc));
-	ec::restore_search_path(nest_level);
 
 	ec::create_version_schema(plan);
 	ec::record_started_migration(plan, parent, JsonbToCString(NULL, &document_jsonb->root,
@@ -197,6 +222,7 @@ EC_FUNCTION(ec_start)
 	ec::register_backfills(plan);
 	namestrcpy(result, plan->version_schema);
 	SPI_finish();
+	ec::unpin_settings(pinned);
 	PG_RETURN_NAME(result);
 }
 
@@ -207,12 +233,12 @@ EC_FUNCTION(ec_complete)
 	SPI_connect();
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "complete");
 
-	ec::check_owns_touched_tables(record, "complete");
+	ec::require_owner_rights(record, "complete");
 
 	/* The old columns are about to go: every row must have its new ones. */
 	int64		backfilled = 0;
 
-	(void) ec::run_backfill_batches(schema, record.name, 10000, -1, ec::report_final_backfill,
+	(void) ec::run_backfill_batches(record, 10000, -1, ec::report_final_backfill,
 									&backfilled);
 	if (!PG_ARGISNULL(1) && PG_GETARG_BOOL(1))
 	{
@@ -232,7 +258,7 @@ EC_FUNCTION(ec_complete)
 							   backfilled, backfilled),
 				 errhint("Run expand_contract.backfill() before complete() to keep this transaction short.")));
 
-	ec::run_planned_steps(schema, record.previous_version_schema, record.complete_steps);
+	ec::run_planned_steps(record, record.previous_version_schema, record.complete_steps);
 	ec::record_completed_migration(record);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -245,9 +271,9 @@ EC_FUNCTION(ec_rollback)
 	SPI_connect();
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "roll back");
 
-	ec::check_owns_touched_tables(record, "roll back");
+	ec::require_owner_rights(record, "roll back");
 
-	ec::run_planned_steps(schema, record.version_schema, record.rollback_steps);
+	ec::run_planned_steps(record, record.version_schema, record.rollback_steps);
 	ec::forget_migration(record);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -165,22 +165,47 @@ plan_check_new_column_name(MigrationPlan *plan, PlannedTable *table, const char 
 						name, EC_PREFIX)));
 }
 
+/*
+ * prefix + name, shortened to fit a name: the name is cut (at a character
+ * boundary) and a hash of the whole of it keeps cut names apart. `attempt` > 0
+ * adds a counter for a name that is taken.
+ */
+static const char *
+staged_name(const char *prefix, const char *name, int attempt)
+{
+	const char *counter = attempt > 0 ? psprintf("%d_", attempt) : "";
+	const char *whole = psprintf("%s%s%s", prefix, counter, name);
+
+	if (strlen(whole) < NAMEDATALEN)
+		return whole;
+
+	const char *hash = psprintf("_%08x", (uint32) hash_bytes((const unsigned char *) name, strlen(name)));
+	int			room = NAMEDATALEN - 1 - (int) (strlen(prefix) + strlen(counter) + strlen(hash));
+	int			kept = pg_mbcliplen(name, strlen(name), room);
+
+	return psprintf("%s%s%.*s%s", prefix, counter, kept, name, hash);
+}
+
 const char *
 plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, const char *name)
 {
 	for (int attempt = 0;; attempt++)
 	{
-		const char *candidate = attempt == 0
-			? psprintf(EC_PREFIX "new_%s", name)
-			: psprintf(EC_PREFIX "new%d_%s", attempt, name);
+		const char *candidate = staged_name(EC_PREFIX "new_", name, attempt);
 
-		if (strlen(candidate) >= NAMEDATALEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_NAME_TOO_LONG),
-					 errmsg("column name \"%s\" is too long to be staged as \"%s\"", name, candidate),
-					 errhint("Staged columns need %d more bytes than the column name.",
-							 (int) strlen(candidate) - (int) strlen(name))));
 		if (get_attnum(table->relid, candidate) == InvalidAttrNumber)
+			return candidate;
+	}
+}
+
+const char *
+plan_not_null_check_name(PlannedTable *table, const char *column)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		const char *candidate = staged_name(EC_PREFIX "nn_", column, attempt);
+
+		if (!OidIsValid(get_relation_constraint_oid(table->relid, candidate, true)))
 			return candidate;
 	}
 }
@@ -307,6 +332,24 @@ plan_needs_backfill(const PlannedTable *table)
 		if (((SyncColumn *) lfirst(lc))->direction == SyncDirection::Up)
 			return true;
 	return false;
+}
+
+/* Statements (char *) as steps of one kind. */
+static List *
+as_steps(List *statements, bool user_sql)
+{
+	List	   *steps = NIL;
+	ListCell   *lc;
+
+	foreach(lc, statements)
+	{
+		PlannedStep *step = (PlannedStep *) palloc(sizeof(PlannedStep));
+
+		step->user_sql = user_sql;
+		step->statement = (const char *) lfirst(lc);
+		steps = lappend(steps, step);
+	}
+	return steps;
 }
 
 /* Renames physical columns to their final names. Goes through temporary
@@ -449,9 +492,10 @@ plan_complete_steps(MigrationPlan *plan)
 				qname(plan->schema, psprintf(EC_PREFIX "rename_table_%d", foreach_current_index(lc))),
 				qi(((PlannedTable *) lfirst(lc))->name)));
 	}
-	return list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
-					   list_concat(list_concat(finish, list_concat(table_drops, table_renames)),
-								   list_copy(plan->on_complete_sql)));
+	List	   *ddl = list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
+									  list_concat(finish, list_concat(table_drops, table_renames)));
+
+	return list_concat(as_steps(ddl, false), as_steps(plan->on_complete_sql, true));
 }
 
 /* What undoes a table's changes: all of them at the position of the operation
@@ -495,14 +539,14 @@ plan_rollback_steps(MigrationPlan *plan)
 			RollbackSql *r = (RollbackSql *) lfirst(lc);
 
 			if (r->operation == op)
-				steps = lappend(steps, (void *) r->sql);
+				steps = list_concat(steps, as_steps(list_make1((void *) r->sql), true));
 		}
 		foreach(lc, plan->tables)
 		{
 			PlannedTable *t = (PlannedTable *) lfirst(lc);
 
 			if (t->first_operation == op)
-				steps = list_concat(steps, table_undo_steps(plan, t));
+				steps = list_concat(steps, as_steps(table_undo_steps(plan, t), false));
 		}
 	}
 	return steps;

@@ -12,7 +12,7 @@
  */
 #pragma once
 
-#include "pg.hpp"
+#include "expression.hpp"
 
 namespace ec {
 
@@ -66,6 +66,9 @@ struct MigrationPlan {
 	const char *name;
 	const char *schema;
 	Oid schema_oid;
+	Oid owner;                 /* the role that starts it */
+	NameRules names;           /* how the document's text is read; sql
+								* operations run under its search_path */
 	const char *version_schema;
 	const char *previous_version_schema; /* NULL when there is none */
 	List *tables;              /* PlannedTable * */
@@ -73,6 +76,16 @@ struct MigrationPlan {
 	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */
 	int operation;             /* number of the operation being applied */
 	const char *where;         /* current operation, for messages */
+};
+
+/*
+ * A statement complete() or rollback() replays, as the migration's owner:
+ * generated DDL (fully qualified, run under the pinned search_path) or an sql
+ * operation's own SQL (run as written under the search_path it had at start).
+ */
+struct PlannedStep {
+	bool user_sql;
+	const char *statement;
 };
 
 /* An sql operation's "down", undone in reverse operation order. */
@@ -98,8 +111,11 @@ PlannedColumn *plan_find_column(PlannedTable *table, const char *name);
 /* Refuses (42701) a name the new version already has. */
 void plan_check_new_column_name(MigrationPlan *plan, PlannedTable *table, const char *name);
 
-/* A fresh physical column name "_ec_new_<name>" for the table. */
+/* A fresh physical column name "_ec_new_<name>" for the table, and a fresh
+ * name "_ec_nn_<column>" for the check that stands in for NOT NULL. Both fit
+ * any legal name: a long one is cut and given a hash of the whole. */
 const char *plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, const char *name);
+const char *plan_not_null_check_name(PlannedTable *table, const char *column);
 
 void plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
 				   const char *expression, const char *origin);
@@ -125,7 +141,7 @@ bool plan_has_backfill_marker(const PlannedTable *table);
 /* Whether its existing rows need a backfill: it has "up" columns. */
 bool plan_needs_backfill(const PlannedTable *table);
 
-/* The DDL steps of complete() and rollback(), in order. */
+/* The steps (PlannedStep *) of complete() and rollback(), in order. */
 List *plan_complete_steps(MigrationPlan *plan);
 List *plan_rollback_steps(MigrationPlan *plan);
 

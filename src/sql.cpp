@@ -25,8 +25,8 @@ ql(const char *literal)
 	return quote_literal_cstr(literal);
 }
 
-void
-sql_exec(const char *statement)
+static void
+execute(const char *statement)
 {
 	int			rc = SPI_execute(statement, false, 0);
 
@@ -37,6 +37,20 @@ sql_exec(const char *statement)
 	if (rc < 0)
 		elog(ERROR, "expand_contract: SPI_execute failed (%s) for: %s",
 			 SPI_result_code_string(rc), statement);
+}
+
+void
+sql_exec(const char *statement)
+{
+	if (list_length(raw_parser(statement, RAW_PARSE_DEFAULT)) != 1)
+		elog(ERROR, "expand_contract: a generated statement must be exactly one: %s", statement);
+	execute(statement);
+}
+
+void
+sql_exec_as_written(const char *sql)
+{
+	execute(sql);
 }
 
 void
@@ -175,11 +189,11 @@ catalog_rows(const char *query, int nargs, const char *const *args)
 }
 
 int
-use_search_path(const char *schema)
+use_search_path(const char *search_path)
 {
 	int			nest_level = NewGUCNestLevel();
 
-	(void) set_config_option("search_path", qi(schema), PGC_USERSET, PGC_S_SESSION,
+	(void) set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	return nest_level;
 }

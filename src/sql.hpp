@@ -15,9 +15,12 @@ const char *qi(const char *identifier);                      /* quote_identifier
 const char *qname(const char *schema, const char *name);     /* "schema"."name" */
 const char *ql(const char *literal);                         /* quote_literal */
 
-/* Runs one statement that returns nothing of interest. */
+/* Runs one statement the extension built, that returns nothing of interest;
+ * ERROR if the text holds more than one. */
 void sql_exec(const char *statement);
 void sql_execf(const char *format, ...) pg_attribute_printf(1, 2);
+/* Runs SQL a migration's author wrote (an sql operation), as written. */
+void sql_exec_as_written(const char *sql);
 
 /*
  * Runs a query with text parameters ($1..$n; NULL entries are SQL NULL) and
@@ -36,12 +39,11 @@ void catalog_exec(const char *query, int nargs = 0, const char *const *args = NU
 List *catalog_rows(const char *query, int nargs = 0, const char *const *args = NULL);
 
 /*
- * Makes `schema` the search_path until the returned nest level is popped with
- * restore_search_path(), so user SQL (expressions, sql operations) resolves
- * unqualified names the way the migration's author wrote them. An ERROR pops
- * it too.
+ * Makes `search_path` (a list as SET takes it) the search_path until the
+ * returned nest level is popped with restore_search_path(). An ERROR pops it
+ * too.
  */
-int use_search_path(const char *schema);
+int use_search_path(const char *search_path);
 void restore_search_path(int nest_level);
 
 /* Text array literal helpers for catalog columns. */

@@ -142,6 +142,7 @@ compile_targets(const char *serialized, int *count, List **rules, List **read_ta
 		SyncTarget *target = &targets[foreach_current_index(lc)];
 
 		target->rule.target = te->resno;
+		target->rule.name = te->resname;
 		target->rule.expr = te->expr;
 		*rules = lappend(*rules, &target->rule);
 		if (checkExprHasSubLink((Node *) te->expr))
@@ -519,6 +520,23 @@ register_sync_invalidation()
 	CacheRegisterSyscacheCallback(PROCOID, ec_sync_function_callback, (Datum) 0);
 }
 
+/* The name a synced column has in the version that reads it: a staged
+ * column's name in the new version, an old column's own name. */
+static const char *
+logical_target_name(const PlannedTable *table, const char *physical)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->columns)
+	{
+		const PlannedColumn *c = (const PlannedColumn *) lfirst(lc);
+
+		if (c->added && strcmp(c->physical, physical) == 0)
+			return c->name;
+	}
+	return physical;
+}
+
 void
 install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 {
@@ -552,10 +570,11 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 		bool		up = sync->direction == SyncDirection::Up;
 		const char *source = sync->expression ? sync->expression
 			: quote_identifier(sync->identity_of->name);
-		Expr	   *expr = analyse_sync_expression(rel, up ? old_version : new_version,
+		Expr	   *expr = analyse_sync_expression(plan->names, rel, up ? old_version : new_version,
 												   source, sync->target, sync->origin);
+		/* Named as the version that reads the target calls it. */
 		TargetEntry *te = makeTargetEntry(expr, get_attnum(table->relid, sync->target),
-										  pstrdup(sync->target), false);
+										  pstrdup(logical_target_name(table, sync->target)), false);
 
 		if (up)
 			ups = lappend(ups, te);

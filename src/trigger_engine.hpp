@@ -26,6 +26,7 @@ namespace ec {
 /* One column the trigger keeps in step, as the statement rewriter reads it. */
 struct SyncRule {
 	AttrNumber target;
+	const char *name;		/* the target's name in the version that reads it */
 	Expr *expr;				/* analysed; Vars of range-table entry 1 are the row */
 	Bitmapset *inputs;		/* columns read, offset by FirstLowInvalidHeapAttributeNumber */
 	bool recompute_always;	/* equal inputs may give another result */

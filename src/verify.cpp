@@ -5,29 +5,13 @@
 
 #include "backfill.hpp"
 #include "boundary.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 #include "trigger_engine.hpp"
 
 namespace ec {
 
 namespace {
-
-/* The name a column has in the version that reads it: staged columns are
- * "_ec_new_<name>" (or "_ec_new<N>_<name>"). */
-const char *
-logical_name(const char *physical)
-{
-	const char *prefix = EC_PREFIX "new";
-
-	if (strncmp(physical, prefix, strlen(prefix)) != 0)
-		return physical;
-
-	const char *rest = physical + strlen(prefix);
-
-	while (*rest >= '0' && *rest <= '9')
-		rest++;
-	return *rest == '_' ? rest + 1 : physical;
-}
 
 /* "(e1 IS NOT DISTINCT FROM c1 AND ...)" for rules, or NULL for none. */
 const char *
@@ -63,7 +47,7 @@ append_values(StringInfo buf, List *rules, List *context, TupleDesc desc)
 		const char *column = NameStr(TupleDescAttr(desc, r->target - 1)->attname);
 
 		appendStringInfo(buf, "%s(%s, (%s)::pg_catalog.text, ec_row.%s::pg_catalog.text)",
-						 buf->len > 0 ? ", " : "", ql(logical_name(column)),
+						 buf->len > 0 ? ", " : "", ql(r->name),
 						 deparse_expression((Node *) r->expr, context, true, false), qi(column));
 	}
 }
@@ -103,10 +87,18 @@ verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 
 } // namespace
 
+/*
+ * Members of the owner's role see what the owner sees, every row (as the
+ * backfill does); anyone else checks with their own rights, and a table
+ * whose rows a policy would hide from them is refused rather than reported
+ * consistent.
+ */
 int64
 verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
 {
 	Oid			nsp = get_namespace_oid(record.schema, false);
+	bool		as_owner = acts_for(record.owner);
+	RunAs		scope = begin_run_as(as_owner ? record.owner : GetUserId(), kPinnedSearchPath, as_owner);
 	int64		mismatches = 0;
 	ListCell   *lc;
 
@@ -117,6 +109,14 @@ verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
 
 		if (!OidIsValid(relid))
 			continue;
+
+		if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("cannot verify table \"%s\": row-level security hides some of its rows "
+							"from role \"%s\"", table, GetUserNameFromId(GetUserId(), false)),
+					 errhint("Members of role \"%s\", the migration's owner, can verify every row.",
+							 GetUserNameFromId(record.owner, false))));
 
 		Relation	rel = table_open(relid, AccessShareLock);
 		const SyncSpec *spec = rel->trigdesc ? sync_spec(rel) : NULL;
@@ -139,6 +139,7 @@ verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
 			mismatches++;
 		}
 	}
+	end_run_as(scope);
 	return mismatches;
 }
 

@@ -157,11 +157,16 @@ define_version_setting()
 							   NULL, ec_version_setting_assigned, NULL);
 }
 
-/* Rule 1, the setting: Match::None when it does not name either version. */
+/*
+ * Rule 1, the setting: Match::None when it does not name either version. It
+ * is the session's word about the session's own writes, so it does not reach
+ * into a SECURITY DEFINER function (or any code run with another role's
+ * rights): a caller must not change how the definer's writes are attributed.
+ */
 Match
 setting_version(const VersionIdentity &identity)
 {
-	if (version_setting == NULL || version_setting[0] == '\0')
+	if (version_setting == NULL || version_setting[0] == '\0' || InLocalUserIdChange())
 		return Match::None;
 	if (strcmp(version_setting, identity.migration) == 0)
 		return Match::New;

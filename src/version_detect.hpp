@@ -3,7 +3,8 @@
  *
  * In order:
  *  1. the session setting expand_contract.version (a version schema or
- *     migration name; the base schema means the old version);
+ *     migration name; the base schema means the old version), except inside
+ *     code that runs with another role's rights (SECURITY DEFINER);
  *  2. the view the statement writes through: a target view in the new version
  *     schema means the new version, one in the previous version schema or the
  *     base schema the old one;

@@ -31,6 +31,31 @@ const char *kGranteeSql =
 	"CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
 	"ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END";
 
+/*
+ * A view belongs to the owner of the table behind it: nobody may own a view
+ * of a table they could not alter, since a view's owner can give it rules
+ * and triggers that the application's writes through it would run. The
+ * grants on it move to the new owner with it.
+ */
+void
+give_to_table_owner(Oid table, Oid view)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: relation %u vanished", table);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	if (owner == GetUserId())
+		return;
+	CommandCounterIncrement();
+	/* recursing: the new owner is the table's, not the caller's choice, so
+	 * the checks of ALTER ... OWNER TO (membership in it) do not apply. */
+	ATExecChangeOwner(view, owner, true, AccessExclusiveLock);
+	CommandCounterIncrement();
+}
+
 void
 create_view(MigrationPlan *plan, PlannedTable *table)
 {
@@ -87,6 +112,7 @@ create_view(MigrationPlan *plan, PlannedTable *table)
 
 		copy_column_grants(table->relid, c->physical, view_sql, c->name);
 	}
+	give_to_table_owner(table->relid, get_relname_relid(table->name, get_namespace_oid(plan->version_schema, false)));
 }
 
 } // namespace

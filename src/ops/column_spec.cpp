@@ -36,7 +36,7 @@ read_column_spec(const JsonObject &column)
 
 	memset(&spec, 0, sizeof(spec));
 	column.reject_unknown(kFields);
-	spec.name = column.required_string("name");
+	spec.name = column.required_identifier("name");
 	spec.type = column.required_string("type");
 	spec.pk = column.optional_bool("pk", false);
 	spec.nullable = column.optional_bool("nullable", false);
@@ -49,7 +49,7 @@ read_column_spec(const JsonObject &column)
 		static const char *const kCheck[] = {"name", "constraint", NULL};
 
 		nested.reject_unknown(kCheck);
-		spec.check_name = nested.required_string("name");
+		spec.check_name = nested.required_identifier("name");
 		spec.check_sql = nested.required_string("constraint");
 	}
 	if (column.optional_object("references", &nested))
@@ -58,9 +58,9 @@ read_column_spec(const JsonObject &column)
 
 		nested.reject_unknown(kRef);
 		spec.has_references = true;
-		spec.ref_name = nested.required_string("name");
-		spec.ref_table = nested.required_string("table");
-		spec.ref_column = nested.required_string("column");
+		spec.ref_name = nested.required_identifier("name");
+		spec.ref_table = nested.required_identifier("table");
+		spec.ref_column = nested.required_identifier("column");
 		spec.ref_on_delete = referential_action(nested, "on_delete");
 		spec.ref_on_update = referential_action(nested, "on_update");
 	}

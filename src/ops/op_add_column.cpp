@@ -21,7 +21,7 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 
 	op.reject_unknown(kFields);
 
-	PlannedTable *table = plan_table(plan, op.required_string("table"));
+	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
 	ColumnSpec	spec = read_column_spec(op.required_object("column"));
 	const char *up = op.optional_string("up");
 
@@ -45,19 +45,25 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	column->added = true;
 	table->columns = lappend(table->columns, column);
 
-	sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), spec.type,
-			  spec.default_sql ? " DEFAULT " : "", spec.default_sql ? spec.default_sql : "");
+	ColumnType	type = parse_type_field(plan->names, spec.type, "field \"column.type\"");
+	const char *default_sql = spec.default_sql
+		? default_on_type(plan->names, spec.default_sql, type, "field \"column.default\"")
+		: NULL;
+
+	sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type.sql,
+			  default_sql ? " DEFAULT " : "", default_sql ? default_sql : "");
 
 	if (!spec.nullable)
 	{
-		column->not_null_check = psprintf(EC_PREFIX "nn_%s", spec.name);
+		column->not_null_check = plan_not_null_check_name(table, spec.name);
 		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
 				  table_sql, qi(column->not_null_check), qi(column->physical));
 	}
 	if (spec.check_name != NULL)
 	{
 		Relation	rel = relation_open(table->relid, AccessShareLock);
-		const char *check = check_on_physical_columns(rel, new_shape(table->columns), spec.check_sql,
+		const char *check = check_on_physical_columns(plan->names, rel,
+													  new_shape(table->columns), spec.check_sql,
 													  "field \"column.check.constraint\"");
 
 		relation_close(rel, AccessShareLock);

@@ -13,6 +13,7 @@
  */
 #include "expression.hpp"
 #include "ops/operations.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 #include "version_schema.hpp"
 
@@ -45,7 +46,8 @@ refuse_if_constrained(Oid relid, const char *column)
 		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
 		"  WHERE c.conrelid = $1::pg_catalog.oid AND a.attname = $2"
 		"  UNION"
-		"  SELECT i.indexrelid::pg_catalog.regclass::text FROM pg_catalog.pg_index i"
+		"  SELECT ic.relname::text FROM pg_catalog.pg_index i"
+		"  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
 		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
 		"  WHERE i.indrelid = $1::pg_catalog.oid AND a.attname = $2) s",
 		2, args);
@@ -72,9 +74,9 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("\"check\", \"unique\" and \"references\" are not supported by alter_column yet")));
 
-	PlannedTable *table = plan_table(plan, op.required_string("table"));
-	PlannedColumn *column = plan_column(plan, table, op.required_string("column"));
-	const char *new_name = op.optional_string("name");
+	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
+	PlannedColumn *column = plan_column(plan, table, op.required_identifier("column"));
+	const char *new_name = op.optional_identifier("name");
 	const char *new_type = op.optional_string("type");
 	const char *up = op.optional_string("up");
 	const char *down = op.optional_string("down");
@@ -108,40 +110,39 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 
 	const char *old_physical = column->physical;
 	const char *final_name = new_name ? new_name : column->name;
-	const char *type_sql = new_type ? new_type : column_type_sql(table->relid, old_physical);
-
-	if (new_type != NULL)
-	{
-		Oid			type;
-		int32		typmod;
-
-		parseTypeString(new_type, &type, &typmod, false);
-	}
-	if (default_given && new_default != NULL)
-		check_default_expression(new_default, type_sql, "field \"default\"");
+	ColumnType	type = new_type
+		? parse_type_field(plan->names, new_type, "field \"type\"")
+		: column_type(table->relid, old_physical);
+	/* The default as the new version will have it, deparsed now: complete()
+	 * sets exactly this, whatever exists or is on search_path by then. */
+	const char *parsed_default = default_given && new_default != NULL
+		? default_on_type(plan->names, new_default, type, "field \"default\"")
+		: NULL;
 
 	if (copy)
 	{
 		const char *table_sql = qname(plan->schema, table->physical_name);
 		const char *old_default = column_default_sql(table->relid, old_physical);
 		const char *old_comment = column_comment(table->relid, old_physical);
-		const char *staged_default = default_given ? new_default : old_default;
+		const char *staged_default = default_given ? parsed_default : old_default;
 
+		/* The current default is the table's own, bound at its creation:
+		 * only whether it fits the new type is in question. */
 		if (!default_given && old_default != NULL && new_type != NULL)
-			check_default_expression(old_default, type_sql,
-									 psprintf("the current default of column \"%s\"", column->name));
+			(void) default_on_type(pinned_names(), old_default, type,
+								   psprintf("the current default of column \"%s\"", column->name));
 
 		refuse_if_constrained(table->relid, old_physical);
 		column->physical = plan_new_physical_column(plan, table, final_name);
 		column->added = true;
 		column->replaces = old_physical;
-		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type_sql,
+		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type.sql,
 				  staged_default ? " DEFAULT " : "", staged_default ? staged_default : "");
 		/* Whoever could use the old column can use its replacement. */
 		copy_column_grants(table->relid, old_physical, table_sql, column->physical);
 		if (!nullable)
 		{
-			column->not_null_check = psprintf(EC_PREFIX "nn_%s", final_name);
+			column->not_null_check = plan_not_null_check_name(table, final_name);
 			sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
 					  table_sql, qi(column->not_null_check), qi(column->physical));
 		}
@@ -163,7 +164,7 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 	else if (default_given)
 	{
 		column->default_changed = true;
-		column->new_default = new_default;
+		column->new_default = parsed_default;
 	}
 	if (comment_given)
 	{

@@ -1,7 +1,14 @@
 /*
  * op_create_table.cpp — create_table: a new table, created at start under its
  * final name (the old version simply never uses it) and dropped by rollback.
+ *
+ * Defaults, checks and generated expressions are analysed before the table
+ * is created and built into its CREATE TABLE deparsed, never as written:
+ * checks and generated expressions need the columns they read, so they are
+ * analysed against a first, bare version of the table (names and types only)
+ * that is dropped again at once.
  */
+#include "expression.hpp"
 #include "ops/column_spec.hpp"
 #include "ops/operations.hpp"
 #include "sql.hpp"
@@ -23,32 +30,44 @@ column_list_sql(List *columns)
 	return buf.data;
 }
 
+/* A column of the document with every SQL field parsed and deparsed. */
+struct ResolvedColumn {
+	ColumnSpec spec;
+	ColumnType type;
+	const char *default_sql;
+	const char *check_sql;
+	const char *generated_sql;
+	const char *identity_options;
+};
+
 void
-append_column(StringInfo sql, MigrationPlan *plan, const ColumnSpec &spec)
+append_column(StringInfo sql, MigrationPlan *plan, const ResolvedColumn &column)
 {
-	appendStringInfo(sql, "%s %s", qi(spec.name), spec.type);
+	const ColumnSpec &spec = column.spec;
+
+	appendStringInfo(sql, "%s %s", qi(spec.name), column.type.sql);
 	if (spec.identity != NULL)
 		appendStringInfo(sql, " GENERATED %s AS IDENTITY%s%s%s", spec.identity,
-						 spec.identity_options ? " (" : "",
-						 spec.identity_options ? spec.identity_options : "",
-						 spec.identity_options ? ")" : "");
-	if (spec.generated_sql != NULL)
-		appendStringInfo(sql, " GENERATED ALWAYS AS (%s) STORED", spec.generated_sql);
-	if (spec.default_sql != NULL)
-		appendStringInfo(sql, " DEFAULT %s", spec.default_sql);
+						 column.identity_options ? " (" : "",
+						 column.identity_options ? column.identity_options : "",
+						 column.identity_options ? ")" : "");
+	if (column.generated_sql != NULL)
+		appendStringInfo(sql, " GENERATED ALWAYS AS (%s) STORED", column.generated_sql);
+	if (column.default_sql != NULL)
+		appendStringInfo(sql, " DEFAULT %s", column.default_sql);
 	if (!spec.nullable && !spec.pk)
 		appendStringInfoString(sql, " NOT NULL");
 	if (spec.unique)
 		appendStringInfoString(sql, " UNIQUE");
 	if (spec.check_name != NULL)
-		appendStringInfo(sql, " CONSTRAINT %s CHECK (%s)", qi(spec.check_name), spec.check_sql);
+		appendStringInfo(sql, " CONSTRAINT %s CHECK (%s)", qi(spec.check_name), column.check_sql);
 	if (spec.has_references)
 		appendStringInfo(sql, " CONSTRAINT %s %s", qi(spec.ref_name), references_sql(plan, spec));
 }
 
 /* pgroll's table-level constraints: check, unique, primary_key, foreign_key. */
 void
-append_constraint(StringInfo sql, MigrationPlan *plan, const JsonObject &c)
+append_constraint(StringInfo sql, MigrationPlan *plan, const JsonObject &c, const char *check_sql)
 {
 	static const char *const kFields[] = {"name", "type", "columns", "check", "references",
 										  "deferrable", "initially_deferred", "nulls_not_distinct",
@@ -56,29 +75,29 @@ append_constraint(StringInfo sql, MigrationPlan *plan, const JsonObject &c)
 
 	c.reject_unknown(kFields);
 
-	const char *name = c.required_string("name");
+	const char *name = c.required_identifier("name");
 	const char *type = c.required_string("type");
 	appendStringInfo(sql, ", CONSTRAINT %s ", qi(name));
 	if (strcmp(type, "check") == 0)
-		appendStringInfo(sql, "CHECK (%s)", c.required_string("check"));
+		appendStringInfo(sql, "CHECK (%s)", check_sql);
 	else if (strcmp(type, "unique") == 0)
 		appendStringInfo(sql, "UNIQUE%s (%s)",
 						 c.optional_bool("nulls_not_distinct", false) ? " NULLS NOT DISTINCT" : "",
-						 column_list_sql(c.string_array("columns", true)));
+						 column_list_sql(c.identifier_array("columns", true)));
 	else if (strcmp(type, "primary_key") == 0)
-		appendStringInfo(sql, "PRIMARY KEY (%s)", column_list_sql(c.string_array("columns", true)));
+		appendStringInfo(sql, "PRIMARY KEY (%s)", column_list_sql(c.identifier_array("columns", true)));
 	else if (strcmp(type, "foreign_key") == 0)
 	{
 		static const char *const kRef[] = {"table", "columns", "on_delete", "on_update", NULL};
 		JsonObject	ref = c.required_object("references");
 
 		ref.reject_unknown(kRef);
-		const char *ref_table = ref.required_string("table");
+		const char *ref_table = ref.required_identifier("table");
 
 		appendStringInfo(sql, "FOREIGN KEY (%s) REFERENCES %s (%s) ON DELETE %s ON UPDATE %s",
-						 column_list_sql(c.string_array("columns", true)),
+						 column_list_sql(c.identifier_array("columns", true)),
 						 plan_referenced_table_sql(plan, ref_table),
-						 plan_referenced_columns_sql(plan, ref_table, ref.string_array("columns", true)),
+						 plan_referenced_columns_sql(plan, ref_table, ref.identifier_array("columns", true)),
 						 referential_action(ref, "on_delete"), referential_action(ref, "on_update"));
 	}
 	else
@@ -91,6 +110,94 @@ append_constraint(StringInfo sql, MigrationPlan *plan, const JsonObject &c)
 						 c.optional_bool("initially_deferred", false) ? "DEFERRED" : "IMMEDIATE");
 }
 
+/* "field \"columns[2].type\"", for error prefixes. */
+const char *
+field_label(const JsonObject &object, const char *key)
+{
+	return psprintf("field \"%s\"", object.field_name(key));
+}
+
+/* The column's own fields, parsed: type, default, identity options. */
+ResolvedColumn
+resolve_column(MigrationPlan *plan, const JsonObject &column)
+{
+	ResolvedColumn resolved;
+
+	memset(&resolved, 0, sizeof(resolved));
+	resolved.spec = read_column_spec(column);
+
+	const ColumnSpec &spec = resolved.spec;
+
+	if (strncmp(spec.name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("column name \"%s\" uses the prefix \"%s\" reserved by expand_contract",
+						spec.name, EC_PREFIX)));
+	resolved.type = parse_type_field(plan->names, spec.type,
+									 field_label(column, "type"));
+	if (spec.default_sql != NULL)
+		resolved.default_sql = default_on_type(plan->names, spec.default_sql,
+											   resolved.type, field_label(column, "default"));
+	if (spec.identity_options != NULL)
+		resolved.identity_options = sequence_options_sql(
+			plan->names, spec.identity_options,
+			field_label(column, "generated.identity.sequence_options"));
+	return resolved;
+}
+
+/*
+ * Analyses the checks and generated expressions against the bare table:
+ * fills each column's check_sql and generated_sql, and returns the table
+ * constraints' checks (NULL for other kinds), in order.
+ */
+List *
+resolve_expressions(MigrationPlan *plan, const char *name, ResolvedColumn *columns,
+					int ncolumns, List *constraints)
+{
+	const char *table_sql = qname(plan->schema, name);
+	StringInfoData bare;
+	List	   *checks = NIL;
+	ListCell   *lc;
+
+	initStringInfo(&bare);
+	for (int i = 0; i < ncolumns; i++)
+		appendStringInfo(&bare, "%s%s %s", i > 0 ? ", " : "", qi(columns[i].spec.name),
+						 columns[i].type.sql);
+	sql_execf("CREATE TABLE %s (%s)", table_sql, bare.data);
+
+	Relation	rel = relation_open(get_relname_relid(name, plan->schema_oid), AccessShareLock);
+	Shape		shape = relation_shape(rel);
+
+	for (int i = 0; i < ncolumns; i++)
+	{
+		ResolvedColumn &c = columns[i];
+		const char *prefix = psprintf("columns[%d].", i);
+
+		if (c.spec.check_name != NULL)
+			c.check_sql = check_on_physical_columns(plan->names, rel, shape,
+													c.spec.check_sql,
+													psprintf("field \"%scheck.constraint\"", prefix));
+		if (c.spec.generated_sql != NULL)
+			c.generated_sql = generated_on_columns(plan->names, rel, c.spec.generated_sql,
+												   c.type.type, c.type.typmod,
+												   psprintf("field \"%sgenerated.expression\"", prefix));
+	}
+	foreach(lc, constraints)
+	{
+		JsonObject	c((JsonbContainer *) lfirst(lc), psprintf("constraints[%d].", foreach_current_index(lc)));
+		const char *type = c.optional_string("type");
+
+		checks = lappend(checks, type != NULL && strcmp(type, "check") == 0
+						 ? (void *) check_on_physical_columns(plan->names, rel, shape,
+															  c.required_string("check"),
+															  field_label(c, "check"))
+						 : NULL);
+	}
+	relation_close(rel, AccessShareLock);
+	sql_execf("DROP TABLE %s", table_sql);
+	return checks;
+}
+
 } // namespace
 
 void
@@ -100,12 +207,12 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 
 	op.reject_unknown(kFields);
 
-	const char *name = op.required_string("name");
-	List	   *columns = op.object_array("columns", true);
+	const char *name = op.required_identifier("name");
+	List	   *column_objects = op.object_array("columns", true);
 	List	   *constraints = op.object_array("constraints", false);
 	const char *table_sql = qname(plan->schema, name);
+	int			ncolumns = list_length(column_objects);
 	List	   *pk_columns = NIL;
-	List	   *comments = NIL;
 	StringInfoData sql;
 	ListCell   *lc;
 
@@ -113,45 +220,46 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
 				 errmsg("table \"%s\" already exists in schema \"%s\"", name, plan->schema)));
-	if (columns == NIL)
+	if (column_objects == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("field \"columns\" must list at least one column")));
 
+	ResolvedColumn *columns = (ResolvedColumn *) palloc0(sizeof(ResolvedColumn) * ncolumns);
+
+	foreach(lc, column_objects)
+		columns[foreach_current_index(lc)] =
+			resolve_column(plan, JsonObject((JsonbContainer *) lfirst(lc),
+											psprintf("columns[%d].", foreach_current_index(lc))));
+
+	List	   *checks = resolve_expressions(plan, name, columns, ncolumns, constraints);
+
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TABLE %s (", table_sql);
-	foreach(lc, columns)
+	for (int i = 0; i < ncolumns; i++)
 	{
-		ColumnSpec	spec = read_column_spec(JsonObject((JsonbContainer *) lfirst(lc),
-													   psprintf("columns[%d].", foreach_current_index(lc))));
-
-		if (strncmp(spec.name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_RESERVED_NAME),
-					 errmsg("column name \"%s\" uses the prefix \"%s\" reserved by expand_contract",
-							spec.name, EC_PREFIX)));
-		if (foreach_current_index(lc) > 0)
+		if (i > 0)
 			appendStringInfoString(&sql, ", ");
-		append_column(&sql, plan, spec);
-		if (spec.pk)
-			pk_columns = lappend(pk_columns, (void *) spec.name);
-		if (spec.comment != NULL)
-			comments = lappend(comments, psprintf("COMMENT ON COLUMN %s.%s IS %s", table_sql,
-												  qi(spec.name), ql(spec.comment)));
+		append_column(&sql, plan, columns[i]);
+		if (columns[i].spec.pk)
+			pk_columns = lappend(pk_columns, (void *) columns[i].spec.name);
 	}
 	if (pk_columns != NIL)
 		appendStringInfo(&sql, ", PRIMARY KEY (%s)", column_list_sql(pk_columns));
 	foreach(lc, constraints)
 		append_constraint(&sql, plan,
 						  JsonObject((JsonbContainer *) lfirst(lc),
-									 psprintf("constraints[%d].", foreach_current_index(lc))));
+									 psprintf("constraints[%d].", foreach_current_index(lc))),
+						  (const char *) list_nth(checks, foreach_current_index(lc)));
 	appendStringInfoChar(&sql, ')');
 	sql_exec(sql.data);
 
 	if (op.optional_string("comment") != NULL)
 		sql_execf("COMMENT ON TABLE %s IS %s", table_sql, ql(op.optional_string("comment")));
-	foreach(lc, comments)
-		sql_exec((const char *) lfirst(lc));
+	for (int i = 0; i < ncolumns; i++)
+		if (columns[i].spec.comment != NULL)
+			sql_execf("COMMENT ON COLUMN %s.%s IS %s", table_sql, qi(columns[i].spec.name),
+					  ql(columns[i].spec.comment));
 	(void) plan_created_table(plan, name);
 }
 

@@ -16,8 +16,8 @@ op_drop_column(MigrationPlan *plan, const JsonObject &op)
 
 	op.reject_unknown(kFields);
 
-	PlannedTable *table = plan_table(plan, op.required_string("table"));
-	PlannedColumn *column = plan_column(plan, table, op.required_string("column"));
+	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
+	PlannedColumn *column = plan_column(plan, table, op.required_identifier("column"));
 	const char *down = op.optional_string("down");
 
 	if (column->added)

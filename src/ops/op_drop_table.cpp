@@ -14,7 +14,7 @@ op_drop_table(MigrationPlan *plan, const JsonObject &op)
 
 	op.reject_unknown(kFields);
 
-	PlannedTable *table = plan_table(plan, op.required_string("name"));
+	PlannedTable *table = plan_table(plan, op.required_identifier("name"));
 	ListCell   *lc;
 
 	/* Its staged columns and constraints would bind the old version's writes

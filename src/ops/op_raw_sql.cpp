@@ -1,10 +1,13 @@
 /*
  * op_raw_sql.cpp — sql: raw SQL run at start (and "down" at rollback), or at
- * complete with "onComplete". Runs as the caller, with search_path set to the
- * migration's schema.
+ * complete with "onComplete". The one place where a migration's SQL runs as
+ * written: always as the migration's owner in a security-restricted
+ * operation, under the search_path the owner had at start (and
+ * standard_conforming_strings on), whoever runs the phase.
  */
 #include "error_context.hpp"
 #include "ops/operations.hpp"
+#include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
@@ -38,10 +41,10 @@ op_raw_sql(MigrationPlan *plan, const JsonObject &op)
 	}
 
 	/* A SET in one operation's SQL does not leak into the next. */
-	int			nest_level = use_search_path(plan->schema);
+	RunAs		owner = begin_run_as(plan->owner, plan->names.search_path);
 
-	sql_exec(up);
-	restore_search_path(nest_level);
+	sql_exec_as_written(up);
+	end_run_as(owner);
 	if (down != NULL)
 	{
 		RollbackSql *undo = (RollbackSql *) palloc(sizeof(RollbackSql));

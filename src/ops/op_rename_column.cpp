@@ -13,9 +13,9 @@ op_rename_column(MigrationPlan *plan, const JsonObject &op)
 
 	op.reject_unknown(kFields);
 
-	PlannedTable *table = plan_table(plan, op.required_string("table"));
-	PlannedColumn *column = plan_column(plan, table, op.required_string("from"));
-	const char *to = op.required_string("to");
+	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
+	PlannedColumn *column = plan_column(plan, table, op.required_identifier("from"));
+	const char *to = op.required_identifier("to");
 
 	plan_check_new_column_name(plan, table, to);
 	column->name = to;

@@ -13,8 +13,8 @@ op_rename_table(MigrationPlan *plan, const JsonObject &op)
 
 	op.reject_unknown(kFields);
 
-	PlannedTable *table = plan_table(plan, op.required_string("from"));
-	const char *to = op.required_string("to");
+	PlannedTable *table = plan_table(plan, op.required_identifier("from"));
+	const char *to = op.required_identifier("to");
 
 	if (plan_has_table(plan, to))
 		ereport(ERROR,

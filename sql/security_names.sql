@@ -1,0 +1,191 @@
+--
+-- security_names: every name in a document is resolved once, at start, with
+-- the caller's own search_path; everything run later (sync rules, the steps
+-- of complete and rollback, backfill batches) can only mean what it meant
+-- then, whatever objects appear in the meantime and whatever search_path the
+-- runner has. Also: row-level security and SECURITY DEFINER writers.
+--
+\set SHOW_CONTEXT never
+\pset null '(null)'
+SET ec_test.schema = 'security_names';
+\i sql/include/security_helpers.psql
+
+CREATE ROLE regress_names_owner;
+CREATE ROLE regress_names_intruder;
+CREATE ROLE regress_names_app;
+DO $$ BEGIN
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO regress_names_owner', current_database());
+END $$;
+CREATE SCHEMA security_names AUTHORIZATION regress_names_owner;
+-- The intruder may create objects in the migrated schema.
+GRANT USAGE, CREATE ON SCHEMA security_names TO regress_names_intruder, regress_names_app;
+CREATE SCHEMA names_ext;
+CREATE EXTENSION citext SCHEMA names_ext;
+GRANT USAGE ON SCHEMA names_ext TO PUBLIC;
+
+CREATE TABLE security_names.spied (who name, what text);
+GRANT INSERT ON security_names.spied TO PUBLIC;
+
+SET ROLE regress_names_owner;
+CREATE TABLE security_names.people (id integer PRIMARY KEY, name varchar(40) NOT NULL, label text);
+INSERT INTO security_names.people SELECT g, 'Person ' || g FROM generate_series(1, 10) g;
+GRANT SELECT, INSERT, UPDATE ON security_names.people TO regress_names_app;
+RESET ROLE;
+
+-- The intruder's look-alikes: a better match for lower(varchar) than
+-- pg_catalog.lower(text), and <= / > for integers.
+SET ROLE regress_names_intruder;
+CREATE FUNCTION security_names.lower(varchar) RETURNS text LANGUAGE sql AS
+$$ INSERT INTO security_names.spied VALUES (current_user, 'lower'); SELECT 'spied' $$;
+CREATE FUNCTION security_names.spy_le(integer, integer) RETURNS boolean LANGUAGE sql AS
+$$ INSERT INTO security_names.spied VALUES (current_user, '<='); SELECT $1 OPERATOR(pg_catalog.<=) $2 $$;
+CREATE FUNCTION security_names.spy_gt(integer, integer) RETURNS boolean LANGUAGE sql AS
+$$ INSERT INTO security_names.spied VALUES (current_user, '>'); SELECT $1 OPERATOR(pg_catalog.>) $2 $$;
+CREATE OPERATOR security_names.<= (LEFTARG = integer, RIGHTARG = integer, FUNCTION = security_names.spy_le);
+CREATE OPERATOR security_names.> (LEFTARG = integer, RIGHTARG = integer, FUNCTION = security_names.spy_gt);
+RESET ROLE;
+
+--------------------------------------------------------------------------------
+-- The owner starts with search_path = pg_catalog: "lower" is pg_catalog's,
+-- though the migrated schema has a better match. A default and an alter_column
+-- default mean at complete what they meant at start.
+--------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.lower_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [
+      {"add_column": {"table": "people", "column": {"name": "handle", "type": "text", "nullable": true,
+                                                    "default": "lower(''GUEST''::varchar)"},
+                      "up": "lower(name)"}},
+      {"alter_column": {"table": "people", "column": "label", "default": "lower(''NONE''::varchar)"}}]}'::jsonb
+$$;
+SET ROLE regress_names_owner;
+SET search_path = pg_catalog;
+SELECT expand_contract.start('02_handle', pg_temp.lower_doc(), 'security_names');
+RESET search_path;
+RESET ROLE;
+-- Writes of both versions, from a session whose search_path has the intruder's
+-- schema first.
+SET ROLE regress_names_app;
+SET search_path = security_names, pg_catalog;
+INSERT INTO security_names.people (id, name) VALUES (11, 'Old App');
+INSERT INTO security_names_02_handle.people (id, name) VALUES (12, 'New App');
+UPDATE security_names.people SET name = 'Old App Again' WHERE id OPERATOR(pg_catalog.=) 11;
+RESET search_path;
+SELECT id, name, handle, label FROM security_names_02_handle.people WHERE id > 10 ORDER BY id;
+RESET ROLE;
+-- The backfill runs with the intruder's operators on the caller's path.
+SET search_path = security_names, pg_catalog;
+SET client_min_messages = warning;   -- progress notices carry timings
+CALL expand_contract.run_backfill('security_names', 3);
+RESET client_min_messages;
+RESET search_path;
+SELECT count(*) FILTER (WHERE handle IS NULL) AS unfilled FROM security_names_02_handle.people;
+SELECT expand_contract.rollback('security_names');
+SET ROLE regress_names_owner;
+SET search_path = pg_catalog;
+SELECT expand_contract.start('02_handle', pg_temp.lower_doc(), 'security_names');
+RESET search_path;
+RESET ROLE;
+-- A superuser completes with the intruder's schema first on its path, then
+-- inserts through the contracted table.
+SET search_path = security_names, pg_catalog;
+SELECT expand_contract.complete('security_names');
+INSERT INTO security_names.people (id, name) VALUES (13, 'After Complete');
+RESET search_path;
+SELECT id, name, handle, label FROM security_names.people WHERE id IN (1, 11, 12, 13) ORDER BY id;
+SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS "default"
+  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+ WHERE d.adrelid = 'security_names.people'::regclass ORDER BY 1;
+SELECT who, what, count(*) FROM security_names.spied GROUP BY 1, 2 ORDER BY 1, 2;
+
+--------------------------------------------------------------------------------
+-- Keys of an extension type: the backfill compares them with the key index's
+-- own operators (citext's, not text's), found whatever the search_path.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE TABLE security_names.codes (code names_ext.citext PRIMARY KEY, n integer NOT NULL);
+INSERT INTO security_names.codes VALUES ('alpha', 1), ('Bravo', 2), ('charlie', 3), ('Delta', 4),
+    ('echo', 5), ('FOXTROT', 6), ('golf', 7);
+SELECT expand_contract.start('03_double', '{"operations": [
+  {"add_column": {"table": "codes", "column": {"name": "double", "type": "integer", "nullable": true},
+                  "up": "n * 2"}}]}', 'security_names');
+RESET ROLE;
+SET search_path = pg_catalog;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('security_names', 2);
+RESET client_min_messages;
+RESET search_path;
+SELECT code, n, double FROM security_names_03_double.codes ORDER BY n;
+SELECT expand_contract.complete('security_names');
+
+--------------------------------------------------------------------------------
+-- Row-level security: the backfill fills every row whatever the runner may
+-- see; verify never calls a table consistent over rows it could not see.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE TABLE security_names.invoices (id integer PRIMARY KEY, tenant text NOT NULL, amount integer NOT NULL);
+INSERT INTO security_names.invoices SELECT g, 'tenant ' || (g % 4), g FROM generate_series(1, 200) g;
+ALTER TABLE security_names.invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE security_names.invoices FORCE ROW LEVEL SECURITY;   -- binds the owner too
+CREATE POLICY one_tenant ON security_names.invoices
+    USING (tenant = current_setting('app.tenant', true));
+GRANT SELECT, UPDATE ON security_names.invoices TO regress_names_app;
+SELECT expand_contract.start('04_cents', '{"operations": [
+  {"add_column": {"table": "invoices", "column": {"name": "cents", "type": "integer", "nullable": true},
+                  "up": "amount * 100"}}]}', 'security_names');
+RESET ROLE;
+SET app.tenant = 'tenant 1';
+SET ROLE regress_names_app;
+SELECT pg_temp.error_of($$SELECT * FROM expand_contract.backfill('security_names')$$);
+SELECT pg_temp.error_of($$SELECT * FROM expand_contract.verify('security_names')$$);
+SET ROLE regress_names_owner;
+SELECT count(*) AS rows_the_owner_sees FROM security_names.invoices;
+SELECT table_name, sum(rows) AS rows FROM expand_contract.backfill('security_names') GROUP BY 1;
+SELECT * FROM expand_contract.verify('security_names');
+RESET ROLE;
+RESET app.tenant;
+SELECT count(*) AS rows, count(cents) AS filled FROM security_names_04_cents.invoices;
+SELECT expand_contract.complete('security_names');
+SELECT count(*) AS rows, count(cents) AS filled FROM security_names.invoices;
+
+--------------------------------------------------------------------------------
+-- A SECURITY DEFINER function writes the base table as the old version,
+-- whatever version its caller's session claims.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE TABLE security_names.scores (id integer PRIMARY KEY, score integer NOT NULL);
+INSERT INTO security_names.scores VALUES (1, 10);
+CREATE FUNCTION security_names.add_score(p_id integer, p_score integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF p_score NOT BETWEEN 0 AND 100 THEN
+        RAISE EXCEPTION 'score out of range';
+    END IF;
+    INSERT INTO security_names.scores (id, score) VALUES (p_id, p_score);
+END $$;
+GRANT EXECUTE ON FUNCTION security_names.add_score(integer, integer) TO regress_names_app;
+SELECT expand_contract.start('05_percent', '{"operations": [
+  {"add_column": {"table": "scores", "column": {"name": "percent", "type": "integer", "nullable": true},
+                  "up": "score"}},
+  {"drop_column": {"table": "scores", "column": "score", "down": "COALESCE(percent, 1000)"}}]}', 'security_names');
+RESET ROLE;
+SET ROLE regress_names_app;
+SET expand_contract.version = 'security_names_05_percent';
+SELECT security_names.add_score(2, 50);
+RESET expand_contract.version;
+RESET ROLE;
+SELECT id, score FROM security_names.scores ORDER BY id;
+SELECT id, percent FROM security_names_05_percent.scores ORDER BY id;
+SELECT expand_contract.rollback('security_names');
+
+-- Clean up.
+SET client_min_messages = warning;
+DROP SCHEMA security_names CASCADE;
+DROP SCHEMA IF EXISTS security_names_02_handle CASCADE;
+DROP SCHEMA IF EXISTS security_names_03_double CASCADE;
+DROP SCHEMA IF EXISTS security_names_04_cents CASCADE;
+DROP SCHEMA IF EXISTS security_names_05_percent CASCADE;
+DROP EXTENSION citext;
+DROP SCHEMA names_ext;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'security_names';
+DROP OWNED BY regress_names_owner, regress_names_intruder, regress_names_app;
+DROP ROLE regress_names_owner, regress_names_intruder, regress_names_app;

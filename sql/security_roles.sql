@@ -1,0 +1,181 @@
+--
+-- security_roles: who may start, complete, roll back and steer a migration,
+-- and whose rights the migration's own code runs with.
+--
+-- A migration belongs to the role that started it (its owner). Starting one
+-- needs membership in the schema owner's role and ownership of every table it
+-- changes. complete, rollback and backfill need membership in the migration
+-- owner's role; and whoever runs them, the migration's SQL (sql operations,
+-- up/down in backfill batches) runs as the migration owner, as a
+-- security-restricted operation.
+--
+\set SHOW_CONTEXT never
+\pset null '(null)'
+SET ec_test.schema = 'security_roles';
+\i sql/include/security_helpers.psql
+
+CREATE ROLE regress_sec_owner;       -- owns the schema and the app's tables
+CREATE ROLE regress_sec_neighbour;   -- owns one table in it, not the schema
+CREATE ROLE regress_sec_intruder;    -- may CREATE in the schema, owns nothing
+CREATE ROLE regress_sec_app;         -- the application: reads and writes
+CREATE ROLE regress_sec_nobody;      -- no rights at all
+DO $$ BEGIN
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO regress_sec_owner, regress_sec_neighbour, regress_sec_intruder', current_database());
+END $$;
+CREATE SCHEMA security_roles AUTHORIZATION regress_sec_owner;
+GRANT USAGE, CREATE ON SCHEMA security_roles TO regress_sec_neighbour, regress_sec_intruder;
+GRANT USAGE ON SCHEMA security_roles TO regress_sec_app, regress_sec_nobody;
+
+SET ROLE regress_sec_owner;
+CREATE TABLE security_roles.accounts (id integer PRIMARY KEY, status text NOT NULL);
+INSERT INTO security_roles.accounts SELECT g, CASE WHEN g % 2 = 0 THEN 'gold' ELSE 'basic' END
+  FROM generate_series(1, 20) g;
+-- what the migration's code did, and as whom
+CREATE TABLE security_roles.audit (step text, run_as name);
+GRANT SELECT, INSERT, UPDATE ON security_roles.accounts TO regress_sec_app;
+GRANT INSERT ON security_roles.audit TO PUBLIC;
+-- The owner's "up" function: records who runs it, and tries to use rights
+-- the owner does not have.
+CREATE FUNCTION security_roles.grade(status text) RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO security_roles.audit VALUES ('grade', current_user);
+    BEGIN
+        ALTER ROLE regress_sec_owner SUPERUSER;
+    EXCEPTION WHEN insufficient_privilege THEN
+        NULL;
+    END;
+    RETURN CASE status WHEN 'gold' THEN 2 ELSE 1 END;
+END $$;
+SET ROLE regress_sec_neighbour;
+CREATE TABLE security_roles.ledger (id integer PRIMARY KEY, amount numeric NOT NULL);
+GRANT SELECT ON security_roles.ledger TO regress_sec_app;
+RESET ROLE;
+
+--------------------------------------------------------------------------------
+-- Starting: only members of the schema owner's role, and only on tables they
+-- own. Nobody else can hold the schema open, or own views of others' tables.
+--------------------------------------------------------------------------------
+SET ROLE regress_sec_intruder;
+SELECT pg_temp.error_of($$SELECT expand_contract.start('01_hold', '{"operations": [
+  {"create_table": {"name": "mine", "columns": [{"name": "id", "type": "integer", "pk": true}]}}]}',
+  'security_roles')$$);
+SET ROLE regress_sec_neighbour;
+SELECT pg_temp.error_of($$SELECT expand_contract.start('01_ledger_note', '{"operations": [
+  {"add_column": {"table": "ledger", "column": {"name": "note", "type": "text", "nullable": true}}}]}',
+  'security_roles')$$);
+SET ROLE regress_sec_owner;
+SELECT pg_temp.error_of($$SELECT expand_contract.start('01_ledger_note', '{"operations": [
+  {"add_column": {"table": "ledger", "column": {"name": "note", "type": "text", "nullable": true}}}]}',
+  'security_roles')$$);
+RESET ROLE;
+SELECT count(*) AS migrations FROM expand_contract.migrations WHERE schema_name = 'security_roles';
+
+-- The owner's migration: its version schema shows every table, and each view
+-- belongs to the owner of the table behind it.
+CREATE FUNCTION pg_temp.grade_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [
+      {"add_column": {"table": "accounts", "column": {"name": "grade", "type": "integer", "nullable": true},
+                      "up": "security_roles.grade(status)"}}]}'::jsonb
+$$;
+SET ROLE regress_sec_owner;
+SELECT expand_contract.start('02_grade', pg_temp.grade_doc(), 'security_roles');
+RESET ROLE;
+SELECT owner FROM expand_contract.migrations WHERE schema_name = 'security_roles';
+SELECT c.relname, c.relowner::regrole AS owner FROM pg_class c
+ WHERE c.relnamespace = 'security_roles_02_grade'::regnamespace ORDER BY 1;
+-- The neighbour cannot put code on the owner's view, nor the owner on the
+-- neighbour's.
+SET ROLE regress_sec_neighbour;
+SELECT pg_temp.error_of($$CREATE RULE sneaky AS ON INSERT TO security_roles_02_grade.accounts DO INSTEAD NOTHING$$);
+SET ROLE regress_sec_owner;
+SELECT pg_temp.error_of($$CREATE RULE sneaky AS ON INSERT TO security_roles_02_grade.ledger DO INSTEAD NOTHING$$);
+RESET ROLE;
+
+-- Both versions write as the application; the sync rule runs as the writer.
+SET ROLE regress_sec_app;
+INSERT INTO security_roles.accounts VALUES (21, 'gold');
+UPDATE security_roles_02_grade.accounts SET grade = 5 WHERE id = 2;
+SELECT id, status, grade FROM security_roles_02_grade.accounts WHERE id IN (1, 2, 21) ORDER BY id;
+RESET ROLE;
+
+-- Nobody but the owner (or a superuser) may steer, complete or roll back.
+SET ROLE regress_sec_app;
+SELECT pg_temp.error_of($$SELECT * FROM expand_contract.backfill('security_roles')$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.start_backfill('security_roles', 1, 100)$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.cancel_backfill('security_roles')$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.complete('security_roles')$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.rollback('security_roles')$$);
+SET ROLE regress_sec_intruder;
+SELECT pg_temp.error_of($$SELECT expand_contract.start_backfill('security_roles', 1, 100)$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.rollback('security_roles')$$);
+-- Even the owner cannot park a worker on the schema with an absurd delay.
+SET ROLE regress_sec_owner;
+SELECT pg_temp.error_of($$SELECT expand_contract.start_backfill('security_roles', 1, 60000)$$);
+RESET ROLE;
+SELECT count(*) AS runners FROM expand_contract.backfill_runs WHERE schema_name = 'security_roles';
+
+-- A superuser completes while rows are still to be backfilled: the owner's
+-- "up" runs as the owner, never as the superuser.
+TRUNCATE security_roles.audit;
+SELECT current_user;
+SELECT expand_contract.complete('security_roles');
+SELECT run_as, count(*) FROM security_roles.audit GROUP BY run_as ORDER BY run_as;
+SELECT pg_temp.is_superuser('regress_sec_owner') AS owner_became_superuser;
+SELECT id, status, grade FROM security_roles.accounts WHERE id IN (1, 2, 3, 21) ORDER BY id;
+
+--------------------------------------------------------------------------------
+-- sql operations run as the migration owner at start, rollback and complete,
+-- whoever runs the phase.
+--------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.audit_doc(name text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('operations', jsonb_build_array(
+      jsonb_build_object('sql', jsonb_build_object(
+          'up', format('INSERT INTO security_roles.audit VALUES (%L, current_user)', name || ' up'),
+          'down', format('INSERT INTO security_roles.audit VALUES (%L, current_user)', name || ' down'))),
+      jsonb_build_object('sql', jsonb_build_object(
+          'up', format('INSERT INTO security_roles.audit VALUES (%L, current_user)', name || ' on complete'),
+          'onComplete', true))))
+$$;
+TRUNCATE security_roles.audit;
+SET ROLE regress_sec_owner;
+SELECT expand_contract.start('03_audit', pg_temp.audit_doc('03'), 'security_roles');
+SET ROLE regress_sec_nobody;
+SELECT pg_temp.error_of($$SELECT expand_contract.complete('security_roles')$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.rollback('security_roles')$$);
+RESET ROLE;
+SELECT expand_contract.rollback('security_roles');
+SET ROLE regress_sec_owner;
+SELECT expand_contract.start('03_audit', pg_temp.audit_doc('03 again'), 'security_roles');
+RESET ROLE;
+SELECT expand_contract.complete('security_roles');
+SELECT step, run_as FROM security_roles.audit ORDER BY step;
+
+-- An intruder's "down" cannot borrow the superuser's rights: it fails, and
+-- the rollback with it.
+SET ROLE regress_sec_owner;
+SELECT expand_contract.start('04_escalate', '{"operations": [
+  {"sql": {"up": "SELECT 1", "down": "ALTER ROLE regress_sec_owner SUPERUSER"}}]}', 'security_roles');
+RESET ROLE;
+SELECT pg_temp.error_of($$SELECT expand_contract.rollback('security_roles')$$);
+SELECT pg_temp.is_superuser('regress_sec_owner') AS owner_became_superuser;
+SELECT expand_contract.complete('security_roles');
+
+-- What a security-restricted operation refuses, said clearly: temporary
+-- tables, SET ROLE.
+SET ROLE regress_sec_owner;
+SELECT pg_temp.error_of($$SELECT expand_contract.start('05_temp', '{"operations": [
+  {"sql": {"up": "CREATE TEMP TABLE scratch (id int)"}}]}', 'security_roles')$$);
+SELECT pg_temp.error_of($$SELECT expand_contract.start('05_role', '{"operations": [
+  {"sql": {"up": "SET ROLE regress_sec_neighbour"}}]}', 'security_roles')$$);
+RESET ROLE;
+
+-- Clean up.
+SET client_min_messages = warning;
+DROP SCHEMA security_roles CASCADE;
+DROP SCHEMA IF EXISTS security_roles_02_grade CASCADE;
+DROP SCHEMA IF EXISTS security_roles_03_audit CASCADE;
+DROP SCHEMA IF EXISTS security_roles_04_escalate CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'security_roles';
+DROP OWNED BY regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody;
+DROP ROLE regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody;
