@@ -170,6 +170,51 @@ SELECT pg_temp.error_of($$SELECT expand_contract.start('05_role', '{"operations"
   {"sql": {"up": "SET ROLE regress_sec_neighbour"}}]}', 'security_roles')$$);
 RESET ROLE;
 
+--------------------------------------------------------------------------------
+-- Any member of the schema owner's role may migrate the schema. The version
+-- schema belongs to the schema's owner, so whichever member runs the next
+-- migration can drop it at complete.
+--------------------------------------------------------------------------------
+CREATE ROLE regress_sec_deployer IN ROLE regress_sec_owner;
+SET ROLE regress_sec_deployer;
+SELECT expand_contract.start('06_note', '{"operations": [
+  {"add_column": {"table": "accounts", "column": {"name": "note", "type": "text", "nullable": true}}}]}',
+  'security_roles');
+RESET ROLE;
+SELECT nspname, nspowner::regrole AS owner FROM pg_namespace WHERE nspname = 'security_roles_06_note';
+-- The migration is the deployer's: the schema's owner role is not a member
+-- of it (start as the shared role, SET ROLE regress_sec_owner, to share it).
+SET ROLE regress_sec_owner;
+SELECT pg_temp.error_of($$SELECT expand_contract.complete('security_roles')$$);
+SET ROLE regress_sec_deployer;
+SELECT expand_contract.complete('security_roles');
+SET ROLE regress_sec_owner;
+
+-- A deferred constraint trigger on a backfilled table fires at the end of
+-- each batch (a security-restricted operation may not leave it pending),
+-- as the owner.
+CREATE FUNCTION security_roles.note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO security_roles.audit VALUES ('deferred check', current_user);
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER checked_later AFTER UPDATE ON security_roles.accounts
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION security_roles.note_change();
+SELECT expand_contract.start('07_flag', '{"operations": [
+  {"add_column": {"table": "accounts", "column": {"name": "gold", "type": "boolean", "nullable": true},
+                  "up": "status = ''gold''"}}]}', 'security_roles');
+RESET ROLE;
+TRUNCATE security_roles.audit;
+SELECT table_name, sum(rows) AS rows FROM expand_contract.backfill('security_roles', 5) GROUP BY 1;
+SELECT step, run_as, count(*) FROM security_roles.audit GROUP BY 1, 2;
+-- The owner completes, dropping the version schema the deployer's migration
+-- left.
+SET ROLE regress_sec_owner;
+SELECT expand_contract.complete('security_roles');
+RESET ROLE;
+SELECT nspname FROM pg_namespace WHERE nspname LIKE 'security\_roles\_%' ORDER BY 1;
+SELECT count(*) FILTER (WHERE gold IS NULL) AS unfilled FROM security_roles.accounts;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA security_roles CASCADE;
@@ -177,5 +222,6 @@ DROP SCHEMA IF EXISTS security_roles_02_grade CASCADE;
 DROP SCHEMA IF EXISTS security_roles_03_audit CASCADE;
 DROP SCHEMA IF EXISTS security_roles_04_escalate CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'security_roles';
-DROP OWNED BY regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody;
-DROP ROLE regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody;
+DROP SCHEMA IF EXISTS security_roles_06_note, security_roles_07_flag CASCADE;
+DROP OWNED BY regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody, regress_sec_deployer;
+DROP ROLE regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody, regress_sec_deployer;

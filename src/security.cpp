@@ -83,8 +83,8 @@ acts_for(Oid role)
 	return has_privs_of_role(GetUserId(), role);
 }
 
-void
-require_schema_owner_rights(Oid schema_oid, const char *schema)
+Oid
+schema_owner(Oid schema_oid)
 {
 	HeapTuple	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema_oid));
 	Oid			owner;
@@ -93,6 +93,14 @@ require_schema_owner_rights(Oid schema_oid, const char *schema)
 		elog(ERROR, "expand_contract: schema %u vanished", schema_oid);
 	owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
 	ReleaseSysCache(tuple);
+	return owner;
+}
+
+void
+require_schema_owner_rights(Oid schema_oid, const char *schema)
+{
+	Oid			owner = schema_owner(schema_oid);
+
 	if (!acts_for(owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -50,6 +50,8 @@ void end_run_as(const RunAs &scope);
  * every role's). */
 bool acts_for(Oid role);
 
+Oid schema_owner(Oid schema_oid);
+
 /* ERROR 42501 unless the current user may change schema `schema_oid`: a
  * migration reshapes what every client of the schema sees, so starting one
  * takes membership in the schema owner's role. */

@@ -3,6 +3,7 @@
  */
 #include "version_schema.hpp"
 
+#include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
@@ -137,7 +138,10 @@ create_version_schema(MigrationPlan *plan)
 	List	   *tables;
 	ListCell   *lc;
 
-	sql_execf("CREATE SCHEMA %s", schema_sql);
+	/* It belongs with the base schema, to its owner: whichever member of that
+	 * role runs the next migration can drop it then. */
+	sql_execf("CREATE SCHEMA %s AUTHORIZATION %s", schema_sql,
+			  qi(GetUserNameFromId(schema_owner(plan->schema_oid), false)));
 	copy_grants(psprintf("SELECT %s, a.privilege_type, a.is_grantable FROM pg_catalog.pg_namespace n, "
 						 "pg_catalog.aclexplode(n.nspacl) a "
 						 "WHERE n.oid = $1::pg_catalog.oid AND a.grantee <> n.nspowner "

@@ -5,7 +5,8 @@
  * One auto-updatable, security_invoker view per table of the migrated schema,
  * in the new version's shape: staged columns under their real names, dropped
  * ones absent, renamed tables under their new names. Column defaults, and the
- * tables' and schema's grants, are carried onto the views.
+ * tables' and schema's grants, are carried onto the views. The schema belongs
+ * to the base schema's owner, each view to the owner of its table.
  */
 #pragma once
 
