@@ -215,6 +215,34 @@ RESET ROLE;
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'security\_roles\_%' ORDER BY 1;
 SELECT count(*) FILTER (WHERE gold IS NULL) AS unfilled FROM security_roles.accounts;
 
+-- The worker a superuser starts connects as the bootstrap superuser, yet
+-- runs every batch as the owner.
+CREATE FUNCTION pg_temp.backfill_done(schema text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    seen text;
+BEGIN
+    FOR i IN 1..600 LOOP
+        SELECT string_agg(table_name || ': ' || state, ', ') INTO seen
+          FROM expand_contract.backfill_status WHERE schema_name = schema;
+        IF seen NOT LIKE '%: running%' AND seen NOT LIKE '%: waiting%' THEN
+            RETURN seen;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN 'timed out: ' || seen;
+END $$;
+SET ROLE regress_sec_owner;
+SELECT expand_contract.start('08_regrade', '{"operations": [
+  {"add_column": {"table": "accounts", "column": {"name": "grade2", "type": "integer", "nullable": true},
+                  "up": "security_roles.grade(status)"}}]}', 'security_roles');
+RESET ROLE;
+TRUNCATE security_roles.audit;
+SELECT expand_contract.start_backfill('security_roles', 5) > 0 AS worker_started;
+SELECT pg_temp.backfill_done('security_roles');
+SELECT step, run_as, count(*) FROM security_roles.audit WHERE step = 'grade' GROUP BY 1, 2;
+SELECT pg_temp.is_superuser('regress_sec_owner') AS owner_became_superuser;
+SELECT expand_contract.complete('security_roles');
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA security_roles CASCADE;
@@ -222,6 +250,6 @@ DROP SCHEMA IF EXISTS security_roles_02_grade CASCADE;
 DROP SCHEMA IF EXISTS security_roles_03_audit CASCADE;
 DROP SCHEMA IF EXISTS security_roles_04_escalate CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'security_roles';
-DROP SCHEMA IF EXISTS security_roles_06_note, security_roles_07_flag CASCADE;
+DROP SCHEMA IF EXISTS security_roles_06_note, security_roles_07_flag, security_roles_08_regrade CASCADE;
 DROP OWNED BY regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody, regress_sec_deployer;
 DROP ROLE regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody, regress_sec_deployer;

@@ -6,8 +6,9 @@
  * to the caller's database and runs the same loop as CALL run_backfill, so it
  * goes on after the client disconnects. It connects as the bootstrap
  * superuser (PostgreSQL refuses NOLOGIN roles to background workers, and a
- * migration's owner is often one) with search_path pinned, and runs every
- * batch as the migration's owner (security.hpp), never as itself. Everything it
+ * migration's owner is often one) with search_path pinned, runs each step as
+ * the role that called start_backfill and every batch as the migration's
+ * owner (security.hpp), never anything as itself. Everything it
  * needs besides the database, role and schema travels through the schema's
  * row in expand_contract.backfill_runs, which start_backfill writes in the
  * transaction that launches it: the worker waits for the schema's migration
@@ -167,11 +168,18 @@ steer_runner(FunctionCallInfo fcinfo, const char *request, const char *action)
 	PG_RETURN_VOID();
 }
 
+/* The role that called start_backfill: the worker's steps run as it, never
+ * as the superuser the worker connected as (and each batch as the
+ * migration's owner). */
+Oid			worker_role = InvalidOid;
+
 void
 worker_begin()
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	/* An abort of this transaction restores the connected user. */
+	SetUserIdAndSecContext(worker_role, SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
@@ -181,6 +189,7 @@ worker_commit()
 {
 	SPI_finish();
 	PopActiveSnapshot();
+	SetUserIdAndSecContext(GetAuthenticatedUserId(), 0);
 	CommitTransactionCommand();
 }
 
@@ -269,6 +278,7 @@ ec_backfill_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(arguments.database, BOOTSTRAP_SUPERUSERID, 0);
+	ec::worker_role = arguments.role;
 	/* As a GUC, so the session sees it too (current_setting, log lines). */
 	SetConfigOption("application_name", "expand_contract backfill", PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("search_path", ec::kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION);

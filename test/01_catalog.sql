@@ -1,6 +1,6 @@
 -- pgTAP: the extension's schema and catalog tables.
 BEGIN;
-SELECT plan(18);
+SELECT plan(21);
 
 SELECT has_extension('expand_contract', 'expand_contract is installed');
 SELECT has_schema('expand_contract', 'schema expand_contract exists');
@@ -23,6 +23,12 @@ SELECT ok(ARRAY(SELECT attname::text FROM pg_attribute
           'migrations has the documented columns');
 SELECT col_type_is('expand_contract', 'migrations', 'document', 'jsonb', 'migrations.document is jsonb');
 SELECT col_type_is('expand_contract', 'migrations', 'version_schema', 'name', 'migrations.version_schema is name');
+-- Every migration has an owner, whose rights its code runs with, and the
+-- search_path its sql operations run under.
+SELECT col_not_null('expand_contract', 'migrations', 'owner', 'migrations.owner is required');
+SELECT col_not_null('expand_contract', 'migrations', 'sql_search_path', 'migrations.sql_search_path is required');
+SELECT col_type_is('expand_contract', 'migrations', 'complete_steps', 'jsonb',
+                   'migrations.complete_steps is jsonb ([{"ddl": ...} | {"sql": ...}])');
 SELECT col_is_pk('expand_contract', 'migrations', ARRAY['schema_name', 'name'],
                  'migrations is keyed by (schema_name, name)');
 SELECT has_index('expand_contract', 'migrations', 'migrations_one_active',
