@@ -119,7 +119,9 @@ SELECT expand_contract.complete('security_names');
 
 --------------------------------------------------------------------------------
 -- Row-level security: the backfill fills every row whatever the runner may
--- see; verify never calls a table consistent over rows it could not see.
+-- see. The application role, which sees one tenant, may neither backfill nor
+-- verify (verify evaluates the owner's code, and would see one tenant); the
+-- owner's backfill and verify cover every row even under FORCE.
 --------------------------------------------------------------------------------
 SET ROLE regress_names_owner;
 CREATE TABLE security_names.invoices (id integer PRIMARY KEY, tenant text NOT NULL, amount integer NOT NULL);
@@ -177,6 +179,71 @@ SELECT id, score FROM security_names.scores ORDER BY id;
 SELECT id, percent FROM security_names_05_percent.scores ORDER BY id;
 SELECT expand_contract.rollback('security_names');
 
+--------------------------------------------------------------------------------
+-- What a migration's code sets stays in it: an sql operation's SET and an
+-- "up" function's set_config(..., true) neither reach the SQL the extension
+-- runs as the catalog's owner (a domain named like a built-in type would
+-- run its check as a superuser) nor outlive the phase.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE SCHEMA names_evil;
+CREATE FUNCTION names_evil.pwn(value anyelement) RETURNS boolean LANGUAGE sql AS
+$$ INSERT INTO security_names.spied VALUES (current_user, 'domain check'); SELECT true $$;
+CREATE DOMAIN names_evil.jsonb AS pg_catalog.jsonb CHECK (names_evil.pwn(VALUE));
+CREATE DOMAIN names_evil.float8 AS pg_catalog.float8 CHECK (names_evil.pwn(VALUE));
+CREATE DOMAIN names_evil.int8 AS pg_catalog.int8 CHECK (names_evil.pwn(VALUE));
+CREATE FUNCTION security_names.sneaky(n integer) RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'names_evil, pg_catalog', true);
+    RETURN n;
+END $$;
+CREATE TABLE security_names.gauges (id integer PRIMARY KEY, v integer NOT NULL);
+INSERT INTO security_names.gauges SELECT g, g FROM generate_series(1, 5) g;
+SELECT expand_contract.start('06_sneaky', '{"operations": [
+  {"sql": {"up": "SET search_path = names_evil, pg_catalog"}},
+  {"add_column": {"table": "gauges", "column": {"name": "w", "type": "integer", "nullable": true},
+                  "up": "security_names.sneaky(v)"}},
+  {"sql": {"up": "SET search_path = names_evil, pg_catalog", "onComplete": true}}]}', 'security_names');
+SHOW search_path;
+RESET ROLE;
+SELECT table_name, sum(rows) AS rows FROM expand_contract.backfill('security_names', 2) GROUP BY 1;
+SHOW search_path;
+SELECT expand_contract.complete('security_names');
+SHOW search_path;
+SELECT who, what, count(*) FROM security_names.spied GROUP BY 1, 2 ORDER BY 1, 2;
+
+--------------------------------------------------------------------------------
+-- A look-alike sync trigger: the intruder copies a real sync trigger's
+-- arguments (node trees) onto a table of its own, with a function of its
+-- own choosing. Only a trigger that runs expand_contract.sync_trigger (which
+-- nobody but start() may attach) is trusted with node trees.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE TABLE security_names.answers (id integer PRIMARY KEY, v integer NOT NULL);
+SELECT expand_contract.start('07_answer', '{"operations": [
+  {"add_column": {"table": "answers", "column": {"name": "answer", "type": "integer", "nullable": true},
+                  "up": "41 + 1"}}]}', 'security_names');
+RESET ROLE;
+SET ROLE regress_names_intruder;
+CREATE TABLE security_names.mine (id integer, v integer, answer integer, _ec_needs_backfill boolean);
+INSERT INTO security_names.mine VALUES (1, 1, 0, true);
+DO $$
+DECLARE
+    args text[];
+BEGIN
+    SELECT (regexp_split_to_array(rtrim(encode(t.tgargs, 'escape'), '\000'), '\\000'))
+      INTO args
+      FROM pg_trigger t WHERE t.tgrelid = 'security_names.answers'::regclass AND NOT t.tgisinternal;
+    EXECUTE format('CREATE TRIGGER zz_expand_contract_sync BEFORE UPDATE ON security_names.mine '
+                   'FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger(%s)',
+                   (SELECT string_agg(quote_literal(a), ', ') FROM unnest(args) a));
+END $$;
+SELECT tgnargs FROM pg_trigger WHERE tgrelid = 'security_names.mine'::regclass;
+UPDATE security_names.mine SET v = 2;
+SELECT id, v, answer FROM security_names.mine ORDER BY id;
+RESET ROLE;
+SELECT expand_contract.rollback('security_names');
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA security_names CASCADE;
@@ -184,6 +251,8 @@ DROP SCHEMA IF EXISTS security_names_02_handle CASCADE;
 DROP SCHEMA IF EXISTS security_names_03_double CASCADE;
 DROP SCHEMA IF EXISTS security_names_04_cents CASCADE;
 DROP SCHEMA IF EXISTS security_names_05_percent CASCADE;
+DROP SCHEMA IF EXISTS security_names_06_sneaky, security_names_07_answer CASCADE;
+DROP SCHEMA names_evil CASCADE;
 DROP EXTENSION citext;
 DROP SCHEMA names_ext;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'security_names';

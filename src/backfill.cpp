@@ -82,15 +82,41 @@ key_operator(Oid type, int16 strategy, const char **schema_out)
 	return sql;
 }
 
-/* The key columns' bound values: ($n::text[])[i]::Ti, or a row of them
- * (`bound` NULL), or ("(SELECT k FROM last)", ...) with `bound` given. */
+/*
+ * `expr` (of key column i's type) as the operator class compares it: cast to
+ * the class's input type when the column's type is another one (a domain,
+ * varchar under text_ops), so that OPERATOR(schema.op) finds exactly the
+ * class's operator and no look-alike declared for the column's own type.
+ */
+const char *
+as_compared(const BackfillTable &t, int i, const char *expr)
+{
+	Oid			type = list_nth_oid(t.key_types_oid, i);
+	Oid			input = get_opclass_input_type(GetDefaultOpClass(type, BTREE_AM_OID));
+
+	if (input == type)
+		return expr;
+	return psprintf("(%s)::%s", expr,
+					format_type_extended(input, -1, FORMAT_TYPE_FORCE_QUALIFY));
+}
+
+/* Key column i, as compared. */
+const char *
+key_column(const BackfillTable &t, int i)
+{
+	return as_compared(t, i, (const char *) list_nth(t.keys, i));
+}
+
+/* Key column i's bound value, as compared: ($n::text[])[i]::Ti, or with
+ * from_last "(SELECT k FROM last)". */
 const char *
 key_value(const BackfillTable &t, int i, int param, const char *from_last)
 {
 	if (from_last != NULL)
-		return psprintf("(SELECT %s FROM %s)", (const char *) list_nth(t.keys, i), from_last);
-	return psprintf("($%d::pg_catalog.text[])[%d]::%s", param, i + 1,
-					(const char *) list_nth(t.key_types, i));
+		return as_compared(t, i, psprintf("(SELECT %s FROM %s)", (const char *) list_nth(t.keys, i),
+										  from_last));
+	return as_compared(t, i, psprintf("($%d::pg_catalog.text[])[%d]::%s", param, i + 1,
+									  (const char *) list_nth(t.key_types, i)));
 }
 
 /*
@@ -117,7 +143,7 @@ key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_la
 		(void) key_operator(list_nth_oid(t.key_types_oid, i), strategy, &schema);
 		one_schema = one_schema && (row_schema == NULL || strcmp(row_schema, schema) == 0);
 		row_schema = schema;
-		appendStringInfo(&lhs, "%s%s", i > 0 ? ", " : "", (const char *) list_nth(t.keys, i));
+		appendStringInfo(&lhs, "%s%s", i > 0 ? ", " : "", key_column(t, i));
 		appendStringInfo(&rhs, "%s%s", i > 0 ? ", " : "", key_value(t, i, param, from_last));
 	}
 	if (one_schema)
@@ -135,10 +161,10 @@ key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_la
 	{
 		appendStringInfoString(&expanded, i > 0 ? " OR (" : "((");
 		for (int j = 0; j < i; j++)
-			appendStringInfo(&expanded, "%s %s %s AND ", (const char *) list_nth(t.keys, j),
+			appendStringInfo(&expanded, "%s %s %s AND ", key_column(t, j),
 							 key_operator(list_nth_oid(t.key_types_oid, j), BTEqualStrategyNumber, NULL),
 							 key_value(t, j, param, from_last));
-		appendStringInfo(&expanded, "%s %s %s)", (const char *) list_nth(t.keys, i),
+		appendStringInfo(&expanded, "%s %s %s)", key_column(t, i),
 						 key_operator(list_nth_oid(t.key_types_oid, i),
 									  i == nkeys - 1 ? strategy : strict, NULL),
 						 key_value(t, i, param, from_last));
@@ -381,7 +407,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock
 		static const int retryable[] = {ERRCODE_LOCK_NOT_AVAILABLE, ERRCODE_T_R_DEADLOCK_DETECTED, 0};
 
 		result.lock_timed_out = !run_in_subtransaction(run_batch_statement, &call, retryable);
-		AtEOXact_GUC(true, nest_level);
+		AtEOXact_GUC(false, nest_level);
 		if (result.lock_timed_out)
 			return result;
 	}
@@ -406,6 +432,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock
 void
 prepare_table(Oid relid, Oid owner)
 {
+	require_table_of_owner(relid, owner);
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

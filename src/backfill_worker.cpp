@@ -141,7 +141,7 @@ request_runner(const char *schema, const char *request, const char *action)
 	MigrationRecord record;
 
 	if (!(OidIsValid(starter) && acts_for(starter)) &&
-		!(find_active_migration(schema, &record) && may_stop_backfill(record)))
+		!(find_active_migration(schema, &record, false) && may_stop_backfill(record)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s the backfill of schema \"%s\"", action, schema),

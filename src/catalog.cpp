@@ -94,13 +94,14 @@ steps_jsonb(List *steps)
 } // namespace
 
 bool
-find_active_migration(const char *schema, MigrationRecord *record)
+find_active_migration(const char *schema, MigrationRecord *record, bool lock)
 {
 	const char *args[] = {schema};
-	List	   *rows = catalog_rows("SELECT name, version_schema, previous_version_schema, "
-									"touched_tables, owner, sql_search_path "
-									"FROM expand_contract.migrations "
-									"WHERE schema_name = $1 AND phase = 'active' FOR UPDATE",
+	List	   *rows = catalog_rows(psprintf("SELECT name, version_schema, previous_version_schema, "
+											 "touched_tables, owner, sql_search_path "
+											 "FROM expand_contract.migrations "
+											 "WHERE schema_name = $1 AND phase = 'active'%s",
+											 lock ? " FOR UPDATE" : ""),
 									1, args);
 
 	if (rows == NIL)
@@ -121,11 +122,11 @@ find_active_migration(const char *schema, MigrationRecord *record)
 }
 
 MigrationRecord
-require_active_migration(const char *schema, const char *action)
+require_active_migration(const char *schema, const char *action, bool lock)
 {
 	MigrationRecord record;
 
-	if (!find_active_migration(schema, &record))
+	if (!find_active_migration(schema, &record, lock))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot %s: no migration is open on schema \"%s\"", action, schema),

@@ -31,10 +31,12 @@ const char *require_schema_argument(FunctionCallInfo fcinfo, int arg);
 /* Serialises phase functions on one schema until the transaction ends. */
 void lock_schema_migrations(const char *schema);
 
-/* The open migration of `schema`; false when there is none. */
-bool find_active_migration(const char *schema, MigrationRecord *record);
+/* The open migration of `schema`; false when there is none. With lock, its
+ * row stays locked until the transaction ends (phases do; readers such as
+ * verify must not, or any caller could stall every phase). */
+bool find_active_migration(const char *schema, MigrationRecord *record, bool lock = true);
 /* find_active_migration or ERROR 55000 naming `action`. */
-MigrationRecord require_active_migration(const char *schema, const char *action);
+MigrationRecord require_active_migration(const char *schema, const char *action, bool lock = true);
 /* lock_schema_migrations, then require_active_migration. */
 MigrationRecord lock_active_migration(const char *schema, const char *action);
 

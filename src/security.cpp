@@ -29,10 +29,13 @@ pin_settings(const char *search_path)
 	return nest_level;
 }
 
+/* Discards every setting made inside, a plain SET included (with isCommit
+ * true a SET would outlive the level, as it outlives a function's SET
+ * clause): what the migration's code sets never reaches our own SQL. */
 void
 unpin_settings(int nest_level)
 {
-	AtEOXact_GUC(true, nest_level);
+	AtEOXact_GUC(false, nest_level);
 }
 
 const char *
@@ -107,6 +110,17 @@ require_schema_owner_rights(Oid schema_oid, const char *schema)
 				 errmsg("permission denied to migrate schema \"%s\"", schema),
 				 errdetail("Starting a migration needs membership in role \"%s\", the owner of the schema.",
 						   GetUserNameFromId(owner, false))));
+}
+
+void
+require_table_of_owner(Oid relid, Oid owner)
+{
+	if (!pg_class_ownercheck(relid, owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table \"%s\" is not owned by role \"%s\", the migration's owner",
+						get_rel_name(relid), GetUserNameFromId(owner, false)),
+				 errdetail("The table may have been dropped and created again by another role.")));
 }
 
 Oid

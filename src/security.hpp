@@ -57,6 +57,11 @@ Oid schema_owner(Oid schema_oid);
  * takes membership in the schema owner's role. */
 void require_schema_owner_rights(Oid schema_oid, const char *schema);
 
+/* ERROR 42501 unless `owner` owns the table `relid` (found by a name the
+ * catalog kept): a table dropped and made again under that name by somebody
+ * else is not the migration's to write with the owner's rights. */
+void require_table_of_owner(Oid relid, Oid owner);
+
 /* The role `name`, or ERROR 42704 naming what needed it. */
 Oid role_oid(const char *name, const char *needed_for);
 

@@ -3,6 +3,8 @@
  */
 #include "sql.hpp"
 
+#include "security.hpp"
+
 #include <cstdarg>
 
 namespace ec {
@@ -170,9 +172,14 @@ as_catalog_owner(const char *query, int nargs, const char *const *args)
 	List	   *rows;
 
 	GetUserIdAndSecContext(&saved_user, &saved_context);
+	/* Its own pinned settings: whatever the code of a migration running
+	 * around it set cannot choose what the catalog owner's SQL means. */
+	int			pinned = pin_settings(kPinnedSearchPath);
+
 	SetUserIdAndSecContext(catalog_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	rows = sql_rows(query, nargs, args);
 	SetUserIdAndSecContext(saved_user, saved_context);
+	unpin_settings(pinned);
 	return rows;
 }
 
@@ -201,7 +208,8 @@ use_search_path(const char *search_path)
 void
 restore_search_path(int nest_level)
 {
-	AtEOXact_GUC(true, nest_level);
+	/* false: a SET made inside (by user SQL) is discarded too. */
+	AtEOXact_GUC(false, nest_level);
 }
 
 const char *

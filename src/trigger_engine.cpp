@@ -474,6 +474,30 @@ serialize_targets(List *entries)
 
 } // namespace
 
+/*
+ * The OID of expand_contract.sync_trigger(), looked up once per backend (and
+ * again after a pg_proc change). A trigger counts as ours only if it runs
+ * this function: its arguments are node trees handed to stringToNode, and
+ * anybody can create a trigger of that name on a table of their own with
+ * another function; nobody but start() (as the catalog owner) can attach one
+ * that executes sync_trigger, whose EXECUTE is revoked from PUBLIC.
+ */
+namespace {
+
+Oid			sync_function_oid = InvalidOid;
+
+Oid
+sync_function()
+{
+	if (!OidIsValid(sync_function_oid))
+		sync_function_oid = LookupFuncName(list_make2(makeString(pstrdup("expand_contract")),
+													  makeString(pstrdup("sync_trigger"))),
+										   0, NULL, true);
+	return sync_function_oid;
+}
+
+} // namespace
+
 Trigger *
 find_sync_trigger(TriggerDesc *triggers)
 {
@@ -481,7 +505,8 @@ find_sync_trigger(TriggerDesc *triggers)
 	{
 		Trigger    *trigger = &triggers->triggers[i];
 
-		if (strcmp(trigger->tgname, kSyncTriggerName) == 0 && trigger->tgnargs == kArgCount)
+		if (strcmp(trigger->tgname, kSyncTriggerName) == 0 && trigger->tgnargs == kArgCount &&
+			trigger->tgfoid == sync_function())
 			return trigger;
 	}
 	return NULL;
@@ -504,11 +529,15 @@ ec_sync_relcache_callback(Datum arg, Oid relid)
 	ec::pg_entry([relid] { ec::invalidate_relation(relid); });
 }
 
-/* A function was replaced: any compiled expression may call it. */
+/* A function was replaced: any compiled expression may call it (and
+ * sync_trigger itself may have a new OID). */
 extern "C" void
 ec_sync_function_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
-	ec::pg_entry([] { ec::invalidate_relation(InvalidOid); });
+	ec::pg_entry([] {
+		ec::sync_function_oid = InvalidOid;
+		ec::invalidate_relation(InvalidOid);
+	});
 }
 
 namespace ec {

@@ -88,17 +88,16 @@ verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 } // namespace
 
 /*
- * Members of the owner's role see what the owner sees, every row (as the
- * backfill does); anyone else checks with their own rights, and a table
- * whose rows a policy would hide from them is refused rather than reported
- * consistent.
+ * Runs as the owner, seeing every row (as the backfill does): the up/down
+ * expressions are the owner's code, never run with a caller's rights. A
+ * table whose rows a policy would still hide from the owner is refused
+ * rather than reported consistent.
  */
 int64
 verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
 {
 	Oid			nsp = get_namespace_oid(record.schema, false);
-	bool		as_owner = acts_for(record.owner);
-	RunAs		scope = begin_run_as(as_owner ? record.owner : GetUserId(), kPinnedSearchPath, as_owner);
+	RunAs		scope = begin_run_as(record.owner, kPinnedSearchPath, true);
 	int64		mismatches = 0;
 	ListCell   *lc;
 
@@ -110,13 +109,13 @@ verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
 		if (!OidIsValid(relid))
 			continue;
 
+		require_table_of_owner(relid, record.owner);
 		if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("cannot verify table \"%s\": row-level security hides some of its rows "
-							"from role \"%s\"", table, GetUserNameFromId(GetUserId(), false)),
-					 errhint("Members of role \"%s\", the migration's owner, can verify every row.",
-							 GetUserNameFromId(record.owner, false))));
+							"from role \"%s\", the migration's owner",
+							table, GetUserNameFromId(record.owner, false))));
 
 		Relation	rel = table_open(relid, AccessShareLock);
 		const SyncSpec *spec = rel->trigdesc ? sync_spec(rel) : NULL;
@@ -176,7 +175,9 @@ EC_FUNCTION(ec_verify)
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 
-	ec::MigrationRecord record = ec::require_active_migration(schema, "verify");
+	ec::MigrationRecord record = ec::require_active_migration(schema, "verify", false);
+
+	ec::require_owner_rights(record, "verify");
 
 	(void) ec::verify_migration(record, emit_mismatch_row, fcinfo->resultinfo);
 	SPI_finish();
