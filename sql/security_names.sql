@@ -244,6 +244,60 @@ SELECT id, v, answer FROM security_names.mine ORDER BY id;
 RESET ROLE;
 SELECT expand_contract.rollback('security_names');
 
+--------------------------------------------------------------------------------
+-- Overloads created later capture nothing: what complete() replays and what
+-- verify() evaluates were deparsed with their implicit casts, so
+-- security_names.tag(7), bound at start to tag(bigint), stays that call
+-- after the intruder adds tag(integer) in the same schema.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE FUNCTION security_names.tag(n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'tag ' || n $$;
+CREATE TABLE security_names.labels (id integer PRIMARY KEY, n integer NOT NULL, label text);
+INSERT INTO security_names.labels VALUES (1, 1, NULL);
+SELECT expand_contract.start('08_tags', '{"operations": [
+  {"alter_column": {"table": "labels", "column": "label", "default": "security_names.tag(7)"}},
+  {"add_column": {"table": "labels", "column": {"name": "t", "type": "text", "nullable": true},
+                  "up": "security_names.tag(n)"}}]}', 'security_names');
+INSERT INTO security_names.labels (id, n) VALUES (2, 2);
+RESET ROLE;
+SET ROLE regress_names_intruder;
+CREATE FUNCTION security_names.tag(n integer) RETURNS text LANGUAGE sql AS
+$$ INSERT INTO security_names.spied VALUES (current_user, 'tag(integer)'); SELECT 'spied' $$;
+RESET ROLE;
+TRUNCATE security_names.spied;
+SELECT * FROM expand_contract.verify('security_names');
+SELECT expand_contract.complete('security_names');
+INSERT INTO security_names.labels (id, n) VALUES (3, 3);
+SELECT id, n, label, t FROM security_names.labels ORDER BY id;
+SELECT who, what, count(*) FROM security_names.spied GROUP BY 1, 2 ORDER BY 1, 2;
+
+--------------------------------------------------------------------------------
+-- Writers in one backend get their own compiled sync rules: a subquery's plan
+-- carries the row-level security of whoever planned it, so after a
+-- superuser's write the application's write still sees only its tenant.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE TABLE security_names.secrets (id integer PRIMARY KEY, tenant text NOT NULL);
+INSERT INTO security_names.secrets SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END
+  FROM generate_series(1, 10) g;
+ALTER TABLE security_names.secrets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_tenant ON security_names.secrets USING (tenant = current_setting('app.tenant', true));
+GRANT SELECT ON security_names.secrets TO regress_names_app;
+CREATE TABLE security_names.counters (id integer PRIMARY KEY, n integer NOT NULL);
+GRANT SELECT, INSERT ON security_names.counters TO regress_names_app;
+SELECT expand_contract.start('09_seen', '{"operations": [
+  {"add_column": {"table": "counters", "column": {"name": "seen", "type": "integer", "nullable": true},
+                  "up": "(SELECT count(*) FROM security_names.secrets)::integer"}}]}', 'security_names');
+RESET ROLE;
+BEGIN;
+INSERT INTO security_names.counters VALUES (1, 1);
+SET LOCAL app.tenant = 'a';
+SET LOCAL ROLE regress_names_app;
+INSERT INTO security_names.counters VALUES (2, 2);
+COMMIT;
+SELECT id, seen FROM security_names_09_seen.counters ORDER BY id;
+SELECT expand_contract.rollback('security_names');
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA security_names CASCADE;
@@ -251,7 +305,7 @@ DROP SCHEMA IF EXISTS security_names_02_handle CASCADE;
 DROP SCHEMA IF EXISTS security_names_03_double CASCADE;
 DROP SCHEMA IF EXISTS security_names_04_cents CASCADE;
 DROP SCHEMA IF EXISTS security_names_05_percent CASCADE;
-DROP SCHEMA IF EXISTS security_names_06_sneaky, security_names_07_answer CASCADE;
+DROP SCHEMA IF EXISTS security_names_06_sneaky, security_names_07_answer, security_names_08_tags CASCADE;
 DROP SCHEMA names_evil CASCADE;
 DROP EXTENSION citext;
 DROP SCHEMA names_ext;

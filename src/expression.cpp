@@ -178,14 +178,13 @@ coerce_to_column(ParseState *pstate, Node *expr, Oid type, int32 typmod, const c
 	return coerced;
 }
 
-/* An expression over rel's columns as SQL: column names bare, every other
- * name qualified for the search_path in force (the pinned one). */
+/* An expression over rel's columns, column names bare. */
 const char *
 deparse_on(Relation rel, Node *expr)
 {
-	return deparse_expression(expr, deparse_context_for(RelationGetRelationName(rel),
-														 RelationGetRelid(rel)),
-							  false, false);
+	return deparse_exactly(expr, deparse_context_for(RelationGetRelationName(rel),
+													  RelationGetRelid(rel)),
+						   false);
 }
 
 const char *
@@ -283,6 +282,16 @@ relation_shape(Relation rel)
 		if (!TupleDescAttr(desc, i)->attisdropped)
 			names = lappend(names, pstrdup(NameStr(TupleDescAttr(desc, i)->attname)));
 	return Shape{names, names};
+}
+
+/*
+ * Implicit casts shown: without them f(int_col), bound to f(bigint), would
+ * read back as a call of any f(integer) created since.
+ */
+const char *
+deparse_exactly(Node *expr, List *context, bool prefix_columns)
+{
+	return deparse_expression(expr, context, prefix_columns, true);
 }
 
 Expr *
@@ -399,7 +408,7 @@ default_on_type(const NameRules &names, const char *source, const ColumnType &ty
 			return coerce_to_column(pstate, parsed, type.type, type.typmod, "default");
 		});
 
-		result = deparse_expression(expr, NIL, false, false);
+		result = deparse_exactly(expr, NIL, false);
 	});
 	return result;
 }

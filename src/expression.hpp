@@ -68,6 +68,12 @@ const char *check_on_physical_columns(const NameRules &names, Relation rel, cons
 const char *generated_on_columns(const NameRules &names, Relation rel, const char *source,
 								 Oid type, int32 typmod, const char *field);
 
+/* An analysed expression as SQL that reads back as the same tree under the
+ * pinned settings: names qualified, implicit casts shown; column references
+ * by the names `context` gives (deparse_context_for), with its alias when
+ * prefix_columns. */
+const char *deparse_exactly(Node *expr, List *context, bool prefix_columns);
+
 /* A column type: resolved, and as fully qualified SQL. */
 struct ColumnType {
 	Oid type;

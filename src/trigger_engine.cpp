@@ -31,7 +31,22 @@ struct SyncTarget {
 								 * row's columns as parameters $attnum */
 };
 
+/*
+ * Compiled state is per role too: a subquery's plan carries the row-level
+ * security quals of whoever planned it, and executor initialisation checks
+ * EXECUTE on the functions an expression calls, for the current user. So a
+ * backend that writes as several roles (SET ROLE behind a pooler, SECURITY
+ * DEFINER code, a backfill as the owner with FORCE lifted) compiles once for
+ * each.
+ */
+struct SyncCacheKey {
+	Oid trigger_oid;
+	Oid user;
+	bool noforce_rls;
+};
+
 struct SyncState {
+	SyncCacheKey key;
 	Oid trigger_oid;
 	Oid relid;
 	bool valid;
@@ -52,9 +67,21 @@ struct SyncState {
 };
 
 struct SyncCacheEntry {
-	Oid trigger_oid;			/* hash key */
+	SyncCacheKey key;			/* hash key */
 	SyncState *state;
 };
+
+SyncCacheKey
+cache_key(Oid trigger_oid)
+{
+	SyncCacheKey key;
+
+	memset(&key, 0, sizeof(key));	/* hashed as bytes, padding included */
+	key.trigger_oid = trigger_oid;
+	key.user = GetUserId();
+	key.noforce_rls = InNoForceRLSOperation();
+	return key;
+}
 
 HTAB *sync_cache = NULL;
 
@@ -312,14 +339,16 @@ sync_state(Trigger *trigger, Relation rel)
 {
 	static SyncState *last = NULL;
 
-	if (last != NULL && last->valid && last->trigger_oid == trigger->tgoid)
+	SyncCacheKey key = cache_key(trigger->tgoid);
+
+	if (last != NULL && last->valid && memcmp(&last->key, &key, sizeof(key)) == 0)
 		return last;
 
 	if (sync_cache == NULL)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(Oid);
+		ctl.keysize = sizeof(SyncCacheKey);
 		ctl.entrysize = sizeof(SyncCacheEntry);
 		ctl.hcxt = CacheMemoryContext;
 		sync_cache = hash_create("expand_contract sync triggers", 16, &ctl,
@@ -327,8 +356,7 @@ sync_state(Trigger *trigger, Relation rel)
 	}
 
 	bool		found;
-	SyncCacheEntry *entry = (SyncCacheEntry *) hash_search(sync_cache, &trigger->tgoid,
-														   HASH_ENTER, &found);
+	SyncCacheEntry *entry = (SyncCacheEntry *) hash_search(sync_cache, &key, HASH_ENTER, &found);
 
 	if (!found)
 		entry->state = NULL;
@@ -344,6 +372,7 @@ sync_state(Trigger *trigger, Relation rel)
 			free_state(stale);
 		}
 		entry->state = compile_state(trigger, rel);
+		entry->state->key = key;
 	}
 	last = entry->state;
 	return last;

@@ -4,6 +4,7 @@
 #include "verify.hpp"
 
 #include "backfill.hpp"
+#include "expression.hpp"
 #include "boundary.hpp"
 #include "security.hpp"
 #include "sql.hpp"
@@ -28,7 +29,7 @@ rules_hold(List *rules, List *context, TupleDesc desc)
 		SyncRule   *r = (SyncRule *) lfirst(lc);
 
 		appendStringInfo(&buf, "%s(%s) IS NOT DISTINCT FROM ec_row.%s", foreach_current_index(lc) ? " AND " : "(",
-						 deparse_expression((Node *) r->expr, context, true, false),
+						 deparse_exactly((Node *) r->expr, context, true),
 						 qi(NameStr(TupleDescAttr(desc, r->target - 1)->attname)));
 	}
 	appendStringInfoChar(&buf, ')');
@@ -48,7 +49,7 @@ append_values(StringInfo buf, List *rules, List *context, TupleDesc desc)
 
 		appendStringInfo(buf, "%s(%s, (%s)::pg_catalog.text, ec_row.%s::pg_catalog.text)",
 						 buf->len > 0 ? ", " : "", ql(r->name),
-						 deparse_expression((Node *) r->expr, context, true, false), qi(column));
+						 deparse_exactly((Node *) r->expr, context, true), qi(column));
 	}
 }
 
