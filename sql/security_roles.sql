@@ -243,6 +243,24 @@ SELECT step, run_as, count(*) FROM security_roles.audit WHERE step = 'grade' GRO
 SELECT pg_temp.is_superuser('regress_sec_owner') AS owner_became_superuser;
 SELECT expand_contract.complete('security_roles');
 
+-- A runner started by one member may be stopped by the owner of the tables
+-- it backfills, though that role is not a member of the runner's.
+SET ROLE regress_sec_deployer;
+SELECT expand_contract.start('09_parked', '{"operations": [
+  {"add_column": {"table": "accounts", "column": {"name": "grade3", "type": "integer", "nullable": true},
+                  "up": "security_roles.grade(status)"}}]}', 'security_roles');
+SELECT expand_contract.start_backfill('security_roles', 1, 2000) > 0 AS worker_started;
+SET ROLE regress_sec_app;
+SELECT pg_temp.error_of($$SELECT expand_contract.cancel_backfill('security_roles')$$);
+SET ROLE regress_sec_owner;
+SELECT pg_temp.error_of($$SELECT expand_contract.rollback('security_roles')$$);
+SELECT expand_contract.cancel_backfill('security_roles');
+RESET ROLE;
+SELECT pg_temp.backfill_done('security_roles');
+SET ROLE regress_sec_deployer;
+SELECT expand_contract.rollback('security_roles');
+RESET ROLE;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA security_roles CASCADE;
@@ -250,6 +268,6 @@ DROP SCHEMA IF EXISTS security_roles_02_grade CASCADE;
 DROP SCHEMA IF EXISTS security_roles_03_audit CASCADE;
 DROP SCHEMA IF EXISTS security_roles_04_escalate CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'security_roles';
-DROP SCHEMA IF EXISTS security_roles_06_note, security_roles_07_flag, security_roles_08_regrade CASCADE;
+DROP SCHEMA IF EXISTS security_roles_06_note, security_roles_07_flag, security_roles_08_regrade, security_roles_09_parked CASCADE;
 DROP OWNED BY regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody, regress_sec_deployer;
 DROP ROLE regress_sec_owner, regress_sec_neighbour, regress_sec_intruder, regress_sec_app, regress_sec_nobody, regress_sec_deployer;

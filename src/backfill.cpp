@@ -538,6 +538,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 
 		Oid			relid = get_relname_relid(row[0], nsp);
 
+		prepare_table(relid, record.owner);
 		memset(&t, 0, sizeof(t));
 		t.name = row[0];
 		t.table_sql = qname(schema, row[0]);
@@ -550,12 +551,12 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 		foreach(kc, text_array_elements(row[1]))
 		{
 			t.keys = lappend(t.keys, (void *) qi((const char *) lfirst(kc)));
-			t.key_types = lappend(t.key_types, (void *) column_type_sql(relid, (const char *) lfirst(kc)));
-			t.key_types_oid = lappend_oid(t.key_types_oid,
-										  get_atttype(relid, get_attnum(relid, (const char *) lfirst(kc))));
+			ColumnType	type = column_type(relid, (const char *) lfirst(kc));
+
+			t.key_types = lappend(t.key_types, (void *) type.sql);
+			t.key_types_oid = lappend_oid(t.key_types_oid, type.type);
 		}
 
-		prepare_table(relid, record.owner);
 		if (t.high_water == NULL && !begin_table(t, relid))
 		{
 			save_progress(schema, migration, t, true, 0, 0);

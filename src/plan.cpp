@@ -300,12 +300,6 @@ column_comment(Oid relid, const char *column)
 	return attribute_value(relid, column, "pg_catalog.col_description(a.attrelid, a.attnum)", false);
 }
 
-const char *
-column_type_sql(Oid relid, const char *column)
-{
-	return attribute_value(relid, column, "pg_catalog.format_type(a.atttypid, a.atttypmod)", false);
-}
-
 bool
 plan_has_sync_trigger(const PlannedTable *table)
 {

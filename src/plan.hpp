@@ -132,8 +132,6 @@ const char *plan_referenced_columns_sql(MigrationPlan *plan, const char *table, 
 const char *column_default_sql(Oid relid, const char *column);
 /* Physical column comment, or NULL. */
 const char *column_comment(Oid relid, const char *column);
-/* Physical column type as SQL text (format_type with typmod). */
-const char *column_type_sql(Oid relid, const char *column);
 
 /* Whether start attaches a sync trigger to the table, and a backfill marker. */
 bool plan_has_sync_trigger(const PlannedTable *table);
