@@ -200,10 +200,10 @@ EC_FUNCTION(ec_start)
 	ec::JsonObject document = ec::JsonObject::from_jsonb(document_jsonb);
 	ec::MigrationPlan *plan = ec::new_plan(name, schema, document);
 	const char *parent;
+	const char *previous_version_schema;
 
 	plan->owner = GetUserId();
 	plan->names = caller;
-	const char *previous_version_schema;
 
 	ec::last_completed_migration(schema, &parent, &previous_version_schema);
 	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))

@@ -41,7 +41,7 @@ read_column_spec(const JsonObject &column)
 	spec.pk = column.optional_bool("pk", false);
 	spec.nullable = column.optional_bool("nullable", false);
 	spec.unique = column.optional_bool("unique", false);
-	spec.default_sql = column.optional_string("default");
+	spec.default_text = column.optional_string("default");
 	spec.comment = column.optional_string("comment");
 
 	if (column.optional_object("check", &nested))
@@ -50,7 +50,7 @@ read_column_spec(const JsonObject &column)
 
 		nested.reject_unknown(kCheck);
 		spec.check_name = nested.required_identifier("name");
-		spec.check_sql = nested.required_string("constraint");
+		spec.check_text = nested.required_string("constraint");
 	}
 	if (column.optional_object("references", &nested))
 	{
@@ -70,7 +70,7 @@ read_column_spec(const JsonObject &column)
 		JsonObject	identity(NULL);
 
 		nested.reject_unknown(kGenerated);
-		spec.generated_sql = nested.optional_string("expression");
+		spec.generated_text = nested.optional_string("expression");
 		if (nested.optional_object("identity", &identity))
 		{
 			static const char *const kIdentity[] = {"user_specified_values", "sequence_options", NULL};
@@ -87,14 +87,14 @@ read_column_spec(const JsonObject &column)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("field \"%s\" must be ALWAYS or BY DEFAULT",
 								identity.field_name("user_specified_values"))));
-			spec.identity_options = identity.optional_string("sequence_options");
+			spec.identity_options_text = identity.optional_string("sequence_options");
 		}
-		if ((spec.generated_sql == NULL) == (spec.identity == NULL))
+		if ((spec.generated_text == NULL) == (spec.identity == NULL))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("field \"%s\" needs exactly one of \"expression\" and \"identity\"",
 							column.field_name("generated"))));
-		if (spec.default_sql != NULL)
+		if (spec.default_text != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" cannot have both \"default\" and \"generated\"", spec.name)));

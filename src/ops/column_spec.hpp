@@ -15,19 +15,20 @@ struct ColumnSpec {
 	bool nullable;             /* pgroll's default: false (NOT NULL) */
 	bool pk;
 	bool unique;
-	const char *default_sql;   /* NULL: no default */
+	/* The SQL fields as the document has them, parsed only by their users. */
+	const char *default_text;  /* NULL: no default */
 	const char *comment;
 	const char *check_name;    /* NULL: no check */
-	const char *check_sql;
+	const char *check_text;
 	bool has_references;
 	const char *ref_name;
 	const char *ref_table;
 	const char *ref_column;
 	const char *ref_on_delete;
 	const char *ref_on_update;
-	const char *generated_sql; /* GENERATED ALWAYS AS (...) STORED */
+	const char *generated_text; /* GENERATED ALWAYS AS (...) STORED */
 	const char *identity;      /* "ALWAYS" / "BY DEFAULT", NULL: not identity */
-	const char *identity_options;
+	const char *identity_options_text;
 };
 
 ColumnSpec read_column_spec(const JsonObject &column);

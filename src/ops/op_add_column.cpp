@@ -25,12 +25,12 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	ColumnSpec	spec = read_column_spec(op.required_object("column"));
 	const char *up = op.optional_string("up");
 
-	if (spec.pk || spec.unique || spec.generated_sql || spec.identity)
+	if (spec.pk || spec.unique || spec.generated_text || spec.identity)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("\"pk\", \"unique\" and \"generated\" are not supported by add_column yet"),
 				 errhint("Add the column first; constraint and index operations come in a later release.")));
-	if (!spec.nullable && spec.default_sql == NULL && up == NULL && !table->created)
+	if (!spec.nullable && spec.default_text == NULL && up == NULL && !table->created)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column \"%s\" is NOT NULL without a default, so field \"up\" is required "
@@ -46,8 +46,8 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	table->columns = lappend(table->columns, column);
 
 	ColumnType	type = parse_type_field(plan->names, spec.type, "field \"column.type\"");
-	const char *default_sql = spec.default_sql
-		? default_on_type(plan->names, spec.default_sql, type, "field \"column.default\"")
+	const char *default_sql = spec.default_text
+		? default_on_type(plan->names, spec.default_text, type, "field \"column.default\"")
 		: NULL;
 
 	sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type.sql,
@@ -63,7 +63,7 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	{
 		Relation	rel = relation_open(table->relid, AccessShareLock);
 		const char *check = check_on_physical_columns(plan->names, rel,
-													  new_shape(table->columns), spec.check_sql,
+													  new_shape(table->columns), spec.check_text,
 													  "field \"column.check.constraint\"");
 
 		relation_close(rel, AccessShareLock);

@@ -135,12 +135,12 @@ resolve_column(MigrationPlan *plan, const JsonObject &column)
 						spec.name, EC_PREFIX)));
 	resolved.type = parse_type_field(plan->names, spec.type,
 									 field_label(column, "type"));
-	if (spec.default_sql != NULL)
-		resolved.default_sql = default_on_type(plan->names, spec.default_sql,
+	if (spec.default_text != NULL)
+		resolved.default_sql = default_on_type(plan->names, spec.default_text,
 											   resolved.type, field_label(column, "default"));
-	if (spec.identity_options != NULL)
+	if (spec.identity_options_text != NULL)
 		resolved.identity_options = sequence_options_sql(
-			plan->names, spec.identity_options,
+			plan->names, spec.identity_options_text,
 			field_label(column, "generated.identity.sequence_options"));
 	return resolved;
 }
@@ -175,10 +175,10 @@ resolve_expressions(MigrationPlan *plan, const char *name, ResolvedColumn *colum
 
 		if (c.spec.check_name != NULL)
 			c.check_sql = check_on_physical_columns(plan->names, rel, shape,
-													c.spec.check_sql,
+													c.spec.check_text,
 													psprintf("field \"%scheck.constraint\"", prefix));
-		if (c.spec.generated_sql != NULL)
-			c.generated_sql = generated_on_columns(plan->names, rel, c.spec.generated_sql,
+		if (c.spec.generated_text != NULL)
+			c.generated_sql = generated_on_columns(plan->names, rel, c.spec.generated_text,
 												   c.type.type, c.type.typmod,
 												   psprintf("field \"%sgenerated.expression\"", prefix));
 	}
