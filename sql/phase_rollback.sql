@@ -40,8 +40,11 @@ SELECT expand_contract.start('02_split_status', '{"operations": [
 SELECT * FROM pg_temp.migration_objects();
 
 -- Rolling back is transactional too: undone with its transaction, the
--- migration stays open.
+-- migration stays open. (Inside a transaction block a phase needs the
+-- opt-in: its locks last until the block ends.)
 BEGIN;
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.rollback('phase_rollback')$$);
+SET LOCAL expand_contract.phase_in_transaction_block = on;
 SELECT expand_contract.rollback('phase_rollback');
 SELECT count(*) AS objects_inside FROM pg_temp.migration_objects();
 ROLLBACK;

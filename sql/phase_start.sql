@@ -174,6 +174,7 @@ SELECT pg_temp.leftovers();
 
 -- And inside a transaction block that then goes on: nothing is left either.
 BEGIN;
+SET LOCAL expand_contract.phase_in_transaction_block = on;
 SAVEPOINT before_start;
 SELECT expand_contract.start('m', '{"operations": [
     {"drop_column": {"table": "bookings", "column": "status", "down": "booking_status"}}]}', 'phase_start');

@@ -13,6 +13,7 @@
 #include "document.hpp"
 #include "error_context.hpp"
 #include "ops/operations.hpp"
+#include "phase_lock.hpp"
 #include "security.hpp"
 #include "sql.hpp"
 #include "trigger_engine.hpp"
@@ -153,6 +154,113 @@ report_final_backfill(void *arg, const BatchReport &report)
 
 } // namespace ec
 
+namespace ec {
+
+namespace {
+
+/* What a start attempt needs, and what it returns. */
+struct StartArgs {
+	NameRules caller;
+	const char *name;
+	Jsonb *document;
+	const char *schema;
+	const char *version_schema;	/* out */
+};
+
+void
+start_attempt(void *arg)
+{
+	StartArgs  *args = static_cast<StartArgs *>(arg);
+	const char *schema = args->schema;
+
+	lock_schema_migrations(schema);
+
+	MigrationRecord open;
+
+	if (find_active_migration(schema, &open))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" is already open on schema \"%s\"", open.name, schema),
+				 errhint("Complete or roll it back before starting another.")));
+	if (migration_name_used(schema, args->name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("a migration named \"%s\" already exists in the history of schema \"%s\"",
+						args->name, schema)));
+
+	JsonObject	document = JsonObject::from_jsonb(args->document);
+	MigrationPlan *plan = new_plan(args->name, schema, document);
+	const char *parent;
+	const char *previous_version_schema;
+
+	plan->owner = GetUserId();
+	plan->names = args->caller;
+
+	last_completed_migration(schema, &parent, &previous_version_schema);
+	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))
+		plan->previous_version_schema = previous_version_schema;
+
+	ListCell   *lc;
+
+	apply_operations(plan, document);
+	foreach(lc, plan->tables)
+		install_sync_trigger(plan, (PlannedTable *) lfirst(lc));
+
+	create_version_schema(plan);
+	record_started_migration(plan, parent, JsonbToCString(NULL, &args->document->root,
+														  VARSIZE(args->document)),
+							 plan_complete_steps(plan), plan_rollback_steps(plan));
+	register_backfills(plan);
+	args->version_schema = plan->version_schema;
+}
+
+struct CompleteArgs {
+	const char *schema;
+	bool verify;
+	int64 backfilled;			/* out */
+};
+
+void
+complete_attempt(void *arg)
+{
+	CompleteArgs *args = static_cast<CompleteArgs *>(arg);
+	MigrationRecord record = lock_active_migration(args->schema, "complete");
+
+	require_owner_rights(record, "complete");
+
+	/* The old columns are about to go: every row must have its new ones. */
+	args->backfilled = 0;
+	(void) run_backfill_batches(record, 10000, -1, report_final_backfill, &args->backfilled);
+	if (args->verify)
+	{
+		int64		mismatches = verify_migration(record, NULL, NULL);
+
+		if (mismatches > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot complete: " INT64_FORMAT " synced values disagree between the versions",
+							mismatches),
+					 errhint("See SELECT * FROM expand_contract.verify('%s').", args->schema)));
+	}
+	run_planned_steps(record, record.previous_version_schema, record.complete_steps);
+	record_completed_migration(record);
+}
+
+void
+rollback_attempt(void *arg)
+{
+	const char *schema = static_cast<const char *>(arg);
+	MigrationRecord record = lock_active_migration(schema, "roll back");
+
+	require_owner_rights(record, "roll back");
+	run_planned_steps(record, record.version_schema, record.rollback_steps);
+	forget_migration(record);
+}
+
+} // namespace
+
+} // namespace ec
+
 EC_FUNCTION(ec_start)
 {
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -162,65 +270,30 @@ EC_FUNCTION(ec_start)
 
 	/* The caller's rules for reading the document, before anything else
 	 * runs under the pinned ones. */
-	ec::NameRules caller = {ec::effective_search_path(), standard_conforming_strings};
+	ec::StartArgs args = {{ec::effective_search_path(), standard_conforming_strings},
+						  text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_JSONB_P(1), NULL, NULL};
 	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
-	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Jsonb	   *document_jsonb = PG_GETARG_JSONB_P(1);
-	const char *schema = ec::require_schema_argument(fcinfo, 2);
 	Name		result = (Name) palloc0(NAMEDATALEN);
 
-	if (name[0] == '\0')
+	args.schema = ec::require_schema_argument(fcinfo, 2);
+	if (args.name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migration name must not be empty")));
+
+	Oid			schema_oid = get_namespace_oid(args.schema, false);
+
 	/* Migrating a schema changes it; without this anyone could hold it open. */
-	if (pg_namespace_aclcheck(get_namespace_oid(schema, false), GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+	if (pg_namespace_aclcheck(schema_oid, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to migrate schema \"%s\"", schema),
+				 errmsg("permission denied to migrate schema \"%s\"", args.schema),
 				 errdetail("Starting a migration needs the CREATE privilege on the schema.")));
-	ec::require_schema_owner_rights(get_namespace_oid(schema, false), schema);
+	ec::require_schema_owner_rights(schema_oid, args.schema);
 
 	SPI_connect();
-	ec::lock_schema_migrations(schema);
-
-	ec::MigrationRecord open;
-
-	if (ec::find_active_migration(schema, &open))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migration \"%s\" is already open on schema \"%s\"", open.name, schema),
-				 errhint("Complete or roll it back before starting another.")));
-	if (ec::migration_name_used(schema, name))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("a migration named \"%s\" already exists in the history of schema \"%s\"",
-						name, schema)));
-
-	ec::JsonObject document = ec::JsonObject::from_jsonb(document_jsonb);
-	ec::MigrationPlan *plan = ec::new_plan(name, schema, document);
-	const char *parent;
-	const char *previous_version_schema;
-
-	plan->owner = GetUserId();
-	plan->names = caller;
-
-	ec::last_completed_migration(schema, &parent, &previous_version_schema);
-	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))
-		plan->previous_version_schema = previous_version_schema;
-
-	ListCell   *lc;
-
-	ec::apply_operations(plan, document);
-	foreach(lc, plan->tables)
-		ec::install_sync_trigger(plan, (ec::PlannedTable *) lfirst(lc));
-
-	ec::create_version_schema(plan);
-	ec::record_started_migration(plan, parent, JsonbToCString(NULL, &document_jsonb->root,
-															   VARSIZE(document_jsonb)),
-								 ec::plan_complete_steps(plan), ec::plan_rollback_steps(plan));
-	ec::register_backfills(plan);
-	namestrcpy(result, plan->version_schema);
+	ec::run_phase("start", schema_oid, ec::start_attempt, &args);
+	namestrcpy(result, args.version_schema);
 	SPI_finish();
 	ec::unpin_settings(pinned);
 	PG_RETURN_NAME(result);
@@ -228,38 +301,17 @@ EC_FUNCTION(ec_start)
 
 EC_FUNCTION(ec_complete)
 {
-	const char *schema = ec::require_schema_argument(fcinfo, 0);
+	ec::CompleteArgs args = {ec::require_schema_argument(fcinfo, 0),
+							 !PG_ARGISNULL(1) && PG_GETARG_BOOL(1), 0};
 
 	SPI_connect();
-	ec::MigrationRecord record = ec::lock_active_migration(schema, "complete");
-
-	ec::require_owner_rights(record, "complete");
-
-	/* The old columns are about to go: every row must have its new ones. */
-	int64		backfilled = 0;
-
-	(void) ec::run_backfill_batches(record, 10000, -1, ec::report_final_backfill,
-									&backfilled);
-	if (!PG_ARGISNULL(1) && PG_GETARG_BOOL(1))
-	{
-		int64		mismatches = ec::verify_migration(record, NULL, NULL);
-
-		if (mismatches > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot complete: " INT64_FORMAT " synced values disagree between the versions",
-							mismatches),
-					 errhint("See SELECT * FROM expand_contract.verify('%s').", schema)));
-	}
-	if (backfilled > 0)
+	ec::run_phase("complete", get_namespace_oid(args.schema, false), ec::complete_attempt, &args);
+	if (args.backfilled > 0)
 		ereport(NOTICE,
 				(errmsg_plural("complete backfilled " INT64_FORMAT " remaining row",
 							   "complete backfilled " INT64_FORMAT " remaining rows",
-							   backfilled, backfilled),
+							   args.backfilled, args.backfilled),
 				 errhint("Run expand_contract.backfill() before complete() to keep this transaction short.")));
-
-	ec::run_planned_steps(record, record.previous_version_schema, record.complete_steps);
-	ec::record_completed_migration(record);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -269,12 +321,8 @@ EC_FUNCTION(ec_rollback)
 	const char *schema = ec::require_schema_argument(fcinfo, 0);
 
 	SPI_connect();
-	ec::MigrationRecord record = ec::lock_active_migration(schema, "roll back");
-
-	ec::require_owner_rights(record, "roll back");
-
-	ec::run_planned_steps(record, record.version_schema, record.rollback_steps);
-	ec::forget_migration(record);
+	ec::run_phase("rollback", get_namespace_oid(schema, false), ec::rollback_attempt,
+				  const_cast<char *>(schema));
 	SPI_finish();
 	PG_RETURN_VOID();
 }

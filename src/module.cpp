@@ -4,6 +4,7 @@
  */
 #include "backfill_runner.hpp"
 #include "boundary.hpp"
+#include "phase_lock.hpp"
 #include "statement_sync.hpp"
 #include "trigger_engine.hpp"
 #include "version_detect.hpp"
@@ -20,6 +21,7 @@ _PG_init(void)
 	ec::pg_entry([] {
 		ec::define_version_setting();
 		ec::define_backfill_settings();
+		ec::define_phase_lock_settings();
 		MarkGUCPrefixReserved("expand_contract");
 		ec::register_sync_invalidation();
 		ec::install_statement_tracking();

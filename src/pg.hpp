@@ -84,6 +84,8 @@ extern "C" {
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
 #include "common/hashfn.h"
+#include "common/pg_prng.h"
+#include "storage/proc.h"
 #include "mb/pg_wchar.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"

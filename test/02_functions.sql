@@ -1,5 +1,7 @@
 -- pgTAP: the SQL interface — exact signatures, return types, settings, grants.
 BEGIN;
+-- pgTAP runs in one transaction: let the phases run inside it.
+SET LOCAL expand_contract.phase_in_transaction_block = on;
 SELECT plan(52);
 
 -- start ------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 -- pgTAP: NULL arguments are errors (SQLSTATE 22004), never NULL results.
 BEGIN;
+-- pgTAP runs in one transaction: let the phases run inside it.
+SET LOCAL expand_contract.phase_in_transaction_block = on;
 SELECT plan(9);
 
 CREATE SCHEMA ec_tap_args;

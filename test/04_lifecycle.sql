@@ -1,5 +1,7 @@
 -- pgTAP: phase rules — one open migration per schema, complete/rollback need one.
 BEGIN;
+-- pgTAP runs in one transaction: let the phases run inside it.
+SET LOCAL expand_contract.phase_in_transaction_block = on;
 SELECT plan(27);
 
 CREATE SCHEMA ec_tap;

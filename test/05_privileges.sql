@@ -1,5 +1,7 @@
 -- pgTAP: only the owner of a table may migrate it (SQLSTATE 42501 otherwise).
 BEGIN;
+-- pgTAP runs in one transaction: let the phases run inside it.
+SET LOCAL expand_contract.phase_in_transaction_block = on;
 SELECT plan(9);
 
 CREATE ROLE ec_tap_intruder NOLOGIN;

@@ -1,0 +1,183 @@
+/*
+ * phase_lock.cpp — lock timeouts and retries of the phases; see
+ * phase_lock.hpp.
+ */
+#include "phase_lock.hpp"
+
+#include "boundary.hpp"
+#include "sql.hpp"
+
+namespace ec {
+
+namespace {
+
+int phase_lock_timeout_ms = 200;
+int phase_lock_deadline_ms = 30000;
+bool phase_in_transaction_block = false;
+
+/* The longest pause between two attempts. */
+constexpr int max_pause_ms = 5000;
+
+/*
+ * Inside the caller's transaction block the phase's ACCESS EXCLUSIVE locks
+ * would last until the caller commits, with every writer waiting. A
+ * transaction that began before the current statement is one (BEGIN ...);
+ * an autocommit statement, and what it calls (a DO block, a function with an
+ * exception handler), starts its own transaction with itself and ends it
+ * with itself.
+ */
+bool
+in_transaction_block(void)
+{
+	return GetCurrentTransactionStartTimestamp() != GetCurrentStatementStartTimestamp();
+}
+
+void
+refuse_transaction_block(const char *phase)
+{
+	if (in_transaction_block() && !phase_in_transaction_block)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s() must not run inside a transaction block", phase),
+				 errdetail("It locks the tables it changes, and inside a transaction block every writer of "
+						   "them would wait until the transaction ends."),
+				 errhint("Call it on its own, or SET expand_contract.phase_in_transaction_block = on "
+						 "to accept that.")));
+}
+
+void
+check_lock_timeout(void)
+{
+	if (phase_lock_timeout_ms >= DeadlockTimeout)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expand_contract.phase_lock_timeout (%d ms) must be below deadlock_timeout (%d ms)",
+						phase_lock_timeout_ms, DeadlockTimeout),
+				 errdetail("A phase must give up waiting for a lock before a deadlock check could "
+						   "cancel a writer instead.")));
+}
+
+/* Who holds locks on the schema's tables: "pid 123 (AccessShareLock on
+ * bookings), a prepared transaction (RowExclusiveLock on visits)". */
+const char *
+describe_blockers(Oid schema_oid)
+{
+	const char *args[] = {psprintf("%u", schema_oid)};
+	List	   *rows = sql_rows(
+		"SELECT l.pid, l.mode, c.relname FROM pg_catalog.pg_locks l "
+		"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
+		"WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
+		"AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+		"  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+		"AND c.relnamespace OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+		"AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() "
+		"ORDER BY l.pid, c.relname LIMIT 20",
+		1, args);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s (%s on %s)", buf.len > 0 ? ", " : "",
+						 row[0] ? psprintf("pid %s", row[0]) : "a prepared transaction (pid 0)",
+						 row[1], row[2]);
+	}
+	if (buf.len == 0)
+		appendStringInfoString(&buf, "no lock holder on the schema's tables (another phase of this "
+							   "schema, or a lock on a table elsewhere)");
+	return buf.data;
+}
+
+/* The pause before attempt `attempt` + 1: doubling from one lock timeout,
+ * at most max_pause_ms, between half and all of it (so that two phases do
+ * not retry in step). */
+int
+pause_ms(int attempt)
+{
+	double		full = Min((double) max_pause_ms, (double) phase_lock_timeout_ms * (1 << Min(attempt - 1, 10)));
+
+	return (int) (full * (0.5 + 0.5 * pg_prng_double(&pg_global_prng_state)));
+}
+
+void
+sleep_ms(int milliseconds)
+{
+	if (milliseconds <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+} // namespace
+
+void
+define_phase_lock_settings()
+{
+	DefineCustomIntVariable("expand_contract.phase_lock_timeout",
+							"Longest start, complete or rollback waits for a lock before it backs off and retries.",
+							"Must stay below deadlock_timeout.",
+							&phase_lock_timeout_ms, 200, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.phase_lock_deadline",
+							"How long start, complete or rollback keeps retrying to get its locks before it gives up.",
+							NULL, &phase_lock_deadline_ms, 30000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("expand_contract.phase_in_transaction_block",
+							 "Lets start, complete and rollback run inside a transaction block.",
+							 "Their locks then last until that transaction ends.",
+							 &phase_in_transaction_block, false, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+void
+run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
+{
+	static const int retryable[] = {ERRCODE_LOCK_NOT_AVAILABLE, ERRCODE_T_R_DEADLOCK_DETECTED, 0};
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz deadline = TimestampTzPlusMilliseconds(started, phase_lock_deadline_ms);
+
+	refuse_transaction_block(phase);
+	check_lock_timeout();
+	for (int attempts = 1;; attempts++)
+	{
+		int			nest_level = NewGUCNestLevel();
+
+		(void) set_config_option("lock_timeout", psprintf("%d", phase_lock_timeout_ms), PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
+		bool		done = run_in_subtransaction(attempt, arg, retryable);
+
+		AtEOXact_GUC(false, nest_level);
+		if (done)
+			return;
+
+		const char *blockers = describe_blockers(schema_oid);
+		TimestampTz now = GetCurrentTimestamp();
+		long		left_ms = TimestampDifferenceMilliseconds(now, deadline);
+
+		if (left_ms <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("%s() could not lock the tables of schema \"%s\" within "
+							"expand_contract.phase_lock_deadline (%d ms); nothing was changed",
+							phase, get_namespace_name(schema_oid), phase_lock_deadline_ms),
+					 errdetail("%d attempts in %ld ms, each waiting at most %d ms. Holding locks: %s.",
+							   attempts, TimestampDifferenceMilliseconds(started, now),
+							   phase_lock_timeout_ms, blockers),
+					 errhint("End those transactions, or raise expand_contract.phase_lock_deadline.")));
+
+		int			pause = (int) Min((long) pause_ms(attempts), left_ms);
+
+		ereport(NOTICE,
+				(errmsg("%s() could not lock the tables of schema \"%s\" within %d ms; retrying",
+						phase, get_namespace_name(schema_oid), phase_lock_timeout_ms),
+				 errdetail("Attempt %d; the next in %d ms. Holding locks: %s.", attempts, pause, blockers)));
+		sleep_ms(pause);
+	}
+}
+
+} // namespace ec

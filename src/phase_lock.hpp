@@ -1,0 +1,32 @@
+/*
+ * phase_lock.hpp — how start, complete and rollback take their locks without
+ * stalling the schema's writers.
+ *
+ * A phase needs ACCESS EXCLUSIVE on the tables it changes. Waiting for it
+ * behind a long reader would queue every writer of those tables behind the
+ * phase for as long as the reader lives. So each attempt at a phase's work
+ * runs in a subtransaction with lock_timeout = expand_contract.
+ * phase_lock_timeout (kept below deadlock_timeout, so the phase gives up
+ * before a deadlock check could pick a writer as the victim); an attempt
+ * that times out (or is a deadlock victim) leaves nothing behind, and the
+ * phase tries again after a growing, jittered pause, saying who holds it up,
+ * until expand_contract.phase_lock_deadline, when it fails with 55P03
+ * having changed nothing. A writer waits behind a phase for at most one lock
+ * timeout plus the phase's own work.
+ */
+#pragma once
+
+#include "pg.hpp"
+
+namespace ec {
+
+void define_phase_lock_settings();
+
+/*
+ * Runs attempt(arg), the whole of phase `phase` on schema `schema_oid`, as
+ * described above. attempt must start from scratch each time (an attempt
+ * that failed was rolled back) and raise no NOTICE it would not repeat.
+ */
+void run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg);
+
+} // namespace ec
