@@ -87,6 +87,22 @@ SELECT expand_contract.start('02_registered', '{"operations": [
 SELECT expand_contract.complete('phase_locks');
 SELECT id, status, registered FROM bookings WHERE id <= 2 ORDER BY id;
 
+-- complete() does no long work under its locks: with more rows left to
+-- backfill than expand_contract.complete_backfill_limit it refuses, and
+-- run_backfill (committed batches, no phase lock) does the work instead.
+CREATE TABLE visits (id integer PRIMARY KEY, studio text NOT NULL);
+INSERT INTO visits SELECT g, 'studio ' || g % 5 FROM generate_series(1, 3000) g;
+ANALYZE visits;
+SELECT expand_contract.start('03_studio_code', '{"operations": [
+  {"add_column": {"table": "visits", "column": {"name": "studio_code", "type": "text", "nullable": true},
+                  "up": "upper(studio)"}}]}', 'phase_locks') AS version_schema;
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.complete('phase_locks')$$);
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('phase_locks');
+RESET client_min_messages;
+SELECT expand_contract.complete('phase_locks');
+SELECT count(*) AS rows, count(studio_code) AS filled FROM visits;
+
 -- The lock timeout must stay below deadlock_timeout, so that a phase gives
 -- up before a deadlock check could cancel a writer instead.
 SET expand_contract.phase_lock_timeout = '2s';
@@ -99,5 +115,5 @@ SELECT dblink_disconnect('reader');
 SELECT dblink_disconnect('writer');
 SET client_min_messages = warning;
 DROP SCHEMA phase_locks CASCADE;
-DROP SCHEMA IF EXISTS phase_locks_02_registered CASCADE;
+DROP SCHEMA IF EXISTS phase_locks_02_registered, phase_locks_03_studio_code CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'phase_locks';

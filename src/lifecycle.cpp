@@ -214,6 +214,37 @@ start_attempt(void *arg)
 	args->version_schema = plan->version_schema;
 }
 
+void
+refuse_long_backfill(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+	List	   *rows = catalog_rows("SELECT pg_catalog.string_agg(table_name::text, ', ' ORDER BY table_name), "
+									"pg_catalog.sum(GREATEST(COALESCE(rows_total, 0) - rows_done, 0)), "
+									"pg_catalog.bool_or(rows_total IS NULL) "
+									"FROM expand_contract.backfill_progress "
+									"WHERE schema_name = $1 AND migration = $2 AND NOT done",
+									2, args);
+	char	  **row = (char **) linitial(rows);
+
+	if (row[0] == NULL)
+		return;
+
+	int64		left = strtoll(row[1], NULL, 10);
+	bool		unknown = strcmp(row[2], "t") == 0;
+
+	if (!unknown && left <= complete_backfill_limit())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot complete: %s rows of %s are still to be backfilled",
+					unknown ? "an unknown number of" : psprintf("about " INT64_FORMAT, left), row[0]),
+			 errdetail("complete() backfills at most expand_contract.complete_backfill_limit (%d) rows "
+					   "itself, because it holds its locks while it does.",
+					   complete_backfill_limit()),
+			 errhint("Run CALL expand_contract.run_backfill('%s') (or start_backfill) first.",
+					 record.schema)));
+}
+
 struct CompleteArgs {
 	const char *schema;
 	bool verify;
@@ -228,7 +259,10 @@ complete_attempt(void *arg)
 
 	require_owner_rights(record, "complete");
 
-	/* The old columns are about to go: every row must have its new ones. */
+	/* The old columns are about to go: every row must have its new ones. A
+	 * few left are filled here; many would hold row locks (and then the
+	 * phase's own) against writers for as long as they take. */
+	refuse_long_backfill(record);
 	args->backfilled = 0;
 	(void) run_backfill_batches(record, 10000, -1, report_final_backfill, &args->backfilled);
 	if (args->verify)

@@ -14,6 +14,7 @@ namespace {
 int phase_lock_timeout_ms = 200;
 int phase_lock_deadline_ms = 30000;
 bool phase_in_transaction_block = false;
+int complete_backfill_limit_rows = 1000;
 
 /* The longest pause between two attempts. */
 constexpr int max_pause_ms = 5000;
@@ -127,10 +128,21 @@ define_phase_lock_settings()
 							"How long start, complete or rollback keeps retrying to get its locks before it gives up.",
 							NULL, &phase_lock_deadline_ms, 30000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.complete_backfill_limit",
+							"Most rows complete() backfills itself; with more left it refuses.",
+							"complete() holds its locks while it backfills: run run_backfill() first.",
+							&complete_backfill_limit_rows, 1000, 0, INT_MAX, PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomBoolVariable("expand_contract.phase_in_transaction_block",
 							 "Lets start, complete and rollback run inside a transaction block.",
 							 "Their locks then last until that transaction ends.",
 							 &phase_in_transaction_block, false, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+int
+complete_backfill_limit()
+{
+	return complete_backfill_limit_rows;
 }
 
 void

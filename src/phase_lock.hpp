@@ -22,6 +22,10 @@ namespace ec {
 
 void define_phase_lock_settings();
 
+/* expand_contract.complete_backfill_limit: the most rows complete() may
+ * backfill in its own transaction. */
+int complete_backfill_limit();
+
 /*
  * Runs attempt(arg), the whole of phase `phase` on schema `schema_oid`, as
  * described above. attempt must start from scratch each time (an attempt
