@@ -8,9 +8,11 @@ SET search_path = backfill_committed;
 CREATE TABLE bookings (id int PRIMARY KEY, status text NOT NULL);
 INSERT INTO bookings SELECT g, (ARRAY['booked', 'cancelled', 'attended', 'attended_registered'])[1 + g % 4]
   FROM generate_series(1, 200) g;
+CREATE FUNCTION is_registered(id int, status text) RETURNS boolean IMMUTABLE LANGUAGE sql
+AS $$ SELECT status = 'attended_registered' $$;
 SELECT expand_contract.start('02_registered', '{"operations": [
   {"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": false, "default": "false"},
-                  "up": "status = ''attended_registered''"}}]}', 'backfill_committed') AS version_schema;
+                  "up": "backfill_committed.is_registered(id, status)"}}]}', 'backfill_committed') AS version_schema;
 
 -- It needs CALL outside a transaction block, and sane arguments.
 BEGIN;
@@ -48,9 +50,11 @@ SELECT backfill_rows_left FROM expand_contract.status('backfill_committed');
 -- Every row is consistent.
 SELECT * FROM expand_contract.verify('backfill_committed');
 
--- Someone writes the staged column behind the trigger's back (an old-version
--- write assigning it without its input): verify shows it, complete refuses.
-UPDATE bookings SET _ec_new_registered = NOT _ec_new_registered WHERE id IN (3, 7);
+-- The function "up" calls is replaced under the migration: rows filled
+-- before now disagree with it (here two of them). verify shows them,
+-- complete refuses.
+CREATE OR REPLACE FUNCTION is_registered(id int, status text) RETURNS boolean IMMUTABLE LANGUAGE sql
+AS $$ SELECT (status = 'attended_registered') <> (id IN (3, 7)) $$;
 SELECT * FROM expand_contract.verify('backfill_committed') ORDER BY key, column_name;
 SELECT expand_contract.complete('backfill_committed', verify => true);
 -- Writing the rows again brings them back in step.
@@ -67,12 +71,16 @@ DROP SCHEMA backfill_committed, backfill_committed_02_registered CASCADE;
 -- with columns called like verify's own output.
 CREATE SCHEMA backfill_committed_names;
 CREATE TABLE backfill_committed_names.v (name text PRIMARY KEY, expected text NOT NULL, actual text);
+CREATE FUNCTION backfill_committed_names.is_registered(name text, expected text) RETURNS boolean
+IMMUTABLE LANGUAGE sql AS $$ SELECT expected = 'attended_registered' $$;
 INSERT INTO backfill_committed_names.v VALUES ('a', 'booked', NULL), ('b', 'attended_registered', NULL);
 SELECT expand_contract.start('02_registered', '{"operations": [
   {"add_column": {"table": "v", "column": {"name": "registered", "type": "boolean", "nullable": false, "default": "false"},
-                  "up": "expected = ''attended_registered''"}}]}', 'backfill_committed_names');
+                  "up": "backfill_committed_names.is_registered(name, expected)"}}]}', 'backfill_committed_names');
 SELECT table_name, rows, rows_left FROM expand_contract.backfill('backfill_committed_names');
-UPDATE backfill_committed_names.v SET _ec_new_registered = NOT _ec_new_registered WHERE name = 'b';
+-- (a disagreeing row, as above: the function changed under it)
+CREATE OR REPLACE FUNCTION backfill_committed_names.is_registered(name text, expected text) RETURNS boolean
+IMMUTABLE LANGUAGE sql AS $$ SELECT (expected = 'attended_registered') <> (name = 'b') $$;
 SELECT * FROM expand_contract.verify('backfill_committed_names');
 SELECT expand_contract.rollback('backfill_committed_names');
 SET client_min_messages = warning;

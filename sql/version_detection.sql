@@ -160,7 +160,8 @@ COMMIT;
 EXECUTE base_write('A: table, after that transaction (unrelated name again)');
 RESET expand_contract.version;
 -- Naming the old version makes a write through the new view an old-version
--- write: status does not follow booking_status.
+-- write: status does not follow booking_status, and booking_status, which is
+-- not the old version's to set, is computed from status all the same.
 INSERT INTO bookings (student, studio, status) VALUES ('B: view, version = base schema', 'probe', 'booked');
 SET expand_contract.version = 'version_detection';
 UPDATE version_detection_02_split_status.bookings SET booking_status = 'cancelled'

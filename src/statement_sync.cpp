@@ -154,7 +154,9 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 		{
 			SyncRule   *r = (SyncRule *) lfirst(lc);
 			Node	   *computed = after_update(u, r->expr, u.values);
-			bool		recompute = r->recompute_always || bms_overlap(r->inputs, u.assigned);
+			/* A staged column the old version assigned is not its to set. */
+			bool		recompute = r->recompute_always || bms_overlap(r->inputs, u.assigned) ||
+				bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned);
 
 			assign(u, r->target, recompute ? computed
 				   : for_unsynced_rows(u, spec->marker, computed, current_value(u, r->target)));
@@ -181,7 +183,8 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 		{
 			SyncRule   *r = (SyncRule *) lfirst(lc);
 
-			if (r->recompute_always || bms_overlap(r->inputs, u.assigned))
+			if (r->recompute_always || bms_overlap(r->inputs, u.assigned) ||
+				bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned))
 				assign(u, r->target, after_update(u, r->expr, new_values));
 		}
 	}

@@ -87,7 +87,8 @@ HTAB *sync_cache = NULL;
 
 enum class Pick {
 	All,						/* every target */
-	InputsAssigned,				/* targets whose inputs the statement assigned */
+	InputsAssigned,				/* targets whose inputs (or themselves) the
+								 * statement assigned */
 	NotAssigned					/* targets the statement did not assign itself */
 };
 
@@ -413,7 +414,11 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 				picked = true;
 				break;
 			case Pick::InputsAssigned:
-				picked = t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned);
+				/* A target the writer assigned itself is not its to set (a
+				 * staged column written through the base table): computed
+				 * all the same. */
+				picked = t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned) ||
+					bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
 				break;
 			case Pick::NotAssigned:
 				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
