@@ -103,6 +103,14 @@ AS 'MODULE_PATHNAME', 'ec_start';
 COMMENT ON FUNCTION @extschema@.start(text, jsonb, name) IS
     'Expand phase: apply a pgroll-style migration document and create its version schema';
 
+CREATE FUNCTION @extschema@.baseline(name text, schema name DEFAULT 'public')
+RETURNS name
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_baseline';
+COMMENT ON FUNCTION @extschema@.baseline(text, name) IS
+    'A version schema of the current shape, recorded as a completed migration, for applications to use from the start';
+
 CREATE FUNCTION @extschema@.complete(schema name DEFAULT 'public', verify boolean DEFAULT false)
 RETURNS void
 LANGUAGE c VOLATILE

@@ -205,7 +205,7 @@ record_completed_migration(const MigrationRecord &record)
 	catalog_exec("DELETE FROM expand_contract.backfill_progress "
 				 "WHERE schema_name = $1 AND migration = $2", 2, args);
 	catalog_exec("UPDATE expand_contract.migrations SET phase = 'completed', "
-				 "completed_at = pg_catalog.now(), complete_steps = '{}', rollback_steps = '{}' "
+				 "completed_at = pg_catalog.now(), complete_steps = '[]', rollback_steps = '[]' "
 				 "WHERE schema_name = $1 AND name = $2", 2, args);
 }
 

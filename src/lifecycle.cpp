@@ -333,6 +333,68 @@ EC_FUNCTION(ec_start)
 	PG_RETURN_NAME(result);
 }
 
+/*
+ * baseline(name, schema): a version schema of the schema's current shape,
+ * recorded as a completed migration, so that applications can use a version
+ * schema from the first day. The next start() keeps it live as the previous
+ * version (its writes count as the old version's) until that migration
+ * completes; the base tables' staged columns are never part of it.
+ */
+EC_FUNCTION(ec_baseline)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("baseline name must not be NULL")));
+
+	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *schema = ec::require_schema_argument(fcinfo, 1);
+	Oid			schema_oid = get_namespace_oid(schema, false);
+	Name		result = (Name) palloc0(NAMEDATALEN);
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("baseline name must not be empty")));
+	ec::require_schema_owner_rights(schema_oid, schema);
+
+	SPI_connect();
+	ec::lock_schema_migrations(schema);
+
+	ec::MigrationRecord open;
+
+	if (ec::find_active_migration(schema, &open))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot take a baseline: migration \"%s\" is open on schema \"%s\"",
+						open.name, schema)));
+	if (ec::migration_name_used(schema, name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("a migration named \"%s\" already exists in the history of schema \"%s\"",
+						name, schema)));
+
+	Jsonb	   *document = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"operations\": []}")));
+	ec::MigrationPlan *plan = ec::new_plan(name, schema, ec::JsonObject::from_jsonb(document));
+	const char *parent;
+	const char *previous_version_schema;
+
+	plan->owner = GetUserId();
+	plan->names = ec::pinned_names();
+	ec::last_completed_migration(schema, &parent, &previous_version_schema);
+	ec::create_version_schema(plan);
+	ec::record_started_migration(plan, parent, "{\"operations\": []}", NIL, NIL);
+
+	ec::MigrationRecord record;
+
+	record.schema = schema;
+	record.name = name;
+	ec::record_completed_migration(record);
+	namestrcpy(result, plan->version_schema);
+	SPI_finish();
+	PG_RETURN_NAME(result);
+}
+
 EC_FUNCTION(ec_complete)
 {
 	ec::CompleteArgs args = {ec::require_schema_argument(fcinfo, 0),

@@ -66,10 +66,10 @@ SELECT ok(to_regprocedure('expand_contract.sync_trigger()') IS NOT NULL
 SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
-          ARRAY['backfill:c', 'cancel_backfill:c', 'complete:c', 'pause_backfill:c', 'resume_backfill:c',
+          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'complete:c', 'pause_backfill:c', 'resume_backfill:c',
                 'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'status:sql',
                 'sync_trigger:c', 'verify:c'],
-          'the interface is exactly start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, status, sync_trigger');
+          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
