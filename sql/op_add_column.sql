@@ -204,9 +204,43 @@ SELECT * FROM pg_temp.status();
 INSERT INTO notes VALUES (6, 'after rollback');
 SELECT * FROM notes ORDER BY id;
 
+--------------------------------------------------------------------------
+-- Scenario: a volatile default (pgroll's example 53). PostgreSQL would
+-- rewrite the table under its lock to give every existing row its own value;
+-- instead start adds a plain column with the default for new rows, and the
+-- backfill gives each existing row its value, once: later writes of the old
+-- version do not change it.
+--------------------------------------------------------------------------
+CREATE SEQUENCE op_add_column.ticket_numbers START 100;
+CREATE FUNCTION pg_temp.ticket_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [{"add_column": {"table": "notes",
+      "column": {"name": "ticket", "type": "bigint", "nullable": false,
+                 "default": "nextval(''op_add_column.ticket_numbers'')"}}}]}'::jsonb
+$$;
+SELECT relfilenode AS file_before FROM pg_class WHERE oid = 'notes'::regclass \gset
+SELECT expand_contract.start('03_tickets', pg_temp.ticket_doc(), 'op_add_column') AS version_schema;
+SELECT relfilenode = :file_before AS not_rewritten FROM pg_class WHERE oid = 'notes'::regclass;
+SELECT * FROM pg_temp.columns('op_add_column.notes');
+-- new rows, by either version, get the default; existing ones wait
+INSERT INTO notes VALUES (7, 'old app, new row');
+INSERT INTO op_add_column_03_tickets.notes (id, body) VALUES (8, 'new app, new row');
+SELECT id, ticket FROM op_add_column_03_tickets.notes ORDER BY id;
+SELECT expand_contract.rollback('op_add_column');
+SELECT * FROM pg_temp.leftovers();
+SELECT expand_contract.start('03_tickets', pg_temp.ticket_doc(), 'op_add_column') AS version_schema;
+SELECT sum(rows) AS backfilled FROM expand_contract.backfill('op_add_column');
+SELECT id, ticket FROM op_add_column_03_tickets.notes ORDER BY id;
+-- once filled, an old-version write leaves the value alone
+UPDATE notes SET body = 'edited by the old app' WHERE id = 1;
+SELECT id, ticket FROM op_add_column_03_tickets.notes WHERE id = 1;
+SELECT * FROM expand_contract.verify('op_add_column');
+SELECT expand_contract.complete('op_add_column');
+SELECT * FROM pg_temp.columns('op_add_column.notes');
+SELECT count(*) AS rows, count(DISTINCT ticket) AS distinct_tickets FROM notes;
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
-DROP SCHEMA op_add_column, op_add_column_01_prices CASCADE;
+DROP SCHEMA IF EXISTS op_add_column, op_add_column_01_prices, op_add_column_03_tickets CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_add_column';
 RESET client_min_messages;

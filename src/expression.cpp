@@ -393,7 +393,7 @@ column_type(Oid relid, const char *column)
 
 const char *
 default_on_type(const NameRules &names, const char *source, const ColumnType &type,
-				const char *field)
+				const char *field, bool *is_volatile)
 {
 	const char *result = NULL;
 
@@ -409,6 +409,8 @@ default_on_type(const NameRules &names, const char *source, const ColumnType &ty
 		});
 
 		result = deparse_exactly(expr, NIL, false);
+		if (is_volatile != NULL)
+			*is_volatile = contain_volatile_functions(expr);
 	});
 	return result;
 }

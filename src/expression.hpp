@@ -88,7 +88,7 @@ ColumnType column_type(Oid relid, const char *column);
 /* A default for a column of `type` (ERROR 42804 if it cannot be assigned),
  * deparsed. */
 const char *default_on_type(const NameRules &names, const char *source, const ColumnType &type,
-							const char *field);
+							const char *field, bool *is_volatile = NULL);
 
 /* Identity sequence options ("START 1 INCREMENT 1 CACHE 1"), rebuilt from
  * their parsed form. */

@@ -34,6 +34,9 @@ struct SyncColumn {
 	const PlannedColumn *identity_of; /* no expression: this column's value, by
 									   * its final name in the new version */
 	const char *origin;       /* "operation 1 (add_column), field \"up\"" */
+	bool fill_once;           /* computed once per row, when the row is first
+							   * written or backfilled, never again: how a
+							   * volatile default reaches existing rows */
 };
 
 /* One column as the new version sees it. */

@@ -155,8 +155,9 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 			SyncRule   *r = (SyncRule *) lfirst(lc);
 			Node	   *computed = after_update(u, r->expr, u.values);
 			/* A staged column the old version assigned is not its to set. */
-			bool		recompute = r->recompute_always || bms_overlap(r->inputs, u.assigned) ||
-				bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned);
+			bool		recompute = !r->fill_once &&
+				(r->recompute_always || bms_overlap(r->inputs, u.assigned) ||
+				 bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned));
 
 			assign(u, r->target, recompute ? computed
 				   : for_unsynced_rows(u, spec->marker, computed, current_value(u, r->target)));

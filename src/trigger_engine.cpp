@@ -87,6 +87,8 @@ HTAB *sync_cache = NULL;
 
 enum class Pick {
 	All,						/* every target */
+	Inserted,					/* every target but fill-once ones, which the
+								 * column's own default filled */
 	InputsAssigned,				/* targets whose inputs (or themselves) the
 								 * statement assigned */
 	NotAssigned					/* targets the statement did not assign itself */
@@ -171,6 +173,7 @@ compile_targets(const char *serialized, int *count, List **rules, List **read_ta
 
 		target->rule.target = te->resno;
 		target->rule.name = te->resname;
+		target->rule.fill_once = te->ressortgroupref == kFillOnceRule;
 		target->rule.expr = te->expr;
 		*rules = lappend(*rules, &target->rule);
 		if (checkExprHasSubLink((Node *) te->expr))
@@ -413,12 +416,16 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 			case Pick::All:
 				picked = true;
 				break;
+			case Pick::Inserted:
+				picked = !t->rule.fill_once;
+				break;
 			case Pick::InputsAssigned:
 				/* A target the writer assigned itself is not its to set (a
 				 * staged column written through the base table): computed
 				 * all the same. */
-				picked = t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned) ||
-					bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
+				picked = !t->rule.fill_once &&
+					(t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned) ||
+					 bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned));
 				break;
 			case Pick::NotAssigned:
 				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
@@ -456,7 +463,7 @@ sync_row(TriggerData *td)
 	HeapTuple	tuple = inserting ? td->tg_trigtuple : td->tg_newtuple;
 	TupleTableSlot *slot = inserting ? td->tg_trigslot : td->tg_newslot;
 	const Bitmapset *assigned = inserting ? NULL : td->tg_updatedcols;
-	Pick		changed = inserting ? Pick::All : Pick::InputsAssigned;
+	Pick		changed = inserting ? Pick::Inserted : Pick::InputsAssigned;
 	bool		unsynced = false;
 	int			computed;
 
@@ -638,6 +645,9 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 		/* Named as the version that reads the target calls it. */
 		TargetEntry *te = makeTargetEntry(expr, get_attnum(table->relid, sync->target),
 										  pstrdup(logical_target_name(table, sync->target)), false);
+
+		if (sync->fill_once)
+			te->ressortgroupref = kFillOnceRule;
 
 		if (up)
 			ups = lappend(ups, te);

@@ -24,12 +24,17 @@
 namespace ec {
 
 /* One column the trigger keeps in step, as the statement rewriter reads it. */
+/* The TargetEntry ressortgroupref (otherwise unused in a trigger's rules) that
+ * marks a fill-once rule (plan.hpp, SyncColumn.fill_once). */
+constexpr Index kFillOnceRule = 1;
+
 struct SyncRule {
 	AttrNumber target;
 	const char *name;		/* the target's name in the version that reads it */
 	Expr *expr;				/* analysed; Vars of range-table entry 1 are the row */
 	Bitmapset *inputs;		/* columns read, offset by FirstLowInvalidHeapAttributeNumber */
 	bool recompute_always;	/* equal inputs may give another result */
+	bool fill_once;			/* only for rows first written or backfilled */
 	bool has_subquery;
 };
 

@@ -14,6 +14,20 @@ namespace ec {
 
 namespace {
 
+/* The rules a stored value can be checked against: a fill-once rule (a
+ * volatile default) gave each row a value of its own. */
+List *
+checkable(List *rules)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rules)
+		if (!((SyncRule *) lfirst(lc))->fill_once)
+			result = lappend(result, lfirst(lc));
+	return result;
+}
+
 /* "(e1 IS NOT DISTINCT FROM c1 AND ...)" for rules, or NULL for none. */
 const char *
 rules_hold(List *rules, List *context, TupleDesc desc)
@@ -60,7 +74,8 @@ verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 	/* Everything is qualified by aliases of our own, so no table or column
 	 * name of the user's can collide with them. */
 	List	   *context = deparse_context_for("ec_row", RelationGetRelid(rel));
-	const char *ups = rules_hold(spec->ups, context, desc);
+	List	   *up_rules = checkable(spec->ups);
+	const char *ups = rules_hold(up_rules, context, desc);
 	const char *downs = rules_hold(spec->downs, context, desc);
 	List	   *keys = backfill_key_columns(RelationGetRelid(rel));
 	StringInfoData key;
@@ -71,7 +86,7 @@ verify_query(const char *schema, Relation rel, const SyncSpec *spec)
 	foreach(lc, keys)
 		appendStringInfo(&key, "%sec_row.%s", foreach_current_index(lc) ? ", " : "", qi((const char *) lfirst(lc)));
 	initStringInfo(&values);
-	append_values(&values, spec->ups, context, desc);
+	append_values(&values, up_rules, context, desc);
 	append_values(&values, spec->downs, context, desc);
 
 	return psprintf(
@@ -121,7 +136,7 @@ verify_migration(const MigrationRecord &record, EmitMismatch emit, void *arg)
 		Relation	rel = table_open(relid, AccessShareLock);
 		const SyncSpec *spec = rel->trigdesc ? sync_spec(rel) : NULL;
 		/* Without "up" columns the old version's columns are the only truth. */
-		const char *query = spec && spec->marker != InvalidAttrNumber && spec->ups != NIL
+		const char *query = spec && spec->marker != InvalidAttrNumber && checkable(spec->ups) != NIL
 			? verify_query(record.schema, rel, spec) : NULL;
 
 		table_close(rel, AccessShareLock);

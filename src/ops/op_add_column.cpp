@@ -46,12 +46,30 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	table->columns = lappend(table->columns, column);
 
 	ColumnType	type = parse_type_field(plan->names, spec.type, "field \"column.type\"");
+	bool		volatile_default = false;
 	const char *default_sql = spec.default_text
-		? default_on_type(plan->names, spec.default_text, type, "field \"column.default\"")
+		? default_on_type(plan->names, spec.default_text, type, "field \"column.default\"",
+						  &volatile_default)
 		: NULL;
 
-	sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type.sql,
-			  default_sql ? " DEFAULT " : "", default_sql ? default_sql : "");
+	if (!volatile_default)
+		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type.sql,
+				  default_sql ? " DEFAULT " : "", default_sql ? default_sql : "");
+	else
+	{
+		/* ADD COLUMN with a volatile default rewrites the table under its
+		 * lock. Instead: a plain column, the default for rows inserted from
+		 * now on, and existing rows filled by the backfill, once each. */
+		sql_execf("ALTER TABLE %s ADD COLUMN %s %s", table_sql, qi(column->physical), type.sql);
+		sql_execf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", table_sql, qi(column->physical),
+				  default_sql);
+		if (up == NULL)
+		{
+			plan_add_sync(table, SyncDirection::Up, column->physical, spec.default_text,
+						  field_origin(plan, "column.default"));
+			((SyncColumn *) llast(table->syncs))->fill_once = true;
+		}
+	}
 
 	if (!spec.nullable)
 	{
