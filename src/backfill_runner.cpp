@@ -233,18 +233,6 @@ notice_progress(RunProgress *progress)
 					rate, rate > 0 ? progress->rows_left / rate : 0.0)));
 }
 
-/* Sleeps without ignoring cancel requests or postmaster death. */
-void
-sleep_ms(int milliseconds)
-{
-	if (milliseconds <= 0)
-		return;
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
-					 PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
-}
-
 /*
  * Adaptive batches aim at target_ms while nobody waits for them. A writer
  * that touches a row of a batch waits until the batch commits, so when a

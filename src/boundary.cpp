@@ -52,4 +52,15 @@ run_in_subtransaction(void (*fn)(void *), void *arg, const int *retryable)
 	ReThrowError(error);
 }
 
+void
+sleep_ms(int milliseconds)
+{
+	if (milliseconds <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
 } // namespace ec

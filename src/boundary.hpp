@@ -63,6 +63,10 @@ inline auto pg_entry(Body &&body) -> decltype(body())
  */
 bool run_in_subtransaction(void (*fn)(void *), void *arg, const int *retryable);
 
+/* Sleeps `milliseconds` without ignoring a cancel request or the
+ * postmaster's death (a pending cancel is raised as an ERROR). */
+void sleep_ms(int milliseconds);
+
 } // namespace ec
 
 /*

@@ -103,17 +103,6 @@ pause_ms(int attempt)
 	return (int) (full * (0.5 + 0.5 * pg_prng_double(&pg_global_prng_state)));
 }
 
-void
-sleep_ms(int milliseconds)
-{
-	if (milliseconds <= 0)
-		return;
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
-					 PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
-}
-
 } // namespace
 
 void
