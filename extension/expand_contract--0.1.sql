@@ -111,13 +111,14 @@ AS 'MODULE_PATHNAME', 'ec_baseline';
 COMMENT ON FUNCTION @extschema@.baseline(text, name) IS
     'A version schema of the current shape, recorded as a completed migration, for applications to use from the start';
 
-CREATE FUNCTION @extschema@.complete(schema name DEFAULT 'public', verify boolean DEFAULT false)
+CREATE FUNCTION @extschema@.complete(schema name DEFAULT 'public', verify boolean DEFAULT false,
+                                     force boolean DEFAULT false)
 RETURNS void
 LANGUAGE c VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_complete';
-COMMENT ON FUNCTION @extschema@.complete(name, boolean) IS
-    'Contract phase: drop the old shape and keep only the new one (with verify, refuse if any row is inconsistent)';
+COMMENT ON FUNCTION @extschema@.complete(name, boolean, boolean) IS
+    'Contract phase: drop the old shape and keep only the new one (with verify, refuse if any row is inconsistent; unless force, refuse while the old version still writes)';
 
 CREATE FUNCTION @extschema@.rollback(schema name DEFAULT 'public')
 RETURNS void
@@ -256,12 +257,24 @@ COMMENT ON VIEW @extschema@.backfill_status IS
     'Backfill of every table of the open migrations: state, rows done and left, rate, ETA';
 GRANT SELECT ON @extschema@.backfill_status TO PUBLIC;
 
+-- When each version of a migration last wrote, and how many sessions wrote
+-- through it within expand_contract.old_version_grace (kept in shared memory:
+-- no rows unless the library is in shared_preload_libraries).
+CREATE FUNCTION @extschema@.version_writes(version_schema name)
+RETURNS TABLE (version text, last_write timestamptz, writers integer)
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_version_writes';
+COMMENT ON FUNCTION @extschema@.version_writes(name) IS
+    'Last write and recent writers of the old and the new version of the migration with this version schema';
+
 CREATE FUNCTION @extschema@.status(schema name DEFAULT NULL)
 RETURNS TABLE (schema_name name, migration text, phase text, version_schema name,
                previous_version_schema name, started_at timestamptz,
                completed_at timestamptz, backfill_rows_left bigint,
                table_name name, backfill_state text, backfill_rows_done bigint,
-               rows_per_second numeric, eta interval, error text)
+               rows_per_second numeric, eta interval, error text,
+               old_version_last_write timestamptz, old_version_writers integer)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -275,10 +288,13 @@ AS $$
            l.previous_version_schema, l.started_at, l.completed_at,
            CASE WHEN l.phase = 'active' AND b.table_name IS NOT NULL
                 THEN b.rows_left ELSE 0 END,
-           b.table_name, b.state, b.rows_done, b.rows_per_second, b.eta, b.error
+           b.table_name, b.state, b.rows_done, b.rows_per_second, b.eta, b.error,
+           w.last_write, w.writers
       FROM latest l
       LEFT JOIN @extschema@.backfill_status b
         ON b.schema_name = l.schema_name AND b.migration = l.name
+      LEFT JOIN LATERAL @extschema@.version_writes(l.version_schema) w
+        ON l.phase = 'active' AND w.version = 'old'
      ORDER BY l.schema_name, b.table_name
 $$;
 COMMENT ON FUNCTION @extschema@.status(name) IS

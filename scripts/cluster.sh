@@ -13,6 +13,7 @@
 #
 #   PG_CONFIG        pg_config of the server to run (default: PostgreSQL 15)
 #   EC_CLUSTER_PORT  first port to try (default 54329)
+#   EC_CLUSTER_CONF  extra postgresql.conf lines (e.g. shared_preload_libraries)
 
 EC_PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 EC_PG_BINDIR="$("$EC_PG_CONFIG" --bindir)" || {
@@ -101,6 +102,7 @@ max_prepared_transactions = 0
 log_min_messages = warning
 log_min_error_statement = error
 lc_messages = 'C'
+${EC_CLUSTER_CONF:-}
 EOF
 
     # Started as a background child rather than with `pg_ctl start`: pg_ctl

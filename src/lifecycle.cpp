@@ -15,6 +15,7 @@
 #include "ops/operations.hpp"
 #include "phase_lock.hpp"
 #include "security.hpp"
+#include "version_activity.hpp"
 #include "sql.hpp"
 #include "trigger_engine.hpp"
 #include "verify.hpp"
@@ -248,6 +249,7 @@ refuse_long_backfill(const MigrationRecord &record)
 struct CompleteArgs {
 	const char *schema;
 	bool verify;
+	bool force;					/* even while the old version writes */
 	int64 backfilled;			/* out */
 };
 
@@ -258,6 +260,7 @@ complete_attempt(void *arg)
 	MigrationRecord record = lock_active_migration(args->schema, "complete");
 
 	require_owner_rights(record, "complete");
+	refuse_complete_under_old_writers(args->schema, record.version_schema, args->force);
 
 	/* The old columns are about to go: every row must have its new ones. A
 	 * few left are filled here; many would hold row locks (and then the
@@ -398,7 +401,8 @@ EC_FUNCTION(ec_baseline)
 EC_FUNCTION(ec_complete)
 {
 	ec::CompleteArgs args = {ec::require_schema_argument(fcinfo, 0),
-							 !PG_ARGISNULL(1) && PG_GETARG_BOOL(1), 0};
+							 !PG_ARGISNULL(1) && PG_GETARG_BOOL(1),
+							 !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), 0};
 
 	SPI_connect();
 	ec::run_phase("complete", get_namespace_oid(args.schema, false), ec::complete_attempt, &args);

@@ -5,6 +5,7 @@
 #include "backfill_runner.hpp"
 #include "boundary.hpp"
 #include "phase_lock.hpp"
+#include "version_activity.hpp"
 #include "statement_sync.hpp"
 #include "trigger_engine.hpp"
 #include "version_detect.hpp"
@@ -22,6 +23,8 @@ _PG_init(void)
 		ec::define_version_setting();
 		ec::define_backfill_settings();
 		ec::define_phase_lock_settings();
+		ec::define_version_activity_settings();
+		ec::request_version_activity_memory();
 		MarkGUCPrefixReserved("expand_contract");
 		ec::register_sync_invalidation();
 		ec::install_statement_tracking();

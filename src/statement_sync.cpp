@@ -7,6 +7,7 @@
 #include "boundary.hpp"
 #include "plan.hpp"
 #include "trigger_engine.hpp"
+#include "version_activity.hpp"
 
 extern "C" PlannedStmt *ec_planner(Query *parse, const char *query_string, int cursor_options,
 								   ParamListInfo bound_params);
@@ -276,6 +277,12 @@ switch_off_planned_triggers(QueryDesc *query)
 
 			if (spec == NULL || !plannable(spec, rri->ri_RelationDesc))
 				continue;
+
+			/* The trigger, which notes writes for complete()'s old-client
+			 * gate, will not run: note this statement's here. */
+			note_version_write(spec->identity,
+							   planned_write_is_new_version(spec->identity, stmt->rtable,
+															RelationGetRelid(rri->ri_RelationDesc)));
 
 			TriggerDesc *triggers = rri->ri_TrigDesc;
 

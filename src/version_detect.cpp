@@ -4,6 +4,7 @@
 #include "version_detect.hpp"
 
 #include "boundary.hpp"
+#include "version_activity.hpp"
 
 extern "C" void ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
 								bool execute_once);
@@ -183,8 +184,8 @@ planned_write_is_new_version(const VersionIdentity &identity, List *rtable, Oid 
 	return rtable_version(identity, rtable, relid) == Match::New;
 }
 
-bool
-writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *cache)
+static bool
+decide_writer_version(const VersionIdentity &identity, Oid relid, VersionCache *cache)
 {
 	Match		setting = setting_version(identity);
 
@@ -232,6 +233,28 @@ writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *
 		cache->is_new = found ? is_new : search_path_says_new(identity);
 	}
 	return cache->is_new;
+}
+
+/* The decision, with the write noted for complete()'s old-client gate once
+ * per statement (the check per row is one comparison). */
+static bool
+noted(const VersionIdentity &identity, VersionCache *cache, bool is_new)
+{
+	TimestampTz started = GetCurrentStatementStartTimestamp();
+
+	if (cache->noted_start != started || cache->noted_new != is_new)
+	{
+		cache->noted_start = started;
+		cache->noted_new = is_new;
+		note_version_write(identity, is_new);
+	}
+	return is_new;
+}
+
+bool
+writer_is_new_version(const VersionIdentity &identity, Oid relid, VersionCache *cache)
+{
+	return noted(identity, cache, decide_writer_version(identity, relid, cache));
 }
 
 void

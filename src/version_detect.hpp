@@ -34,6 +34,8 @@ struct VersionCache {
 	uint64 statement;
 	TimestampTz statement_start;
 	bool is_new;
+	TimestampTz noted_start;	/* the statement whose write was last noted */
+	bool noted_new;				/* (version_activity.hpp), and as which version */
 };
 
 extern char *version_setting;

@@ -14,11 +14,11 @@ SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.start(text,
           'start(name text, migration jsonb, schema name DEFAULT ''public'')');
 
 -- complete ---------------------------------------------------------------------
-SELECT has_function('expand_contract', 'complete', ARRAY['name', 'boolean'], 'complete(name, boolean) exists');
-SELECT function_returns('expand_contract', 'complete', ARRAY['name', 'boolean'], 'void', 'complete returns void');
-SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.complete(name,boolean)')),
-          'schema name DEFAULT ''public''::name, verify boolean DEFAULT false',
-          'complete(schema name DEFAULT ''public'', verify boolean DEFAULT false)');
+SELECT has_function('expand_contract', 'complete', ARRAY['name', 'boolean', 'boolean'], 'complete(name, boolean, boolean) exists');
+SELECT function_returns('expand_contract', 'complete', ARRAY['name', 'boolean', 'boolean'], 'void', 'complete returns void');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.complete(name,boolean,boolean)')),
+          'schema name DEFAULT ''public''::name, verify boolean DEFAULT false, force boolean DEFAULT false',
+          'complete(schema name DEFAULT ''public'', verify boolean DEFAULT false, force boolean DEFAULT false)');
 
 -- rollback ---------------------------------------------------------------------
 SELECT has_function('expand_contract', 'rollback', ARRAY['name'], 'rollback(name) exists');
@@ -45,8 +45,8 @@ SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.status(name
           'schema name DEFAULT NULL::name',
           'status(schema name DEFAULT NULL)');
 SELECT is(pg_get_function_result(to_regprocedure('expand_contract.status(name)')),
-          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text)',
-          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error)');
+          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text, old_version_last_write timestamp with time zone, old_version_writers integer)',
+          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error, old_version_last_write, old_version_writers)');
 SELECT volatility_is('expand_contract', 'status', ARRAY['name'], 'stable', 'status is stable');
 
 -- sync_trigger -----------------------------------------------------------------
@@ -68,8 +68,8 @@ SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.prona
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
           ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'complete:c', 'pause_backfill:c', 'resume_backfill:c',
                 'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'status:sql',
-                'sync_trigger:c', 'verify:c'],
-          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, status, sync_trigger');
+                'sync_trigger:c', 'verify:c', 'version_writes:c'],
+          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, version_writes, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
@@ -81,7 +81,7 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
 -- SET clause; it pins pg_catalog, pg_temp itself for everything else.
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.start(text,jsonb,name)')),
           NULL, 'start has no SET clause: the caller''s search_path resolves the document');
-SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.complete(name,boolean)')),
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.complete(name,boolean,boolean)')),
           ARRAY['search_path=pg_catalog, pg_temp'], 'complete pins search_path');
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_contract.rollback(name)')),
           ARRAY['search_path=pg_catalog, pg_temp'], 'rollback pins search_path');
@@ -151,7 +151,7 @@ SELECT is(pg_get_function_result(to_regprocedure('expand_contract.verify(name)')
 
 -- volatility of the state-changing functions -----------------------------------
 SELECT volatility_is('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'], 'volatile', 'start is volatile');
-SELECT volatility_is('expand_contract', 'complete', ARRAY['name', 'boolean'], 'volatile', 'complete is volatile');
+SELECT volatility_is('expand_contract', 'complete', ARRAY['name', 'boolean', 'boolean'], 'volatile', 'complete is volatile');
 SELECT volatility_is('expand_contract', 'rollback', ARRAY['name'], 'volatile', 'rollback is volatile');
 SELECT volatility_is('expand_contract', 'backfill', ARRAY['name', 'integer', 'integer'], 'volatile', 'backfill is volatile');
 

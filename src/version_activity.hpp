@@ -1,0 +1,39 @@
+/*
+ * version_activity.hpp — when each version of an open migration last wrote,
+ * so that complete() can refuse while the version it retires still writes.
+ *
+ * A small table in shared memory: per (database, migration, version) the
+ * time of the last write and the backends that wrote recently. Writes are
+ * noted once per statement and table at most (and a backend notes the same
+ * version at most every 100 ms), by the sync trigger and by planned UPDATEs;
+ * the extension's own writes (backfill batches, which run as a
+ * security-restricted operation) are not. Shared memory needs the library
+ * in shared_preload_libraries; without it nothing is recorded, and complete
+ * cannot tell (status() shows NULL).
+ */
+#pragma once
+
+#include "version_detect.hpp"
+
+namespace ec {
+
+/* From _PG_init: asks for the shared memory when the library is preloaded. */
+void request_version_activity_memory();
+void define_version_activity_settings();
+
+void note_version_write(const VersionIdentity &identity, bool is_new);
+
+struct VersionActivity {
+	TimestampTz last_write;		/* 0: none recorded */
+	int writers;				/* backends that wrote within the grace period */
+};
+
+/* false when activity is not recorded (library not preloaded). */
+bool version_activity(const char *version_schema, bool is_new, VersionActivity *out);
+
+/* ERROR 55000 unless force, when the old version of the migration whose new
+ * version schema is `version_schema` wrote within
+ * expand_contract.old_version_grace. */
+void refuse_complete_under_old_writers(const char *schema, const char *version_schema, bool force);
+
+} // namespace ec
