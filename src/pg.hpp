@@ -93,6 +93,7 @@ extern "C" {
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 #include "catalog/pg_authid.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"

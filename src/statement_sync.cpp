@@ -99,26 +99,108 @@ current_value(const UpdateRewrite &u, AttrNumber attnum)
 	return te ? (Node *) copyObjectImpl(te->expr) : (Node *) column(u, attnum);
 }
 
+/* CASE WHEN test THEN then_value ELSE else_value END */
+Node *
+case_when(Node *test, Node *then_value, Node *else_value)
+{
+	CaseWhen   *when = makeNode(CaseWhen);
+	CaseExpr   *result = makeNode(CaseExpr);
+
+	when->expr = (Expr *) test;
+	when->result = (Expr *) then_value;
+	when->location = -1;
+	result->casetype = exprType(else_value);
+	result->casecollid = exprCollation(else_value);
+	result->args = list_make1(when);
+	result->defresult = (Expr *) else_value;
+	result->location = -1;
+	return (Node *) result;
+}
+
 /* CASE WHEN marker IS NOT FALSE THEN when_unsynced ELSE otherwise END */
 Node *
 for_unsynced_rows(const UpdateRewrite &u, AttrNumber marker, Node *when_unsynced, Node *otherwise)
 {
 	BooleanTest *test = makeNode(BooleanTest);
-	CaseWhen   *when = makeNode(CaseWhen);
-	CaseExpr   *result = makeNode(CaseExpr);
 
 	test->arg = (Expr *) column(u, marker);
 	test->booltesttype = IS_NOT_FALSE;
 	test->location = -1;
-	when->expr = (Expr *) test;
-	when->result = (Expr *) when_unsynced;
-	when->location = -1;
-	result->casetype = exprType(otherwise);
-	result->casecollid = exprCollation(otherwise);
-	result->args = list_make1(when);
-	result->defresult = (Expr *) otherwise;
-	result->location = -1;
-	return (Node *) result;
+	return case_when((Node *) test, when_unsynced, otherwise);
+}
+
+/* `assigned IS NOT DISTINCT FROM` the column's value before the UPDATE, by
+ * the type's equality; NULL when the type has none. */
+Node *
+same_as_before(const UpdateRewrite &u, Node *assigned, AttrNumber attnum)
+{
+	Var		   *before = column(u, attnum);
+	TypeCacheEntry *type = lookup_type_cache(before->vartype, TYPECACHE_EQ_OPR);
+
+	if (!OidIsValid(type->eq_opr))
+		return NULL;
+
+	DistinctExpr *distinct = makeNode(DistinctExpr);
+
+	distinct->opno = type->eq_opr;
+	distinct->opfuncid = get_opcode(type->eq_opr);
+	distinct->opresulttype = BOOLOID;
+	distinct->opretset = false;
+	distinct->opcollid = InvalidOid;
+	distinct->inputcollid = before->varcollid;
+	distinct->args = list_make2(copyObjectImpl(assigned), before);
+	distinct->location = -1;
+	return (Node *) makeBoolExpr(NOT_EXPR, list_make1(distinct), -1);
+}
+
+/* Whether the statement writes every rule target back with the value it had
+ * (an AND of same_as_before): a whole row saved as it was read. NULL when it
+ * leaves a target out (then what it assigns is meant), or a target's type
+ * has no equality. */
+Node *
+all_written_back(const UpdateRewrite &u, List *rules)
+{
+	List	   *tests = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rules)
+	{
+		SyncRule   *r = (SyncRule *) lfirst(lc);
+
+		if (!bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned))
+			return NULL;
+
+		Node	   *test = same_as_before(u, (Node *) get_tle_by_resno(u.values, r->target)->expr,
+										  r->target);
+
+		if (test == NULL)
+			return NULL;
+		tests = lappend(tests, test);
+	}
+	if (tests == NIL)
+		return NULL;
+	return list_length(tests) == 1 ? (Node *) linitial(tests) : (Node *) makeBoolExpr(AND_EXPR, tests, -1);
+}
+
+/* `values` with the entry for attnum now `value`. */
+List *
+replace_value(List *values, AttrNumber attnum, Node *value)
+{
+	ListCell   *lc;
+
+	foreach(lc, values)
+	{
+		TargetEntry *te = (TargetEntry *) lfirst(lc);
+
+		if (te->resno == attnum)
+		{
+			TargetEntry *copy = flatCopyTargetEntry(te);
+
+			copy->expr = (Expr *) value;
+			lfirst(lc) = copy;
+		}
+	}
+	return values;
 }
 
 void
@@ -167,16 +249,33 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 	else
 	{
 		List	   *new_values = list_copy(u.values);
+		Node	   *written_back = all_written_back(u, spec->ups);
 
 		foreach(lc, spec->ups)
 		{
 			SyncRule   *r = (SyncRule *) lfirst(lc);
+			Node	   *computed = after_update(u, r->expr, u.values);
 
 			if (bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned))
-				continue;
+			{
+				/* A row that predates start showed stale new columns; written
+				 * back all, all unchanged (an ORM saving the whole row), they
+				 * are brought up to date; otherwise what it wrote stands. */
+				if (written_back == NULL)
+					continue;
 
-			Node	   *value = for_unsynced_rows(u, spec->marker, after_update(u, r->expr, u.values),
-												  (Node *) column(u, r->target));
+				TargetEntry *te = get_tle_by_resno(u.values, r->target);
+				Node	   *value = for_unsynced_rows(u, spec->marker,
+													  case_when((Node *) copyObjectImpl(written_back),
+																computed, (Node *) te->expr),
+													  (Node *) copyObjectImpl(te->expr));
+
+				assign(u, r->target, value);
+				new_values = replace_value(new_values, r->target, value);
+				continue;
+			}
+
+			Node	   *value = for_unsynced_rows(u, spec->marker, computed, (Node *) column(u, r->target));
 
 			assign(u, r->target, value);
 			new_values = lappend(new_values, makeTargetEntry((Expr *) value, r->target, NULL, false));

@@ -61,6 +61,7 @@ struct SyncState {
 	TupleDesc desc;
 	ExprContext *econtext;
 	TupleTableSlot *work_slot;
+	TupleTableSlot *old_slot;	/* during an UPDATE: the row before it */
 	Datum *values;
 	bool *nulls;
 	bool *replace;
@@ -91,7 +92,10 @@ enum class Pick {
 								 * column's own default filled */
 	InputsAssigned,				/* targets whose inputs (or themselves) the
 								 * statement assigned */
-	NotAssigned					/* targets the statement did not assign itself */
+	NotWritten					/* targets the statement did not assign; all
+								 * of them when it assigned every one with the
+								 * value it had (a whole row written back as it
+								 * was read) */
 };
 
 Node *columns_to_params(Node *node, int *sublevels_up);
@@ -398,6 +402,39 @@ invalidate_relation(Oid relid)
 			entry->state->valid = false;
 }
 
+/* Whether the row in `slot` has the value the updated row had in column
+ * attnum (byte for byte; both NULL counts). */
+bool
+unchanged(const SyncState *state, AttrNumber attnum, TupleTableSlot *slot)
+{
+	Form_pg_attribute att = TupleDescAttr(state->desc, attnum - 1);
+	bool		new_null;
+	bool		old_null;
+	Datum		new_value = slot_getattr(slot, attnum, &new_null);
+	Datum		old_value = slot_getattr(state->old_slot, attnum, &old_null);
+
+	if (new_null || old_null)
+		return new_null && old_null;
+	return datumIsEqual(new_value, old_value, att->attbyval, att->attlen);
+}
+
+/* Whether the statement wrote every target back with the value it had: a
+ * whole row saved as it was read. */
+bool
+all_unchanged(const SyncState *state, const SyncTarget *targets, int ntargets,
+			  const Bitmapset *assigned, TupleTableSlot *slot)
+{
+	for (int i = 0; i < ntargets; i++)
+	{
+		AttrNumber	target = targets[i].rule.target;
+
+		if (!bms_is_member(target - FirstLowInvalidHeapAttributeNumber, assigned) ||
+			!unchanged(state, target, slot))
+			return false;
+	}
+	return true;
+}
+
 /* Evaluates the picked targets against `slot` into the replacement arrays. */
 int
 evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
@@ -427,8 +464,9 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 					(t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned) ||
 					 bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned));
 				break;
-			case Pick::NotAssigned:
-				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
+			case Pick::NotWritten:
+				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned) ||
+					all_unchanged(state, targets, ntargets, assigned, slot);
 				break;
 		}
 		if (!picked)
@@ -480,10 +518,14 @@ sync_row(TriggerData *td)
 	ResetExprContext(state->econtext);
 	if (writer_is_new_version(state->spec.identity, state->relid, &state->version_cache))
 	{
-		if (unsynced && evaluate(state, state->ups, state->nups, Pick::NotAssigned, assigned, slot) > 0)
+		state->old_slot = td->tg_trigslot;
+		if (unsynced && evaluate(state, state->ups, state->nups, Pick::NotWritten, assigned, slot) > 0)
 		{
 			/* The row predates start: bring its new columns up to date from the
-			 * old ones before "down" reads them. */
+			 * old ones before "down" reads them. Its new columns were stale
+			 * when read: written back all, all unchanged (an ORM saving the
+			 * whole row), they are brought up to date too; otherwise what the
+			 * writer assigned stands. */
 			tuple = apply_replacements(state, tuple);
 			ExecStoreHeapTuple(tuple, state->work_slot, false);
 			slot = state->work_slot;
