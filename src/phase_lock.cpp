@@ -21,16 +21,20 @@ constexpr int max_pause_ms = 5000;
 
 /*
  * Inside the caller's transaction block the phase's ACCESS EXCLUSIVE locks
- * would last until the caller commits, with every writer waiting. A
- * transaction that began before the current statement is one (BEGIN ...);
- * an autocommit statement, and what it calls (a DO block, a function with an
- * exception handler), starts its own transaction with itself and ends it
- * with itself.
+ * would last until the caller commits, with every writer waiting. An
+ * autocommit statement is never in one. In a block (or a subtransaction:
+ * an exception handler, whose top level is not visible), a transaction that
+ * began before the current statement is the caller's BEGIN ...; one that
+ * began with it is a single statement's (a multi-statement query string, a
+ * DO block or function with an exception handler). Over the extended
+ * protocol a subtransaction's statement starts after its transaction, so a
+ * phase called from an exception handler that way is refused too.
  */
 bool
 in_transaction_block(void)
 {
-	return GetCurrentTransactionStartTimestamp() != GetCurrentStatementStartTimestamp();
+	return IsTransactionBlock() &&
+		GetCurrentTransactionStartTimestamp() != GetCurrentStatementStartTimestamp();
 }
 
 void
