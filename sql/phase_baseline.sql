@@ -50,6 +50,9 @@ SELECT expand_contract.complete('phase_baseline');
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'phase\_baseline\_%' ORDER BY 1;
 SELECT migration, phase, previous_version_schema FROM expand_contract.status('phase_baseline');
 SELECT * FROM phase_baseline.bookings ORDER BY id;
+-- The completed migration's version schema is live now: it is the current
+-- version, and a baseline beside it would be left behind.
+SELECT expand_contract.baseline('03_again', 'phase_baseline');
 DEALLOCATE old_read;
 
 -- Clean up.

@@ -215,35 +215,69 @@ start_attempt(void *arg)
 	args->version_schema = plan->version_schema;
 }
 
-void
-refuse_long_backfill(const MigrationRecord &record)
+/*
+ * The tables of the migration still to backfill ("a, b"), how many, and by
+ * the progress estimate about how many rows (-1: unknown); NULL when none.
+ */
+const char *
+backfill_left(const MigrationRecord &record, int64 *rows, int64 *ntables)
 {
 	const char *args[] = {record.schema, record.name};
-	List	   *rows = catalog_rows("SELECT pg_catalog.string_agg(table_name::text, ', ' ORDER BY table_name), "
-									"pg_catalog.sum(GREATEST(COALESCE(rows_total, 0) - rows_done, 0)), "
-									"pg_catalog.bool_or(rows_total IS NULL) "
-									"FROM expand_contract.backfill_progress "
-									"WHERE schema_name = $1 AND migration = $2 AND NOT done",
-									2, args);
-	char	  **row = (char **) linitial(rows);
+	List	   *found = catalog_rows("SELECT pg_catalog.string_agg(table_name::text, ', ' ORDER BY table_name), "
+									 "pg_catalog.sum(GREATEST(COALESCE(rows_total, 0) - rows_done, 0)), "
+									 "pg_catalog.bool_or(rows_total IS NULL), pg_catalog.count(*) "
+									 "FROM expand_contract.backfill_progress "
+									 "WHERE schema_name = $1 AND migration = $2 AND NOT done",
+									 2, args);
+	char	  **row = (char **) linitial(found);
 
 	if (row[0] == NULL)
-		return;
+		return NULL;
+	*rows = strcmp(row[2], "t") == 0 ? -1 : strtoll(row[1], NULL, 10);
+	*ntables = strtoll(row[3], NULL, 10);
+	return row[0];
+}
 
-	int64		left = strtoll(row[1], NULL, 10);
-	bool		unknown = strcmp(row[2], "t") == 0;
-
-	if (!unknown && left <= complete_backfill_limit())
-		return;
+[[noreturn]] void
+refuse_long_backfill(const MigrationRecord &record, const char *tables, int64 rows)
+{
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot complete: %s rows of %s are still to be backfilled",
-					unknown ? "an unknown number of" : psprintf("about " INT64_FORMAT, left), row[0]),
+					rows < 0 ? psprintf("more than %d", complete_backfill_limit())
+					: psprintf("about " INT64_FORMAT, rows), tables),
 			 errdetail("complete() backfills at most expand_contract.complete_backfill_limit (%d) rows "
 					   "itself, because it holds its locks while it does.",
 					   complete_backfill_limit()),
 			 errhint("Run CALL expand_contract.run_backfill('%s') (or start_backfill) first.",
 					 record.schema)));
+}
+
+/*
+ * The old columns are about to go: every row must have its new ones. A few
+ * left are filled here; many would hold row locks (and then the phase's own)
+ * against writers for as long as they take. The estimate refuses early; the
+ * work itself is bounded too (one batch of the limit per table), since an
+ * estimate can be far off.
+ */
+int64
+finish_small_backfill(const MigrationRecord &record)
+{
+	int64		rows;
+	int64		ntables;
+	const char *tables = backfill_left(record, &rows, &ntables);
+	int64		backfilled = 0;
+
+	if (tables == NULL)
+		return 0;
+	if (rows < 0 || rows > complete_backfill_limit())
+		refuse_long_backfill(record, tables, rows);
+	(void) run_backfill_batches(record, complete_backfill_limit() + 1, ntables, report_final_backfill,
+								&backfilled);
+	tables = backfill_left(record, &rows, &ntables);
+	if (tables != NULL)
+		refuse_long_backfill(record, tables, -1);
+	return backfilled;
 }
 
 struct CompleteArgs {
@@ -262,12 +296,7 @@ complete_attempt(void *arg)
 	require_owner_rights(record, "complete");
 	refuse_complete_under_old_writers(args->schema, record.version_schema, args->force);
 
-	/* The old columns are about to go: every row must have its new ones. A
-	 * few left are filled here; many would hold row locks (and then the
-	 * phase's own) against writers for as long as they take. */
-	refuse_long_backfill(record);
-	args->backfilled = 0;
-	(void) run_backfill_batches(record, 10000, -1, report_final_backfill, &args->backfilled);
+	args->backfilled = finish_small_backfill(record);
 	if (args->verify)
 	{
 		int64		mismatches = verify_migration(record, NULL, NULL);
@@ -385,6 +414,16 @@ EC_FUNCTION(ec_baseline)
 	plan->owner = GetUserId();
 	plan->names = ec::pinned_names();
 	ec::last_completed_migration(schema, &parent, &previous_version_schema);
+	/* A live version schema is the current version already; a baseline
+	 * beside it would leave it behind for good (the next complete drops only
+	 * the version before its own). */
+	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot take a baseline: version schema \"%s\" of migration \"%s\" is live",
+						previous_version_schema, parent),
+				 errhint("Applications can use it as their version schema; the next start() keeps it "
+						 "live until that migration completes.")));
 	ec::create_version_schema(plan);
 	ec::record_started_migration(plan, parent, "{\"operations\": []}", NIL, NIL);
 

@@ -155,8 +155,9 @@ same_as_before(const UpdateRewrite &u, Node *assigned, AttrNumber attnum)
 
 /* Whether the statement writes every rule target back with the value it had
  * (an AND of same_as_before): a whole row saved as it was read. NULL when it
- * leaves a target out (then what it assigns is meant), or a target's type
- * has no equality. */
+ * leaves a target out (then what it assigns is meant), assigns one a
+ * volatile expression (which the test would evaluate again), or a target's
+ * type has no equality. */
 Node *
 all_written_back(const UpdateRewrite &u, List *rules)
 {
@@ -170,8 +171,12 @@ all_written_back(const UpdateRewrite &u, List *rules)
 		if (!bms_is_member(r->target - FirstLowInvalidHeapAttributeNumber, u.assigned))
 			return NULL;
 
-		Node	   *test = same_as_before(u, (Node *) get_tle_by_resno(u.values, r->target)->expr,
-										  r->target);
+		Node	   *assigned = (Node *) get_tle_by_resno(u.values, r->target)->expr;
+
+		if (contain_volatile_functions(assigned))
+			return NULL;
+
+		Node	   *test = same_as_before(u, assigned, r->target);
 
 		if (test == NULL)
 			return NULL;

@@ -61,7 +61,6 @@ struct SyncState {
 	TupleDesc desc;
 	ExprContext *econtext;
 	TupleTableSlot *work_slot;
-	TupleTableSlot *old_slot;	/* during an UPDATE: the row before it */
 	Datum *values;
 	bool *nulls;
 	bool *replace;
@@ -92,10 +91,7 @@ enum class Pick {
 								 * column's own default filled */
 	InputsAssigned,				/* targets whose inputs (or themselves) the
 								 * statement assigned */
-	NotWritten					/* targets the statement did not assign; all
-								 * of them when it assigned every one with the
-								 * value it had (a whole row written back as it
-								 * was read) */
+	NotAssigned					/* targets the statement did not assign itself */
 };
 
 Node *columns_to_params(Node *node, int *sublevels_up);
@@ -402,34 +398,34 @@ invalidate_relation(Oid relid)
 			entry->state->valid = false;
 }
 
-/* Whether the row in `slot` has the value the updated row had in column
- * attnum (byte for byte; both NULL counts). */
+/* Whether `after` has the value `before` had in column attnum (the same
+ * image, whatever its header or compression; both NULL counts). */
 bool
-unchanged(const SyncState *state, AttrNumber attnum, TupleTableSlot *slot)
+unchanged(const SyncState *state, AttrNumber attnum, TupleTableSlot *after, TupleTableSlot *before)
 {
 	Form_pg_attribute att = TupleDescAttr(state->desc, attnum - 1);
-	bool		new_null;
-	bool		old_null;
-	Datum		new_value = slot_getattr(slot, attnum, &new_null);
-	Datum		old_value = slot_getattr(state->old_slot, attnum, &old_null);
+	bool		after_null;
+	bool		before_null;
+	Datum		after_value = slot_getattr(after, attnum, &after_null);
+	Datum		before_value = slot_getattr(before, attnum, &before_null);
 
-	if (new_null || old_null)
-		return new_null && old_null;
-	return datumIsEqual(new_value, old_value, att->attbyval, att->attlen);
+	if (after_null || before_null)
+		return after_null && before_null;
+	return datum_image_eq(after_value, before_value, att->attbyval, att->attlen);
 }
 
-/* Whether the statement wrote every target back with the value it had: a
- * whole row saved as it was read. */
+/* Whether an UPDATE wrote every target back with the value it had: a whole
+ * row saved as it was read. */
 bool
-all_unchanged(const SyncState *state, const SyncTarget *targets, int ntargets,
-			  const Bitmapset *assigned, TupleTableSlot *slot)
+written_back_unchanged(const SyncState *state, const SyncTarget *targets, int ntargets,
+					   const Bitmapset *assigned, TupleTableSlot *after, TupleTableSlot *before)
 {
 	for (int i = 0; i < ntargets; i++)
 	{
 		AttrNumber	target = targets[i].rule.target;
 
 		if (!bms_is_member(target - FirstLowInvalidHeapAttributeNumber, assigned) ||
-			!unchanged(state, target, slot))
+			!unchanged(state, target, after, before))
 			return false;
 	}
 	return true;
@@ -464,9 +460,8 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 					(t->rule.recompute_always || bms_overlap(t->rule.inputs, assigned) ||
 					 bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned));
 				break;
-			case Pick::NotWritten:
-				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned) ||
-					all_unchanged(state, targets, ntargets, assigned, slot);
+			case Pick::NotAssigned:
+				picked = !bms_is_member(t->rule.target - FirstLowInvalidHeapAttributeNumber, assigned);
 				break;
 		}
 		if (!picked)
@@ -518,14 +513,18 @@ sync_row(TriggerData *td)
 	ResetExprContext(state->econtext);
 	if (writer_is_new_version(state->spec.identity, state->relid, &state->version_cache))
 	{
-		state->old_slot = td->tg_trigslot;
-		if (unsynced && evaluate(state, state->ups, state->nups, Pick::NotWritten, assigned, slot) > 0)
+		/* New columns of a row that predates start were stale when read:
+		 * written back all unchanged (an ORM saving the whole row), they are
+		 * brought up to date like ones left out; otherwise what the writer
+		 * assigned stands. */
+		Pick		stale = unsynced && written_back_unchanged(state, state->ups, state->nups, assigned,
+															   slot, td->tg_trigslot)
+			? Pick::All : Pick::NotAssigned;
+
+		if (unsynced && evaluate(state, state->ups, state->nups, stale, assigned, slot) > 0)
 		{
 			/* The row predates start: bring its new columns up to date from the
-			 * old ones before "down" reads them. Its new columns were stale
-			 * when read: written back all, all unchanged (an ORM saving the
-			 * whole row), they are brought up to date too; otherwise what the
-			 * writer assigned stands. */
+			 * old ones before "down" reads them. */
 			tuple = apply_replacements(state, tuple);
 			ExecStoreHeapTuple(tuple, state->work_slot, false);
 			slot = state->work_slot;

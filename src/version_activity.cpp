@@ -145,7 +145,7 @@ note_version_write(const VersionIdentity &identity, bool is_new)
 	if (shared == NULL || InSecurityRestrictedOperation())
 		return;
 
-	TimestampTz now = GetCurrentStatementStartTimestamp();
+	TimestampTz now = GetCurrentTimestamp();
 
 	if (noted_recently(identity.new_schema, is_new, now))
 		return;

@@ -3,9 +3,11 @@
  * so that complete() can refuse while the version it retires still writes.
  *
  * A small table in shared memory: per (database, migration, version) the
- * time of the last write and the backends that wrote recently. Writes are
- * noted once per statement and table at most (and a backend notes the same
- * version at most every 100 ms), by the sync trigger and by planned UPDATEs;
+ * time of the last write and the backends that wrote recently. INSERTs and
+ * UPDATEs of migrated tables are noted once per statement and transaction at
+ * most (and a backend notes the same version at most every 100 ms), by the
+ * sync trigger and by planned UPDATEs (DELETEs, and tables the migration
+ * only renames, fire no sync trigger and are not seen);
  * the extension's own writes (backfill batches, which run as a
  * security-restricted operation) are not. Shared memory needs the library
  * in shared_preload_libraries; without it nothing is recorded, and complete

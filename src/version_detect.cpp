@@ -236,11 +236,12 @@ decide_writer_version(const VersionIdentity &identity, Oid relid, VersionCache *
 }
 
 /* The decision, with the write noted for complete()'s old-client gate once
- * per statement (the check per row is one comparison). */
+ * per statement and transaction (the check per row is one comparison; a
+ * procedure that commits as it goes is noted in each of its transactions). */
 static bool
 noted(const VersionIdentity &identity, VersionCache *cache, bool is_new)
 {
-	TimestampTz started = GetCurrentStatementStartTimestamp();
+	TimestampTz started = Max(GetCurrentStatementStartTimestamp(), GetCurrentTransactionStartTimestamp());
 
 	if (cache->noted_start != started || cache->noted_new != is_new)
 	{
