@@ -48,6 +48,13 @@ SET LOCAL expand_contract.phase_in_transaction_block = on;
 SELECT expand_contract.rollback('phase_rollback');
 SELECT count(*) AS objects_inside FROM pg_temp.migration_objects();
 ROLLBACK;
+-- BEGIN and the phase sent as one query string are a transaction block too.
+BEGIN \; SELECT pg_temp.sqlstate_of($$SELECT expand_contract.rollback('phase_rollback')$$) \; ROLLBACK;
+BEGIN;
+SET LOCAL expand_contract.phase_in_transaction_block = on;
+SELECT expand_contract.rollback('phase_rollback');
+SELECT count(*) AS objects_inside FROM pg_temp.migration_objects();
+ROLLBACK;
 SELECT schema_name, migration, phase FROM expand_contract.status('phase_rollback');
 
 --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ _PG_init(void)
 		ec::define_version_setting();
 		ec::define_backfill_settings();
 		ec::define_phase_lock_settings();
+		ec::install_transaction_tracking();
 		ec::define_version_activity_settings();
 		ec::request_version_activity_memory();
 		MarkGUCPrefixReserved("expand_contract");

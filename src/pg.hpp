@@ -65,6 +65,7 @@ extern "C" {
 #include "parser/parsetree.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/datum.h"
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"

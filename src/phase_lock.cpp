@@ -7,6 +7,10 @@
 #include "boundary.hpp"
 #include "sql.hpp"
 
+extern "C" void ec_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+								   ProcessUtilityContext context, ParamListInfo params,
+								   QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc);
+
 namespace ec {
 
 namespace {
@@ -19,21 +23,25 @@ int complete_backfill_limit_rows = 1000;
 /* The longest pause between two attempts. */
 constexpr int max_pause_ms = 5000;
 
+/* The top-level transaction (by local id) in which this backend saw BEGIN
+ * or START TRANSACTION, once the library is loaded. */
+LocalTransactionId explicit_block = InvalidLocalTransactionId;
+ProcessUtility_hook_type previous_process_utility = NULL;
+
 /*
  * Inside the caller's transaction block the phase's ACCESS EXCLUSIVE locks
- * would last until the caller commits, with every writer waiting. An
- * autocommit statement is never in one. In a block (or a subtransaction:
- * an exception handler, whose top level is not visible), a transaction that
- * began before the current statement is the caller's BEGIN ...; one that
- * began with it is a single statement's (a multi-statement query string, a
- * DO block or function with an exception handler). Over the extended
- * protocol a subtransaction's statement starts after its transaction, so a
- * phase called from an exception handler that way is refused too.
+ * would last until the caller commits, with every writer waiting. A block is
+ * one this backend saw begin (BEGIN, START TRANSACTION); or, for a BEGIN run
+ * before the library was loaded, a top-level transaction block that began
+ * before the current statement (a multi-statement query string is a block
+ * too, but one that begins and ends with its statement).
  */
 bool
 in_transaction_block(void)
 {
-	return IsTransactionBlock() &&
+	if (explicit_block == MyProc->lxid)
+		return true;
+	return GetCurrentTransactionNestLevel() == 1 && IsTransactionBlock() &&
 		GetCurrentTransactionStartTimestamp() != GetCurrentStatementStartTimestamp();
 }
 
@@ -108,6 +116,35 @@ pause_ms(int attempt)
 }
 
 } // namespace
+
+void
+note_transaction_statement(Node *statement)
+{
+	if (IsA(statement, TransactionStmt) &&
+		(((TransactionStmt *) statement)->kind == TRANS_STMT_BEGIN ||
+		 ((TransactionStmt *) statement)->kind == TRANS_STMT_START))
+		explicit_block = MyProc->lxid;
+}
+
+void
+install_transaction_tracking()
+{
+	previous_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = ec_process_utility;
+}
+
+void
+call_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (previous_process_utility)
+		previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,
+								 dest, qc);
+	else
+		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
+								dest, qc);
+}
 
 void
 define_phase_lock_settings()
@@ -186,3 +223,17 @@ run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
 }
 
 } // namespace ec
+
+/* Notes BEGIN for the phases' transaction-block check, then runs the
+ * statement as it would have run. */
+extern "C" void
+ec_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+				   ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	ec::pg_entry([&] {
+		ec::note_transaction_statement(pstmt->utilityStmt);
+		ec::call_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,
+								 dest, qc);
+	});
+}

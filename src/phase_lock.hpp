@@ -22,6 +22,14 @@ namespace ec {
 
 void define_phase_lock_settings();
 
+/* A ProcessUtility hook that notes BEGIN, so a phase can tell it runs in an
+ * explicit transaction block. */
+void install_transaction_tracking();
+void note_transaction_statement(Node *statement);
+void call_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+						  ProcessUtilityContext context, ParamListInfo params,
+						  QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc);
+
 /* expand_contract.complete_backfill_limit: the most rows complete() may
  * backfill in its own transaction. */
 int complete_backfill_limit();
