@@ -379,14 +379,11 @@ parse_type_field(const NameRules &names, const char *source, const char *field)
 ColumnType
 column_type(Oid relid, const char *column)
 {
-	HeapTuple	tuple = SearchSysCacheAttName(relid, column);
+	FormData_pg_attribute attribute = column_attribute(relid, column);
 	ColumnType	result;
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "expand_contract: column \"%s\" of relation %u vanished", column, relid);
-	result.type = ((Form_pg_attribute) GETSTRUCT(tuple))->atttypid;
-	result.typmod = ((Form_pg_attribute) GETSTRUCT(tuple))->atttypmod;
-	ReleaseSysCache(tuple);
+	result.type = attribute.atttypid;
+	result.typmod = attribute.atttypmod;
 	result.sql = type_sql(result.type, result.typmod);
 	return result;
 }

@@ -288,6 +288,19 @@ attribute_value(Oid relid, const char *column, const char *value_sql, bool with_
 					 2, args);
 }
 
+FormData_pg_attribute
+column_attribute(Oid relid, const char *column)
+{
+	HeapTuple	tuple = SearchSysCacheAttName(relid, column);
+	FormData_pg_attribute attribute;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: column \"%s\" of relation %u vanished", column, relid);
+	memcpy(&attribute, GETSTRUCT(tuple), ATTRIBUTE_FIXED_PART_SIZE);
+	ReleaseSysCache(tuple);
+	return attribute;
+}
+
 const char *
 column_default_sql(Oid relid, const char *column)
 {

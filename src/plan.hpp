@@ -131,6 +131,10 @@ void plan_add_identity_sync(PlannedTable *table, SyncDirection direction, const 
 const char *plan_referenced_table_sql(MigrationPlan *plan, const char *name);
 const char *plan_referenced_columns_sql(MigrationPlan *plan, const char *table, List *columns);
 
+/* The pg_attribute row of a table's column (a copy of its fixed part);
+ * ERROR if the column is gone. */
+FormData_pg_attribute column_attribute(Oid relid, const char *column);
+
 /* Physical column default as SQL text, or NULL. */
 const char *column_default_sql(Oid relid, const char *column);
 /* Physical column comment, or NULL. */

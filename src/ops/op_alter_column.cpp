@@ -24,14 +24,7 @@ namespace {
 bool
 column_is_not_null(Oid relid, const char *column)
 {
-	HeapTuple	tuple = SearchSysCacheAttName(relid, column);
-	bool		not_null;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "expand_contract: column \"%s\" of relation %u vanished", column, relid);
-	not_null = ((Form_pg_attribute) GETSTRUCT(tuple))->attnotnull;
-	ReleaseSysCache(tuple);
-	return not_null;
+	return column_attribute(relid, column).attnotnull;
 }
 
 /* Indexes and constraints other than NOT NULL would vanish with the old

@@ -33,12 +33,7 @@ op_drop_column(MigrationPlan *plan, const JsonObject &op)
 
 	if (down == NULL && column_default_sql(table->relid, column->physical) == NULL)
 	{
-		HeapTuple	att = SearchSysCacheAttName(table->relid, column->physical);
-		bool		not_null = HeapTupleIsValid(att) && ((Form_pg_attribute) GETSTRUCT(att))->attnotnull;
-
-		if (HeapTupleIsValid(att))
-			ReleaseSysCache(att);
-		if (not_null)
+		if (column_attribute(table->relid, column->physical).attnotnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" is NOT NULL without a default, so field \"down\" is required "
