@@ -2,7 +2,7 @@
 BEGIN;
 -- pgTAP runs in one transaction: let the phases run inside it.
 SET LOCAL expand_contract.phase_in_transaction_block = on;
-SELECT plan(52);
+SELECT plan(62);
 
 -- start ------------------------------------------------------------------------
 SELECT has_function('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'],
@@ -136,6 +136,32 @@ SELECT is(current_setting('expand_contract.max_replication_lag'), '-1', 'expand_
 SELECT is(current_setting('expand_contract.batch_target_ms'), '100ms', 'expand_contract.batch_target_ms defaults to 100 ms');
 SELECT is((SELECT unit FROM pg_settings WHERE name = 'expand_contract.max_replication_lag'), 'kB',
           'expand_contract.max_replication_lag is a size');
+-- The phases' lock discipline and the old-client gate.
+SELECT is(current_setting('expand_contract.phase_lock_timeout'), '200ms',
+          'expand_contract.phase_lock_timeout defaults to 200 ms (below deadlock_timeout)');
+SELECT is(current_setting('expand_contract.phase_lock_deadline'), '30s',
+          'expand_contract.phase_lock_deadline defaults to 30 s');
+SELECT is((SELECT boot_val FROM pg_settings WHERE name = 'expand_contract.phase_in_transaction_block'), 'off',
+          'phases refuse transaction blocks by default (this file opts in)');
+SELECT is(current_setting('expand_contract.complete_backfill_limit'), '1000',
+          'complete backfills at most 1000 rows itself by default');
+SELECT is(current_setting('expand_contract.old_version_grace'), '1min',
+          'expand_contract.old_version_grace defaults to a minute');
+
+-- baseline and version_writes -------------------------------------------------------
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.baseline(text,name)')),
+          'name text, schema name DEFAULT ''public''::name',
+          'baseline(name text, schema name DEFAULT ''public'')');
+SELECT function_returns('expand_contract', 'baseline', ARRAY['text', 'name'], 'name',
+                        'baseline returns the version schema');
+SELECT is(pg_get_function_result(to_regprocedure('expand_contract.version_writes(name)')),
+          'TABLE(version text, last_write timestamp with time zone, writers integer)',
+          'version_writes returns TABLE(version, last_write, writers)');
+-- Without shared_preload_libraries nothing is recorded.
+SELECT is_empty($$SELECT * FROM expand_contract.version_writes('no_such_version')$$,
+                'version_writes has no rows for an unknown version');
+SELECT ok(has_function_privilege('public', 'expand_contract.baseline(text,name)', 'EXECUTE'),
+          'PUBLIC may call baseline (it checks the schema owner itself)');
 
 -- run_backfill and verify ---------------------------------------------------------
 SELECT is((SELECT prokind::text FROM pg_proc WHERE oid = to_regprocedure('expand_contract.run_backfill(name,integer,integer)')),
