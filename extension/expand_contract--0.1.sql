@@ -25,6 +25,7 @@ CREATE TABLE @extschema@.migrations (
     touched_tables          name[]      NOT NULL DEFAULT '{}',
     complete_steps          jsonb       NOT NULL DEFAULT '[]',
     rollback_steps          jsonb       NOT NULL DEFAULT '[]',
+    open_steps              jsonb       NOT NULL DEFAULT '[]',  -- opens gated views (open_new_version)
     PRIMARY KEY (schema_name, name),
     CHECK ((phase = 'completed') = (completed_at IS NOT NULL))
 );
@@ -257,6 +258,17 @@ COMMENT ON VIEW @extschema@.backfill_status IS
     'Backfill of every table of the open migrations: state, rows done and left, rate, ETA';
 GRANT SELECT ON @extschema@.backfill_status TO PUBLIC;
 
+-- The gate of the new version's views under open_new_version =
+-- 'when_backfilled': true once the migration's backfill is done, an ERROR
+-- (55000) before.
+CREATE FUNCTION @extschema@.new_version_open(version_schema name)
+RETURNS boolean
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_new_version_open';
+COMMENT ON FUNCTION @extschema@.new_version_open(name) IS
+    'Gate of a new version''s views: true once its backfill is done, else an error';
+
 -- When each version of a migration last wrote, and how many sessions wrote
 -- through it within expand_contract.old_version_grace (kept in shared memory:
 -- no rows unless the library is in shared_preload_libraries).
@@ -274,7 +286,8 @@ RETURNS TABLE (schema_name name, migration text, phase text, version_schema name
                completed_at timestamptz, backfill_rows_left bigint,
                table_name name, backfill_state text, backfill_rows_done bigint,
                rows_per_second numeric, eta interval, error text,
-               old_version_last_write timestamptz, old_version_writers integer)
+               old_version_last_write timestamptz, old_version_writers integer,
+               new_version_open boolean)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -289,7 +302,8 @@ AS $$
            CASE WHEN l.phase = 'active' AND b.table_name IS NOT NULL
                 THEN b.rows_left ELSE 0 END,
            b.table_name, b.state, b.rows_done, b.rows_per_second, b.eta, b.error,
-           w.last_write, w.writers
+           w.last_write, w.writers,
+           CASE WHEN l.phase = 'active' THEN l.open_steps = '[]'::jsonb END
       FROM latest l
       LEFT JOIN @extschema@.backfill_status b
         ON b.schema_name = l.schema_name AND b.migration = l.name

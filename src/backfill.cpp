@@ -8,6 +8,7 @@
 #include "catalog.hpp"
 #include "security.hpp"
 #include "sql.hpp"
+#include "version_schema.hpp"
 
 namespace ec {
 
@@ -621,6 +622,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 		}
 	}
 	end_run_as(owner);
+	open_new_version_if_backfilled(record);
 	return pass;
 }
 

@@ -118,6 +118,7 @@ find_active_migration(const char *schema, MigrationRecord *record, bool lock)
 	record->sql_search_path = row[5];
 	record->complete_steps = load_steps(schema, "complete_steps");
 	record->rollback_steps = load_steps(schema, "rollback_steps");
+	record->open_steps = load_steps(schema, "open_steps");
 	return true;
 }
 
@@ -176,12 +177,12 @@ record_started_migration(MigrationPlan *plan, const char *parent, const char *do
 						  plan->previous_version_schema, parent, document,
 						  text_array_literal(touched), steps_jsonb(complete_steps),
 						  steps_jsonb(rollback_steps), GetUserNameFromId(plan->owner, false),
-						  plan->names.search_path};
+						  plan->names.search_path, steps_jsonb(plan_ddl_steps(plan->open_steps))};
 
 	catalog_exec("INSERT INTO expand_contract.migrations (schema_name, name, version_schema, "
 				 "previous_version_schema, parent, document, touched_tables, complete_steps, "
-				 "rollback_steps, owner, sql_search_path) VALUES ($1, $2, $3, $4, $5, $6::jsonb, "
-				 "$7::name[], $8::jsonb, $9::jsonb, $10, $11)", 11, args);
+				 "rollback_steps, owner, sql_search_path, open_steps) VALUES ($1, $2, $3, $4, $5, "
+				 "$6::jsonb, $7::name[], $8::jsonb, $9::jsonb, $10, $11, $12::jsonb)", 12, args);
 }
 
 void

@@ -21,6 +21,7 @@ struct MigrationRecord {
 	List *touched_tables;        /* char * */
 	List *complete_steps;        /* PlannedStep * */
 	List *rollback_steps;        /* PlannedStep * */
+	List *open_steps;            /* PlannedStep *: opens gated views */
 };
 
 /* The schema name, checked to exist (ERROR 3F000 otherwise). */

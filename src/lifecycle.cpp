@@ -297,6 +297,7 @@ complete_attempt(void *arg)
 	refuse_complete_under_old_writers(args->schema, record.version_schema, args->force);
 
 	args->backfilled = finish_small_backfill(record);
+	open_new_version_if_backfilled(record);
 	if (args->verify)
 	{
 		int64		mismatches = verify_migration(record, NULL, NULL);

@@ -6,6 +6,7 @@
 #include "boundary.hpp"
 #include "phase_lock.hpp"
 #include "version_activity.hpp"
+#include "version_schema.hpp"
 #include "statement_sync.hpp"
 #include "trigger_engine.hpp"
 #include "version_detect.hpp"
@@ -25,6 +26,7 @@ _PG_init(void)
 		ec::define_phase_lock_settings();
 		ec::install_transaction_tracking();
 		ec::define_version_activity_settings();
+		ec::define_version_schema_settings();
 		ec::request_version_activity_memory();
 		MarkGUCPrefixReserved("expand_contract");
 		ec::register_sync_invalidation();

@@ -343,6 +343,15 @@ plan_needs_backfill(const PlannedTable *table)
 
 /* Statements (char *) as steps of one kind. */
 static List *
+as_steps(List *statements, bool user_sql);
+
+List *
+plan_ddl_steps(List *statements)
+{
+	return as_steps(statements, false);
+}
+
+static List *
 as_steps(List *statements, bool user_sql)
 {
 	List	   *steps = NIL;

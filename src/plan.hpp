@@ -76,6 +76,8 @@ struct MigrationPlan {
 	const char *previous_version_schema; /* NULL when there is none */
 	List *tables;              /* PlannedTable * */
 	List *on_complete_sql;     /* sql operations run by complete() */
+	List *open_steps;          /* char *: DDL that opens the new version's
+								* gated views once the backfill is done */
 	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */
 	int operation;             /* number of the operation being applied */
 	const char *where;         /* current operation, for messages */
@@ -145,6 +147,9 @@ bool plan_has_sync_trigger(const PlannedTable *table);
 bool plan_has_backfill_marker(const PlannedTable *table);
 /* Whether its existing rows need a backfill: it has "up" columns. */
 bool plan_needs_backfill(const PlannedTable *table);
+
+/* Generated DDL statements (char *) as steps (PlannedStep *). */
+List *plan_ddl_steps(List *statements);
 
 /* The steps (PlannedStep *) of complete() and rollback(), in order. */
 List *plan_complete_steps(MigrationPlan *plan);

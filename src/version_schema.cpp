@@ -3,12 +3,15 @@
  */
 #include "version_schema.hpp"
 
+#include "boundary.hpp"
 #include "security.hpp"
 #include "sql.hpp"
 
 namespace ec {
 
 namespace {
+
+int open_new_version = 0;		/* 0: at_start, 1: when_backfilled */
 
 /* Repeats on `target_sql` the grants `acl_query` lists for `object` as rows
  * (grantee, privilege, grantable). */
@@ -75,8 +78,20 @@ create_view(MigrationPlan *plan, PlannedTable *table)
 		else
 			appendStringInfo(&select, "%s AS %s", qi(c->physical), qi(c->name));
 	}
-	sql_execf("CREATE VIEW %s WITH (security_invoker = true) AS SELECT %s FROM %s",
-			  view_sql, select.data, qname(plan->schema, table->physical_name));
+	const char *view_body = psprintf("%s WITH (security_invoker = true) AS SELECT %s FROM %s",
+									 view_sql, select.data, qname(plan->schema, table->physical_name));
+
+	if (opens_when_backfilled() && plan_needs_backfill(table))
+	{
+		/* Until its rows are backfilled the new version would read stale
+		 * new columns: every statement on the view raises a clear error
+		 * (the check option covers INSERT) until the backfill opens it. */
+		sql_execf("CREATE VIEW %s WHERE expand_contract.new_version_open(%s::pg_catalog.name) "
+				  "WITH CASCADED CHECK OPTION", view_body, ql(plan->version_schema));
+		plan->open_steps = lappend(plan->open_steps, psprintf("CREATE OR REPLACE VIEW %s", view_body));
+	}
+	else
+		sql_execf("CREATE VIEW %s", view_body);
 
 	const char *args[] = {psprintf("%u", table->relid)};
 	const char *table_comment = sql_value("SELECT pg_catalog.obj_description($1::pg_catalog.oid, "
@@ -188,4 +203,81 @@ drop_version_schema(const char *schema)
 	sql_execf("DROP SCHEMA %s", qi(schema));
 }
 
+void
+define_version_schema_settings()
+{
+	static const struct config_enum_entry kOpens[] = {
+		{"at_start", 0, false}, {"when_backfilled", 1, false}, {NULL, 0, false}};
+
+	DefineCustomEnumVariable("expand_contract.open_new_version",
+							 "When start() lets applications use the new version's views.",
+							 "when_backfilled: a view of a table with rows to backfill refuses every "
+							 "statement until the backfill is done, so the new version never reads a "
+							 "stale value.",
+							 &open_new_version, 0, kOpens, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+bool
+opens_when_backfilled()
+{
+	return open_new_version == 1;
+}
+
+void
+open_new_version_if_backfilled(const MigrationRecord &record)
+{
+	if (record.open_steps == NIL)
+		return;
+
+	const char *args[] = {record.schema, record.name};
+
+	if (catalog_rows("SELECT 1 FROM expand_contract.backfill_progress "
+					 "WHERE schema_name = $1 AND migration = $2 AND NOT done LIMIT 1", 2, args) != NIL)
+		return;
+
+	RunAs		owner = begin_run_as(record.owner, kPinnedSearchPath);
+	ListCell   *lc;
+
+	foreach(lc, record.open_steps)
+		sql_exec(((const PlannedStep *) lfirst(lc))->statement);
+	end_run_as(owner);
+	catalog_exec("UPDATE expand_contract.migrations SET open_steps = '[]' "
+				 "WHERE schema_name = $1 AND name = $2", 2, args);
+}
+
 } // namespace ec
+
+/* new_version_open(version_schema): true once the migration's backfill is
+ * done; until then ERROR 55000, so the gated views refuse every statement. */
+EC_FUNCTION(ec_new_version_open)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(true);
+
+	const char *args[] = {NameStr(*PG_GETARG_NAME(0))};
+
+	SPI_connect();
+
+	List	   *rows = ec::catalog_rows(
+		"SELECT m.schema_name, pg_catalog.string_agg(b.table_name::text, ', ' ORDER BY b.table_name), "
+		"pg_catalog.sum(GREATEST(COALESCE(b.rows_total, 0) - b.rows_done, 0)) "
+		"FROM expand_contract.migrations m JOIN expand_contract.backfill_progress b "
+		"ON b.schema_name = m.schema_name AND b.migration = m.name "
+		"WHERE m.version_schema = $1 AND m.phase = 'active' AND NOT b.done GROUP BY m.schema_name",
+		1, args);
+
+	if (rows != NIL)
+	{
+		char	  **row = (char **) linitial(rows);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the new version \"%s\" is not open yet: about %s rows of %s are still to be backfilled",
+						args[0], row[2], row[1]),
+				 errdetail("Until then it would read stale values for them."),
+				 errhint("It opens when the backfill is done: CALL expand_contract.run_backfill('%s').",
+						 row[0])));
+	}
+	SPI_finish();
+	PG_RETURN_BOOL(true);
+}

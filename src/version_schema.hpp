@@ -10,11 +10,20 @@
  */
 #pragma once
 
-#include "plan.hpp"
+#include "catalog.hpp"
 
 namespace ec {
 
 void create_version_schema(MigrationPlan *plan);
+
+/* expand_contract.open_new_version: 'when_backfilled' gates the new version's
+ * views of tables with rows to backfill until the backfill is done. */
+void define_version_schema_settings();
+bool opens_when_backfilled();
+
+/* Opens the gated views (their open steps, as the migration's owner) once
+ * no table of the migration is left to backfill. */
+void open_new_version_if_backfilled(const MigrationRecord &record);
 
 /* Repeats the column privileges of relid.column on target_sql(target_column). */
 void copy_column_grants(Oid relid, const char *column, const char *target_sql,

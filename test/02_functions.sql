@@ -45,8 +45,8 @@ SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.status(name
           'schema name DEFAULT NULL::name',
           'status(schema name DEFAULT NULL)');
 SELECT is(pg_get_function_result(to_regprocedure('expand_contract.status(name)')),
-          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text, old_version_last_write timestamp with time zone, old_version_writers integer)',
-          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error, old_version_last_write, old_version_writers)');
+          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text, old_version_last_write timestamp with time zone, old_version_writers integer, new_version_open boolean)',
+          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error, old_version_last_write, old_version_writers, new_version_open)');
 SELECT volatility_is('expand_contract', 'status', ARRAY['name'], 'stable', 'status is stable');
 
 -- sync_trigger -----------------------------------------------------------------
@@ -66,10 +66,10 @@ SELECT ok(to_regprocedure('expand_contract.sync_trigger()') IS NOT NULL
 SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
-          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'complete:c', 'pause_backfill:c', 'resume_backfill:c',
+          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'complete:c', 'new_version_open:c', 'pause_backfill:c', 'resume_backfill:c',
                 'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'status:sql',
                 'sync_trigger:c', 'verify:c', 'version_writes:c'],
-          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, version_writes, status, sync_trigger');
+          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, version_writes, new_version_open, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
