@@ -99,6 +99,19 @@ schema_owner(Oid schema_oid)
 	return owner;
 }
 
+Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "expand_contract: relation %u vanished", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
 void
 require_schema_owner_rights(Oid schema_oid, const char *schema)
 {

@@ -50,7 +50,9 @@ void end_run_as(const RunAs &scope);
  * every role's). */
 bool acts_for(Oid role);
 
+/* The owners of a schema and of a relation (ERROR if gone). */
 Oid schema_owner(Oid schema_oid);
+Oid relation_owner(Oid relid);
 
 /* ERROR 42501 unless the current user may change schema `schema_oid`: a
  * migration reshapes what every client of the schema sees, so starting one

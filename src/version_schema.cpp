@@ -44,13 +44,8 @@ const char *kGranteeSql =
 void
 give_to_table_owner(Oid table, Oid view)
 {
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
-	Oid			owner;
+	Oid			owner = relation_owner(table);
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "expand_contract: relation %u vanished", table);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
 	if (owner == GetUserId())
 		return;
 	CommandCounterIncrement();
@@ -231,8 +226,14 @@ open_new_version_if_backfilled(const MigrationRecord &record)
 
 	const char *args[] = {record.schema, record.name};
 
-	if (catalog_rows("SELECT 1 FROM expand_contract.backfill_progress "
-					 "WHERE schema_name = $1 AND migration = $2 AND NOT done LIMIT 1", 2, args) != NIL)
+	/* The catalog, not the record loaded earlier in this transaction, says
+	 * whether the views are still gated: complete() reaches here after its
+	 * backfill may have opened them already. */
+	if (catalog_rows("SELECT 1 FROM expand_contract.migrations m "
+					 "WHERE m.schema_name = $1 AND m.name = $2 AND m.open_steps <> '[]' "
+					 "AND NOT EXISTS (SELECT FROM expand_contract.backfill_progress b "
+					 "  WHERE b.schema_name = m.schema_name AND b.migration = m.name AND NOT b.done)",
+					 2, args) == NIL)
 		return;
 
 	RunAs		owner = begin_run_as(record.owner, kPinnedSearchPath);
