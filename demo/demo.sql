@@ -25,6 +25,15 @@ BEGIN
     END IF;
     RETURN 'ok: ' || what;
 END $$;
+-- The error a statement raises (SQLSTATE and message), for the steps that show one.
+CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
 \set QUIET off
 \set ECHO queries
 
@@ -112,9 +121,10 @@ SELECT pg_temp.expect(NOT EXISTS (SELECT 1 FROM information_schema.columns
 
 \echo
 \echo '=================================================================='
-\echo ' 4. Both apps run side by side'
-\echo '    old app: search_path = public                  (reads/writes status)'
-\echo '    new app: search_path = public_02_split_status  (booking_status, registered)'
+\echo ' 4. The old app keeps running; the new version waits for its backfill'
+\echo '    Until the rows that existed before start are backfilled, the new'
+\echo '    version would read stale values for them, so its views refuse'
+\echo '    every statement with a clear error: it is never wrong.'
 \echo '=================================================================='
 
 \echo
@@ -126,7 +136,63 @@ RETURNING id AS old_app_id, student, studio, status
 \gset
 SELECT id, student, studio, status FROM bookings WHERE id = :old_app_id;
 
-\echo '--- ... and the new app reads it split in two ---'
+\echo '--- the new app is not let in yet ---'
+SELECT pg_temp.error_of('SELECT * FROM public_02_split_status.bookings WHERE id = 1') AS new_app_reads;
+SELECT DISTINCT migration, new_version_open FROM expand_contract.status();
+\set ECHO none
+SELECT pg_temp.expect(pg_temp.error_of('SELECT * FROM public_02_split_status.bookings')
+                      LIKE '55000: the new version "public_02_split_status" is not open yet%',
+                      'the new version refuses to read before the backfill (55000)')
+\g (tuples_only=on)
+\set ECHO queries
+
+\echo
+\echo '=================================================================='
+\echo ' 5. Backfill: compute the new columns for the rows that existed'
+\echo '    before start, in a background worker that commits short,'
+\echo '    key-ordered batches. Resumable: after a crash or a cancel, the'
+\echo '    next run continues after the last committed batch.'
+\echo '=================================================================='
+SELECT table_name, backfill_state, backfill_rows_done, backfill_rows_left
+  FROM expand_contract.status();
+SELECT expand_contract.start_backfill(batch_size => 500) > 0 AS worker_started;
+\echo 'Waiting for the worker (it shows in backfill_status and pg_stat_activity):'
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM expand_contract.backfill_status
+                               WHERE schema_name = 'public' AND state <> 'done');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT table_name, state, rows_done, rows_left, batches, error
+  FROM expand_contract.backfill_status;
+SELECT table_name, backfill_state, backfill_rows_done, backfill_rows_left
+  FROM expand_contract.status();
+\echo 'verify() lists rows whose versions disagree; none:'
+SELECT * FROM expand_contract.verify();
+\set ECHO none
+SELECT pg_temp.expect(backfill_rows_left = 0, 'status reports nothing left to backfill')
+  FROM expand_contract.status('public')
+\g (tuples_only=on)
+\set ECHO queries
+
+\echo 'The backfill opened the new version:'
+SELECT DISTINCT migration, new_version_open FROM expand_contract.status();
+\set ECHO none
+SELECT pg_temp.expect(bool_and(new_version_open), 'the backfill opened the new version')
+  FROM expand_contract.status('public')
+\g (tuples_only=on)
+\set ECHO queries
+
+\echo
+\echo '=================================================================='
+\echo ' 6. Both apps run side by side'
+\echo '    old app: search_path = public                  (reads/writes status)'
+\echo '    new app: search_path = public_02_split_status  (booking_status, registered)'
+\echo '=================================================================='
+
+\echo '--- the new app reads the old app''s booking split in two ---'
 SET search_path = public_02_split_status;
 SELECT id, student, studio, booking_status, registered FROM bookings WHERE id = :old_app_id;
 \set ECHO none
@@ -203,37 +269,6 @@ SELECT o.id, o.student, o.status AS "old: status",
  WHERE o.id IN (1, 2, 3, 4, 13, :old_app_id, :new_app_id)
  ORDER BY o.id;
 
-\echo
-\echo '=================================================================='
-\echo ' 5. Backfill: compute the new columns for the rows that existed'
-\echo '    before start, in a background worker that commits short,'
-\echo '    key-ordered batches. Resumable: after a crash or a cancel, the'
-\echo '    next run continues after the last committed batch.'
-\echo '=================================================================='
-SELECT table_name, backfill_state, backfill_rows_done, backfill_rows_left
-  FROM expand_contract.status();
-SELECT expand_contract.start_backfill(batch_size => 500) > 0 AS worker_started;
-\echo 'Waiting for the worker (it shows in backfill_status and pg_stat_activity):'
-DO $$
-BEGIN
-    FOR i IN 1..600 LOOP
-        EXIT WHEN NOT EXISTS (SELECT FROM expand_contract.backfill_status
-                               WHERE schema_name = 'public' AND state <> 'done');
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END $$;
-SELECT table_name, state, rows_done, rows_left, batches, error
-  FROM expand_contract.backfill_status;
-SELECT table_name, backfill_state, backfill_rows_done, backfill_rows_left
-  FROM expand_contract.status();
-\echo 'verify() lists rows whose versions disagree; none:'
-SELECT * FROM expand_contract.verify();
-\set ECHO none
-SELECT pg_temp.expect(backfill_rows_left = 0, 'status reports nothing left to backfill')
-  FROM expand_contract.status('public')
-\g (tuples_only=on)
-\set ECHO queries
-
 \echo 'Every row now reads the same through both versions:'
 SELECT n.booking_status, n.registered, o.status AS old_status, count(*)
   FROM public.bookings o
@@ -254,7 +289,7 @@ SELECT pg_temp.expect(count(*) = 0, 'every row agrees between the old and the ne
 
 \echo
 \echo '=================================================================='
-\echo ' 6. Contract: complete the migration'
+\echo ' 7. Contract: complete the migration'
 \echo '    The old shape goes away; the table keeps only the new columns.'
 \echo '    The old app must have been switched over before this step.'
 \echo '=================================================================='

@@ -303,7 +303,9 @@ AS $$
                 THEN b.rows_left ELSE 0 END,
            b.table_name, b.state, b.rows_done, b.rows_per_second, b.eta, b.error,
            w.last_write, w.writers,
-           CASE WHEN l.phase = 'active' THEN l.open_steps = '[]'::jsonb END
+           CASE WHEN l.phase = 'active' THEN l.open_steps = '[]'::jsonb OR NOT EXISTS (
+                SELECT FROM @extschema@.backfill_progress p
+                 WHERE p.schema_name = l.schema_name AND p.migration = l.name AND NOT p.done) END
       FROM latest l
       LEFT JOIN @extschema@.backfill_status b
         ON b.schema_name = l.schema_name AND b.migration = l.name

@@ -1,8 +1,8 @@
 --
--- new_version_opens: with expand_contract.open_new_version = 'when_backfilled'
--- the new version is right from its first read. Its views of tables with
--- rows to backfill refuse every statement (55000, saying why and what to
--- do) until the backfill is done, and open by themselves when it is; the old
+-- new_version_opens: the new version is right from its first read. By
+-- default (expand_contract.open_new_version = 'when_backfilled') its views
+-- of tables with rows to backfill refuse every statement (55000, saying why
+-- and what to do) until the backfill is done, and open by themselves when it is; the old
 -- version works throughout. status() says when the new version is open.
 --
 \pset null '(null)'
@@ -21,9 +21,8 @@ CREATE FUNCTION pg_temp.doc() RETURNS jsonb LANGUAGE sql AS $$
       {"drop_column": {"table": "bookings", "column": "status",
                        "down": "CASE WHEN registered THEN ''attended_registered'' ELSE ''booked'' END"}}]}'::jsonb
 $$;
-SET expand_contract.open_new_version = 'when_backfilled';
 SELECT expand_contract.start('02_registered', pg_temp.doc(), 'new_version_opens') AS version_schema;
-RESET expand_contract.open_new_version;
+SHOW expand_contract.open_new_version;
 SELECT DISTINCT migration, new_version_open FROM expand_contract.status('new_version_opens');
 
 -- The new version refuses, clearly, rather than read a stale "registered".
@@ -58,9 +57,7 @@ SELECT * FROM expand_contract.verify('new_version_opens');
 
 -- The whole cycle: rollback, start again (gated again), complete opens it.
 SELECT expand_contract.rollback('new_version_opens');
-SET expand_contract.open_new_version = 'when_backfilled';
 SELECT expand_contract.start('02_registered', pg_temp.doc(), 'new_version_opens') AS version_schema;
-RESET expand_contract.open_new_version;
 SELECT count(*) FROM new_version_opens_02_registered.bookings;
 SELECT sum(rows) AS backfilled FROM expand_contract.backfill('new_version_opens', 50);
 SELECT count(*) FROM new_version_opens_02_registered.bookings;

@@ -4,6 +4,9 @@
 -- default, and an optional link to the shop that sells the item. The old app
 -- keeps running on the base schema the whole time.
 --
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 \set SHOW_CONTEXT never
 \pset null '(null)'
 CREATE SCHEMA op_add_column;

@@ -5,6 +5,9 @@
 -- status, and "customer_name" instead of "customer"; the old app keeps the
 -- old definitions until complete.
 --
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 \set SHOW_CONTEXT never
 \pset null '(null)'
 CREATE SCHEMA op_alter_column;

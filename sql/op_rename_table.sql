@@ -3,6 +3,9 @@
 -- app does too; it also flags VIP customers. The old app keeps using
 -- "clients" until complete. Invoices reference the table throughout.
 --
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 \set SHOW_CONTEXT never
 \pset null '(null)'
 CREATE SCHEMA op_rename_table;

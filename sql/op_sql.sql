@@ -7,6 +7,9 @@
 -- first, and "onComplete" ones at complete, under that same search_path
 -- whatever the session running them has.
 --
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 \set SHOW_CONTEXT never
 \pset null '(null)'
 CREATE SCHEMA op_sql;

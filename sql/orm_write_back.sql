@@ -1,6 +1,9 @@
 --
 -- orm_write_back: an ORM that saves the whole row it read (Django's save())
--- through the new version, on a row the backfill has not reached yet. The
+-- through the new version, on a row the backfill has not reached yet. By
+-- default the new version opens only once the backfill is done, so no such
+-- row can be read (new_version_opens); this story opts into
+-- open_new_version = at_start, where it can. The
 -- row showed stale new columns (NULL, the default); written back unchanged
 -- they are brought up to date from the old ones instead of being taken as
 -- meant, so the write works and the row ends consistent. If the application
@@ -9,6 +12,7 @@
 -- backfill still show the stale values: backfill before the new version
 -- reads.)
 --
+SET expand_contract.open_new_version = at_start;
 \pset null '(null)'
 CREATE SCHEMA orm_write_back;
 SET search_path = orm_write_back;

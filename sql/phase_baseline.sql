@@ -33,8 +33,13 @@ SELECT expand_contract.baseline('02_again', 'phase_baseline');
 -- Across start, the old application's prepared SELECT * still works, in the
 -- old shape: no staged column, no marker.
 EXECUTE old_read;
--- Both versions write; the baseline's writes are the old version's.
+-- The old application goes on writing; the new version opens once the
+-- backfill is done, and from then on both versions write. The baseline's
+-- writes are the old version's.
 INSERT INTO bookings VALUES (3, 'Hedy', 'attended_registered');
+SELECT new_version_open FROM expand_contract.status('phase_baseline');
+SELECT * FROM expand_contract.backfill('phase_baseline') \g /dev/null
+SELECT new_version_open FROM expand_contract.status('phase_baseline');
 INSERT INTO phase_baseline_02_registered.bookings (id, student, status, registered)
 VALUES (4, 'Radia', 'booked', false);
 SELECT * FROM phase_baseline_02_registered.bookings WHERE id >= 3 ORDER BY id;

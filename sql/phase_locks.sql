@@ -114,6 +114,25 @@ SELECT rows_total AS estimated FROM expand_contract.backfill_progress WHERE tabl
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.complete('phase_locks')$$);
 SELECT expand_contract.rollback('phase_locks');
 
+-- The backfill opens the new version (open_new_version = when_backfilled,
+-- the default) without queueing behind the new version's readers: it tries
+-- to lock each view within the lock timeout, and a view it could not lock
+-- keeps its gate, which lets everything through now that the backfill is
+-- done, until the next backfill or complete replaces it.
+SELECT expand_contract.start('04_double', '{"operations": [
+  {"add_column": {"table": "loaded", "column": {"name": "double", "type": "integer", "nullable": true},
+                  "up": "v * 2"}}]}', 'phase_locks') AS version_schema;
+SELECT dblink_exec('reader', 'BEGIN');
+SELECT dblink_exec('reader', 'LOCK TABLE phase_locks_04_double.loaded IN ACCESS SHARE MODE');
+SELECT count(*) AS batches FROM expand_contract.backfill('phase_locks');
+SELECT DISTINCT new_version_open FROM expand_contract.status('phase_locks');
+SELECT count(*), sum(double) FROM phase_locks_04_double.loaded;
+SELECT pg_get_viewdef('phase_locks_04_double.loaded'::regclass) LIKE '%new_version_open%' AS gated;
+SELECT dblink_exec('reader', 'COMMIT');
+SELECT count(*) AS batches FROM expand_contract.backfill('phase_locks');
+SELECT pg_get_viewdef('phase_locks_04_double.loaded'::regclass) LIKE '%new_version_open%' AS gated;
+SELECT expand_contract.complete('phase_locks');
+
 -- The lock timeout must stay below deadlock_timeout, so that a phase gives
 -- up before a deadlock check could cancel a writer instead.
 SET expand_contract.phase_lock_timeout = '2s';
@@ -126,5 +145,5 @@ SELECT dblink_disconnect('reader');
 SELECT dblink_disconnect('writer');
 SET client_min_messages = warning;
 DROP SCHEMA phase_locks CASCADE;
-DROP SCHEMA IF EXISTS phase_locks_02_registered, phase_locks_03_studio_code CASCADE;
+DROP SCHEMA IF EXISTS phase_locks_02_registered, phase_locks_03_studio_code, phase_locks_04_double CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'phase_locks';

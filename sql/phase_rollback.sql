@@ -1,6 +1,9 @@
 -- phase_rollback: the story ends in a rollback. Both apps wrote during the
 -- migration; afterwards the table has its old shape and every row the way
 -- the old app reads it, and nothing of the migration is left.
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 
 CREATE SCHEMA phase_rollback;
 SET search_path = phase_rollback;

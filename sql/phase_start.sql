@@ -4,6 +4,9 @@
 -- The studio booking app keeps one status column; migration 02_split_status
 -- splits it into booking_status + registered. Everything lives in the schema
 -- phase_start, so this file does not disturb the other tests.
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 
 
 CREATE SCHEMA phase_start;

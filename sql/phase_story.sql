@@ -8,6 +8,9 @@
 -- status must equal down(new columns) and the new columns must equal
 -- up(status), unless the row predates start and the backfill has not reached
 -- it yet (its new columns are still empty).
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 
 CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN EXECUTE sql; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 

@@ -4,6 +4,9 @@
 -- it back; anyone else gets 42501 (see also security_roles). A table owner needs no superuser rights (only CREATE
 -- on the database, for the version schema), and the grants on a table carry
 -- over to its view in the version schema.
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 
 CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN EXECUTE sql; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 

@@ -6,6 +6,9 @@
 -- that carries a second statement is refused with a syntax error and the
 -- smuggled statement never runs.
 --
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 \set SHOW_CONTEXT never
 \pset null '(null)'
 CREATE SCHEMA security_fields;

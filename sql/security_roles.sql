@@ -9,6 +9,9 @@
 -- up/down in backfill batches) runs as the migration owner, as a
 -- security-restricted operation.
 --
+-- Both versions write here while rows still wait for the backfill, so the
+-- new version opens at start (by default it opens once the backfill is done).
+SET expand_contract.open_new_version = at_start;
 \set SHOW_CONTEXT never
 \pset null '(null)'
 SET ec_test.schema = 'security_roles';

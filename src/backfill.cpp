@@ -622,7 +622,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 		}
 	}
 	end_run_as(owner);
-	open_new_version_if_backfilled(record);
+	try_open_new_version_if_backfilled(record);
 	return pass;
 }
 

@@ -175,10 +175,24 @@ complete_backfill_limit()
 	return complete_backfill_limit_rows;
 }
 
+bool
+try_under_phase_lock_timeout(void (*attempt)(void *), void *arg)
+{
+	static const int retryable[] = {ERRCODE_LOCK_NOT_AVAILABLE, ERRCODE_T_R_DEADLOCK_DETECTED, 0};
+	int			nest_level = NewGUCNestLevel();
+
+	(void) set_config_option("lock_timeout", psprintf("%d", phase_lock_timeout_ms), PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
+	bool		done = run_in_subtransaction(attempt, arg, retryable);
+
+	AtEOXact_GUC(false, nest_level);
+	return done;
+}
+
 void
 run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
 {
-	static const int retryable[] = {ERRCODE_LOCK_NOT_AVAILABLE, ERRCODE_T_R_DEADLOCK_DETECTED, 0};
 	TimestampTz started = GetCurrentTimestamp();
 	TimestampTz deadline = TimestampTzPlusMilliseconds(started, phase_lock_deadline_ms);
 
@@ -186,15 +200,7 @@ run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
 	check_lock_timeout();
 	for (int attempts = 1;; attempts++)
 	{
-		int			nest_level = NewGUCNestLevel();
-
-		(void) set_config_option("lock_timeout", psprintf("%d", phase_lock_timeout_ms), PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-
-		bool		done = run_in_subtransaction(attempt, arg, retryable);
-
-		AtEOXact_GUC(false, nest_level);
-		if (done)
+		if (try_under_phase_lock_timeout(attempt, arg))
 			return;
 
 		const char *blockers = describe_blockers(schema_oid);

@@ -41,4 +41,9 @@ int complete_backfill_limit();
  */
 void run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg);
 
+/* One such attempt, for work that may wait for later (no retry, no refusal
+ * of transaction blocks): false when it could not get its locks within
+ * expand_contract.phase_lock_timeout, and then it left nothing behind. */
+bool try_under_phase_lock_timeout(void (*attempt)(void *), void *arg);
+
 } // namespace ec

@@ -4,6 +4,7 @@
 #include "version_schema.hpp"
 
 #include "boundary.hpp"
+#include "phase_lock.hpp"
 #include "security.hpp"
 #include "sql.hpp"
 
@@ -11,7 +12,7 @@ namespace ec {
 
 namespace {
 
-int open_new_version = 0;		/* 0: at_start, 1: when_backfilled */
+int open_new_version = 1;		/* 0: at_start, 1: when_backfilled (default) */
 
 /* Repeats on `target_sql` the grants `acl_query` lists for `object` as rows
  * (grantee, privilege, grantable). */
@@ -209,7 +210,7 @@ define_version_schema_settings()
 							 "when_backfilled: a view of a table with rows to backfill refuses every "
 							 "statement until the backfill is done, so the new version never reads a "
 							 "stale value.",
-							 &open_new_version, 0, kOpens, PGC_USERSET, 0, NULL, NULL, NULL);
+							 &open_new_version, 1, kOpens, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 bool
@@ -244,6 +245,31 @@ open_new_version_if_backfilled(const MigrationRecord &record)
 	end_run_as(owner);
 	catalog_exec("UPDATE expand_contract.migrations SET open_steps = '[]' "
 				 "WHERE schema_name = $1 AND name = $2", 2, args);
+}
+
+namespace {
+
+void
+open_attempt(void *arg)
+{
+	open_new_version_if_backfilled(*static_cast<const MigrationRecord *>(arg));
+}
+
+} // namespace
+
+void
+try_open_new_version_if_backfilled(const MigrationRecord &record)
+{
+	if (record.open_steps == NIL)
+		return;
+	/* Replacing a view locks it ACCESS EXCLUSIVE: behind a long reader of
+	 * the new version that wait would queue its other statements. */
+	if (!try_under_phase_lock_timeout(open_attempt, const_cast<MigrationRecord *>(&record)))
+		ereport(NOTICE,
+				(errmsg("the new version \"%s\" is open, but its views could not be locked to drop their gate",
+						record.version_schema),
+				 errdetail("They let every statement through and check the backfill on each; "
+						   "the next backfill() or complete() replaces them.")));
 }
 
 } // namespace ec

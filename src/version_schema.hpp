@@ -22,8 +22,13 @@ void define_version_schema_settings();
 bool opens_when_backfilled();
 
 /* Opens the gated views (their open steps, as the migration's owner) once
- * no table of the migration is left to backfill. */
+ * no table of the migration is left to backfill. complete() opens them
+ * under its own locks; the backfill tries once within
+ * expand_contract.phase_lock_timeout and otherwise leaves them to the next
+ * backfill or complete (a gated view lets everything through once the
+ * backfill is done, only slower). */
 void open_new_version_if_backfilled(const MigrationRecord &record);
+void try_open_new_version_if_backfilled(const MigrationRecord &record);
 
 /* Repeats the column privileges of relid.column on target_sql(target_column). */
 void copy_column_grants(Oid relid, const char *column, const char *target_sql,

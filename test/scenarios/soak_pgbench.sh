@@ -62,6 +62,8 @@ SELECT 'student ' || g, (ARRAY['booked', 'cancelled', 'attended', 'attended_regi
        ((g * 7919 % 100000) / 100.0)::numeric(10,2)::text
   FROM generate_series(1, $ROWS) g;
 VACUUM ANALYZE bookings;
+-- Both applications write while the worker backfills: the new version opens at start.
+SET expand_contract.open_new_version = at_start;
 SELECT expand_contract.start('02_soak', \$\${"operations": [
   {"add_column": {"table": "bookings", "column": {"name": "booking_status", "type": "text", "nullable": true},
                   "up": "CASE status WHEN 'attended_registered' THEN 'attended' ELSE status END"}},
