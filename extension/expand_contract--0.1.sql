@@ -269,16 +269,17 @@ AS 'MODULE_PATHNAME', 'ec_new_version_open';
 COMMENT ON FUNCTION @extschema@.new_version_open(name) IS
     'Gate of a new version''s views: true once its backfill is done, else an error';
 
--- When each version of a migration last wrote, and how many sessions wrote
--- through it within expand_contract.old_version_grace (kept in shared memory:
--- no rows unless the library is in shared_preload_libraries).
-CREATE FUNCTION @extschema@.version_writes(version_schema name)
-RETURNS TABLE (version text, last_write timestamptz, writers integer)
+-- When each version of a migration was last written and read, and how many
+-- sessions did so within expand_contract.old_version_grace (kept in shared
+-- memory: no rows unless the library is in shared_preload_libraries).
+CREATE FUNCTION @extschema@.version_use(version_schema name)
+RETURNS TABLE (version text, last_write timestamptz, writers integer,
+               last_read timestamptz, readers integer)
 LANGUAGE c VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'ec_version_writes';
-COMMENT ON FUNCTION @extschema@.version_writes(name) IS
-    'Last write and recent writers of the old and the new version of the migration with this version schema';
+AS 'MODULE_PATHNAME', 'ec_version_use';
+COMMENT ON FUNCTION @extschema@.version_use(name) IS
+    'Last write and read, and recent writers and readers, of the old and the new version of the migration with this version schema';
 
 CREATE FUNCTION @extschema@.status(schema name DEFAULT NULL)
 RETURNS TABLE (schema_name name, migration text, phase text, version_schema name,
@@ -287,7 +288,8 @@ RETURNS TABLE (schema_name name, migration text, phase text, version_schema name
                table_name name, backfill_state text, backfill_rows_done bigint,
                rows_per_second numeric, eta interval, error text,
                old_version_last_write timestamptz, old_version_writers integer,
-               new_version_open boolean)
+               new_version_open boolean,
+               old_version_last_read timestamptz, old_version_readers integer)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -305,11 +307,12 @@ AS $$
            w.last_write, w.writers,
            CASE WHEN l.phase = 'active' THEN l.open_steps = '[]'::jsonb OR NOT EXISTS (
                 SELECT FROM @extschema@.backfill_progress p
-                 WHERE p.schema_name = l.schema_name AND p.migration = l.name AND NOT p.done) END
+                 WHERE p.schema_name = l.schema_name AND p.migration = l.name AND NOT p.done) END,
+           w.last_read, w.readers
       FROM latest l
       LEFT JOIN @extschema@.backfill_status b
         ON b.schema_name = l.schema_name AND b.migration = l.name
-      LEFT JOIN LATERAL @extschema@.version_writes(l.version_schema) w
+      LEFT JOIN LATERAL @extschema@.version_use(l.version_schema) w
         ON l.phase = 'active' AND w.version = 'old'
      ORDER BY l.schema_name, b.table_name
 $$;

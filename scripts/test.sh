@@ -5,6 +5,7 @@
 #   1. scripts/setup.sh        packages, build, install
 #   2. pg_regress              make installcheck, sql/*.sql vs expected/*.out
 #   3. isolation               make installcheck, specs/*.spec
+#   3b. isolation, preloaded   test/preloaded/specs/*.spec on a cluster preloading the library
 #   4. pgTAP                   pg_prove on test/*.sql, counted per assertion
 #   4b. scenarios              test/scenarios/*.sh, one test each (pg_dump/restore, ...)
 #   5. CMake                   the library builds with CMake without warnings
@@ -107,6 +108,13 @@ if [ "$CLUSTER_OK" = 1 ]; then
         fi
     fi
 fi
+
+# --- 3b. isolation, library preloaded -------------------------------------------------
+# Specs that need shared memory (test/preloaded/specs), on a cluster of their
+# own that preloads the library.
+section "isolation, library preloaded (scripts/preloaded_isolation.sh)"
+bash scripts/preloaded_isolation.sh "$WORK/preloaded" 2>&1 | tee "$WORK/preloaded.log"
+count_pg_regress "isolation-preloaded" "$WORK/preloaded.log" "${PIPESTATUS[0]}"
 
 # --- 4. pgTAP ----------------------------------------------------------------------
 # Counts assertions of one pg_prove --verbose log. Assertions that a file

@@ -122,6 +122,9 @@ SELECT expand_contract.rollback('phase_locks');
 SELECT expand_contract.start('04_double', '{"operations": [
   {"add_column": {"table": "loaded", "column": {"name": "double", "type": "integer", "nullable": true},
                   "up": "v * 2"}}]}', 'phase_locks') AS version_schema;
+-- (A backfill() that finishes in its own transaction leaves the views to the
+-- next call: they must not turn plain for snapshots taken before it commits.)
+SELECT count(*) AS batches FROM expand_contract.backfill('phase_locks');
 SELECT dblink_exec('reader', 'BEGIN');
 SELECT dblink_exec('reader', 'LOCK TABLE phase_locks_04_double.loaded IN ACCESS SHARE MODE');
 SELECT count(*) AS batches FROM expand_contract.backfill('phase_locks');

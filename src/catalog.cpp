@@ -98,7 +98,8 @@ find_active_migration(const char *schema, MigrationRecord *record, bool lock)
 {
 	const char *args[] = {schema};
 	List	   *rows = catalog_rows(psprintf("SELECT name, version_schema, previous_version_schema, "
-											 "touched_tables, owner, sql_search_path "
+											 "touched_tables, owner, sql_search_path, "
+											 "(pg_catalog.date_part('epoch', started_at) * 1000000)::pg_catalog.int8 "
 											 "FROM expand_contract.migrations "
 											 "WHERE schema_name = $1 AND phase = 'active'%s",
 											 lock ? " FOR UPDATE" : ""),
@@ -116,6 +117,9 @@ find_active_migration(const char *schema, MigrationRecord *record, bool lock)
 	record->touched_tables = text_array_elements(row[3]);
 	record->owner = role_oid(row[4], psprintf("migration \"%s\" of schema \"%s\"", row[0], schema));
 	record->sql_search_path = row[5];
+	/* Microseconds since the Unix epoch, exact whatever DateStyle says. */
+	record->started_at = (TimestampTz) strtoll(row[6], NULL, 10) -
+		(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 	record->complete_steps = load_steps(schema, "complete_steps");
 	record->rollback_steps = load_steps(schema, "rollback_steps");
 	record->open_steps = load_steps(schema, "open_steps");

@@ -22,6 +22,7 @@ struct MigrationRecord {
 	List *complete_steps;        /* PlannedStep * */
 	List *rollback_steps;        /* PlannedStep * */
 	List *open_steps;            /* PlannedStep *: opens gated views */
+	TimestampTz started_at;
 };
 
 /* The schema name, checked to exist (ERROR 3F000 otherwise). */

@@ -294,7 +294,7 @@ complete_attempt(void *arg)
 	MigrationRecord record = lock_active_migration(args->schema, "complete");
 
 	require_owner_rights(record, "complete");
-	refuse_complete_under_old_writers(args->schema, record.version_schema, args->force);
+	refuse_complete_under_old_writers(record, args->force);
 
 	args->backfilled = finish_small_backfill(record);
 	open_new_version_if_backfilled(record);

@@ -6,6 +6,7 @@
 
 #include "boundary.hpp"
 #include "sql.hpp"
+#include "version_activity.hpp"
 
 extern "C" void ec_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
 								   ProcessUtilityContext context, ParamListInfo params,
@@ -170,6 +171,12 @@ define_phase_lock_settings()
 }
 
 int
+phase_lock_deadline()
+{
+	return phase_lock_deadline_ms;
+}
+
+int
 complete_backfill_limit()
 {
 	return complete_backfill_limit_rows;
@@ -198,6 +205,7 @@ run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
 
 	refuse_transaction_block(phase);
 	check_lock_timeout();
+	note_phase_changes_watch_list();
 	for (int attempts = 1;; attempts++)
 	{
 		if (try_under_phase_lock_timeout(attempt, arg))

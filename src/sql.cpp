@@ -83,7 +83,8 @@ sql_execf(const char *format, ...)
  * committed (an open migration, a changed pg_class row).
  */
 static void
-execute_with_text_args(const char *query, int nargs, const char *const *args)
+execute_with_text_args(const char *query, int nargs, const char *const *args,
+					   bool statement_snapshot = false)
 {
 	Oid		   *types = (Oid *) palloc(sizeof(Oid) * Max(nargs, 1));
 	Datum	   *values = (Datum *) palloc(sizeof(Datum) * Max(nargs, 1));
@@ -103,8 +104,9 @@ execute_with_text_args(const char *query, int nargs, const char *const *args)
 		elog(ERROR, "expand_contract: SPI_prepare failed (%s) for: %s",
 			 SPI_result_code_string(SPI_result), query);
 
-	int			rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
-										  InvalidSnapshot, false, true, 0);
+	int			rc = SPI_execute_snapshot(plan, values, nulls,
+										  statement_snapshot ? InvalidSnapshot : GetLatestSnapshot(),
+										  InvalidSnapshot, statement_snapshot, true, 0);
 
 	if (rc < 0)
 		elog(ERROR, "expand_contract: SPI_execute_snapshot failed (%s) for: %s",
@@ -165,7 +167,8 @@ catalog_owner(void)
  * transaction (and subtransaction) abort restores the previous user id.
  */
 static List *
-as_catalog_owner(const char *query, int nargs, const char *const *args)
+as_catalog_owner(const char *query, int nargs, const char *const *args,
+				 bool statement_snapshot = false)
 {
 	Oid			saved_user;
 	int			saved_context;
@@ -177,7 +180,8 @@ as_catalog_owner(const char *query, int nargs, const char *const *args)
 	int			pinned = pin_settings(kPinnedSearchPath);
 
 	SetUserIdAndSecContext(catalog_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
-	rows = sql_rows(query, nargs, args);
+	execute_with_text_args(query, nargs, args, statement_snapshot);
+	rows = collect_rows();
 	SetUserIdAndSecContext(saved_user, saved_context);
 	unpin_settings(pinned);
 	return rows;
@@ -193,6 +197,12 @@ List *
 catalog_rows(const char *query, int nargs, const char *const *args)
 {
 	return as_catalog_owner(query, nargs, args);
+}
+
+List *
+catalog_rows_as_seen(const char *query, int nargs, const char *const *args)
+{
+	return as_catalog_owner(query, nargs, args, true);
 }
 
 int

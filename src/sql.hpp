@@ -37,6 +37,9 @@ List *sql_rows(const char *query, int nargs = 0, const char *const *args = NULL)
  * callers of the phase functions need no rights on the catalog tables. */
 void catalog_exec(const char *query, int nargs = 0, const char *const *args = NULL);
 List *catalog_rows(const char *query, int nargs = 0, const char *const *args = NULL);
+/* catalog_rows with the running statement's snapshot, for what must agree
+ * with the rows that statement sees (read only). */
+List *catalog_rows_as_seen(const char *query, int nargs = 0, const char *const *args = NULL);
 
 /*
  * Makes `search_path` (a list as SET takes it) the search_path until the

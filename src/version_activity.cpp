@@ -1,38 +1,50 @@
 /*
- * version_activity.cpp — the writes of each version, in shared memory; see
+ * version_activity.cpp — the writes and reads of each version, in shared memory; see
  * version_activity.hpp.
  */
 #include "version_activity.hpp"
 
 #include "boundary.hpp"
+#include "sql.hpp"
 
 extern "C" void ec_version_activity_shmem_request(void);
 extern "C" void ec_version_activity_shmem_startup(void);
+extern "C" void ec_phase_committed(XactEvent event, void *arg);
 
 namespace ec {
 
 namespace {
 
 constexpr int kSlots = 64;
-constexpr int kWritersPerSlot = 8;
-/* A backend notes the same version at most this often. */
+constexpr int kSessionsPerSlot = 8;
+constexpr int kWatchedRelations = 256;
+/* A backend notes the same use of a version at most this often. */
 constexpr int64 kNoteEveryUs = 100 * 1000;
 
-struct WriterMark {
+enum Use { kWrite = 0, kRead = 1 };
+
+struct SessionMark {
 	int pid;
 	TimestampTz at;
+};
+
+/* One kind of use (writes or reads) of one version. */
+struct UseMarks {
+	TimestampTz last;			/* 0: none recorded */
+	SessionMark sessions[kSessionsPerSlot];
 };
 
 struct ActivitySlot {
 	Oid database;				/* InvalidOid: free */
 	NameData version_schema;	/* the migration's new version schema */
 	bool is_new;
-	TimestampTz last_write;
-	WriterMark writers[kWritersPerSlot];
+	UseMarks uses[2];			/* by Use */
 };
 
 struct ActivityShared {
 	slock_t mutex;
+	TimestampTz watching_since;	/* when this server began to note uses */
+	pg_atomic_uint64 phases_committed;	/* tells backends to reload their watch list */
 	ActivitySlot slots[kSlots];
 };
 
@@ -41,22 +53,39 @@ shmem_request_hook_type previous_request = NULL;
 shmem_startup_hook_type previous_startup = NULL;
 int old_version_grace_ms = 60000;
 
-/* This backend's last notes, so a busy writer takes the spinlock rarely. */
+/* This backend's last notes, so a busy session takes the spinlock rarely. */
 struct LocalNote {
 	NameData version_schema;
 	bool is_new;
+	Use use;
 	TimestampTz at;
 };
 LocalNote local_notes[8];
 
+/* The relations whose reads this backend notes: the tables of open
+ * migrations and the views of their version schemas, as of the last phase
+ * any backend committed. */
+struct WatchedRelation {
+	Oid relid;
+	bool is_new;
+	NameData version_schema;
+};
+WatchedRelation watched[kWatchedRelations];
+int watched_count = 0;
+uint64 watched_as_of = PG_UINT64_MAX;	/* phases_committed when loaded */
+bool loading_watch_list = false;
+bool phase_commit_callback_registered = false;
+bool phase_in_this_transaction = false;
+
 bool
-noted_recently(const char *version_schema, bool is_new, TimestampTz now)
+noted_recently(const char *version_schema, bool is_new, Use use, TimestampTz now)
 {
 	LocalNote *oldest = &local_notes[0];
 
 	for (LocalNote &note : local_notes)
 	{
-		if (note.is_new == is_new && strcmp(NameStr(note.version_schema), version_schema) == 0)
+		if (note.is_new == is_new && note.use == use &&
+			strcmp(NameStr(note.version_schema), version_schema) == 0)
 		{
 			if (now - note.at < kNoteEveryUs)
 				return true;
@@ -68,8 +97,15 @@ noted_recently(const char *version_schema, bool is_new, TimestampTz now)
 	}
 	namestrcpy(&oldest->version_schema, version_schema);
 	oldest->is_new = is_new;
+	oldest->use = use;
 	oldest->at = now;
 	return false;
+}
+
+TimestampTz
+slot_last_use(const ActivitySlot &slot)
+{
+	return Max(slot.uses[kWrite].last, slot.uses[kRead].last);
 }
 
 /* The slot of a version, taking a free or the stalest one when `create`.
@@ -84,7 +120,7 @@ find_slot(const char *version_schema, bool is_new, bool create)
 		if (slot.database == MyDatabaseId && slot.is_new == is_new &&
 			strcmp(NameStr(slot.version_schema), version_schema) == 0)
 			return &slot;
-		if (slot.database == InvalidOid || slot.last_write < stalest->last_write)
+		if (slot.database == InvalidOid || slot_last_use(slot) < slot_last_use(*stalest))
 			stalest = &slot;
 	}
 	if (!create)
@@ -97,11 +133,12 @@ find_slot(const char *version_schema, bool is_new, bool create)
 }
 
 void
-mark_writer(ActivitySlot *slot, TimestampTz now)
+mark_session(UseMarks *marks, TimestampTz now)
 {
-	WriterMark *oldest = &slot->writers[0];
+	SessionMark *oldest = &marks->sessions[0];
 
-	for (WriterMark &mark : slot->writers)
+	marks->last = Max(marks->last, now);
+	for (SessionMark &mark : marks->sessions)
 	{
 		if (mark.pid == MyProcPid)
 		{
@@ -113,6 +150,93 @@ mark_writer(ActivitySlot *slot, TimestampTz now)
 	}
 	oldest->pid = MyProcPid;
 	oldest->at = now;
+}
+
+void
+note_use(const char *version_schema, bool is_new, Use use)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (noted_recently(version_schema, is_new, use, now))
+		return;
+	SpinLockAcquire(&shared->mutex);
+	mark_session(&find_slot(version_schema, is_new, true)->uses[use], now);
+	SpinLockRelease(&shared->mutex);
+}
+
+int
+recent_sessions(const UseMarks &marks, TimestampTz since)
+{
+	int			n = 0;
+
+	for (const SessionMark &mark : marks.sessions)
+		n += mark.pid != 0 && mark.at >= since ? 1 : 0;
+	return n;
+}
+
+void
+load_watch_list_rows(void *)
+{
+	/* Every relation of a version schema of an open migration (its own
+	 * version: new; the previous one: old) and its tables (old). */
+	List	   *rows = catalog_rows(
+		"SELECT c.oid, m.version_schema, c.relnamespace OPERATOR(pg_catalog.=) v.oid "
+		"FROM expand_contract.migrations m "
+		"JOIN pg_catalog.pg_namespace v ON v.nspname OPERATOR(pg_catalog.=) m.version_schema "
+		"JOIN pg_catalog.pg_namespace b ON b.nspname OPERATOR(pg_catalog.=) m.schema_name "
+		"LEFT JOIN pg_catalog.pg_namespace p ON p.nspname OPERATOR(pg_catalog.=) m.previous_version_schema "
+		"JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) v.oid "
+		"  OR c.relnamespace OPERATOR(pg_catalog.=) p.oid "
+		"  OR (c.relnamespace OPERATOR(pg_catalog.=) b.oid "
+		"      AND c.relname OPERATOR(pg_catalog.=) ANY (m.touched_tables)) "
+		"WHERE m.phase OPERATOR(pg_catalog.=) 'active' AND c.relkind IN ('r', 'v', 'p') "
+		"ORDER BY 3 DESC LIMIT 256");
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		WatchedRelation &w = watched[watched_count++];
+
+		w.relid = (Oid) strtoul(row[0], NULL, 10);
+		namestrcpy(&w.version_schema, row[1]);
+		w.is_new = row[2][0] == 't';
+	}
+}
+
+/* Reloads the watch list; a failure leaves it empty until the next phase
+ * rather than failing the user's statement. */
+void
+load_watch_list(uint64 as_of)
+{
+	static const int any_error[] = {0};
+
+	watched_count = 0;
+	watched_as_of = as_of;
+	if (!OidIsValid(get_extension_oid("expand_contract", true)))
+		return;
+	loading_watch_list = true;
+	PG_TRY();
+	{
+		SPI_connect();
+		if (!run_in_subtransaction(load_watch_list_rows, NULL, any_error))
+			watched_count = 0;
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		loading_watch_list = false;
+	}
+	PG_END_TRY();
+}
+
+const WatchedRelation *
+watched_relation(Oid relid)
+{
+	for (int i = 0; i < watched_count; i++)
+		if (watched[i].relid == relid)
+			return &watched[i];
+	return NULL;
 }
 
 } // namespace
@@ -132,7 +256,7 @@ void
 define_version_activity_settings()
 {
 	DefineCustomIntVariable("expand_contract.old_version_grace",
-							"complete() refuses while the version it retires wrote within this time.",
+							"complete() refuses while the version it retires was used within this time.",
 							"Needs expand_contract in shared_preload_libraries; 0 turns the check off.",
 							&old_version_grace_ms, 60000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
@@ -144,24 +268,59 @@ note_version_write(const VersionIdentity &identity, bool is_new)
 	/* Our own batches run as a security-restricted operation. */
 	if (shared == NULL || InSecurityRestrictedOperation())
 		return;
+	note_use(identity.new_schema, is_new, kWrite);
+}
 
-	TimestampTz now = GetCurrentTimestamp();
-
-	if (noted_recently(identity.new_schema, is_new, now))
+void
+note_version_reads(PlannedStmt *stmt)
+{
+	if (shared == NULL || loading_watch_list || InSecurityRestrictedOperation() ||
+		IsParallelWorker() || !IsTransactionState())
 		return;
-	SpinLockAcquire(&shared->mutex);
-	ActivitySlot *slot = find_slot(identity.new_schema, is_new, true);
 
-	slot->last_write = Max(slot->last_write, now);
-	mark_writer(slot, now);
-	SpinLockRelease(&shared->mutex);
+	uint64		as_of = pg_atomic_read_u64(&shared->phases_committed);
+
+	if (as_of != watched_as_of && !IsInParallelMode())
+		load_watch_list(as_of);
+	if (watched_count == 0)
+		return;
+
+	/* A statement through a new version's view names the table under it
+	 * too: the new version wins. */
+	const WatchedRelation *use = NULL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+
+		const WatchedRelation *w = watched_relation(rte->relid);
+
+		if (w != NULL && (use == NULL || (w->is_new && !use->is_new)))
+			use = w;
+	}
+	if (use != NULL)
+		note_use(NameStr(use->version_schema), use->is_new, kRead);
+}
+
+void
+note_phase_changes_watch_list()
+{
+	if (!phase_commit_callback_registered)
+	{
+		RegisterXactCallback(ec_phase_committed, NULL);
+		phase_commit_callback_registered = true;
+	}
+	phase_in_this_transaction = true;
 }
 
 bool
 version_activity(const char *version_schema, bool is_new, VersionActivity *out)
 {
-	out->last_write = 0;
-	out->writers = 0;
+	*out = VersionActivity{0, 0, 0, 0};
 	if (shared == NULL)
 		return false;
 
@@ -172,37 +331,79 @@ version_activity(const char *version_schema, bool is_new, VersionActivity *out)
 
 	if (slot != NULL)
 	{
-		out->last_write = slot->last_write;
-		for (const WriterMark &mark : slot->writers)
-			out->writers += mark.pid != 0 && mark.at >= since ? 1 : 0;
+		out->last_write = slot->uses[kWrite].last;
+		out->writers = recent_sessions(slot->uses[kWrite], since);
+		out->last_read = slot->uses[kRead].last;
+		out->readers = recent_sessions(slot->uses[kRead], since);
 	}
 	SpinLockRelease(&shared->mutex);
 	return true;
 }
 
 void
-refuse_complete_under_old_writers(const char *schema, const char *version_schema, bool force)
+refuse_complete_under_old_writers(const MigrationRecord &record, bool force)
 {
 	VersionActivity activity;
 
-	if (force || old_version_grace_ms == 0 || !version_activity(version_schema, false, &activity) ||
-		activity.last_write == 0)
+	if (force || old_version_grace_ms == 0 ||
+		!version_activity(record.version_schema, false, &activity))
 		return;
 
-	long		ago_ms = TimestampDifferenceMilliseconds(activity.last_write, GetCurrentTimestamp());
+	TimestampTz now = GetCurrentTimestamp();
+	long		wrote_ms = activity.last_write == 0 ? LONG_MAX
+		: TimestampDifferenceMilliseconds(activity.last_write, now);
+	long		read_ms = activity.last_read == 0 ? LONG_MAX
+		: TimestampDifferenceMilliseconds(activity.last_read, now);
 
-	if (ago_ms >= old_version_grace_ms)
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot complete: the old version of schema \"%s\" wrote %ld ms ago", schema, ago_ms),
-			 errdetail("%d session(s) wrote through it within expand_contract.old_version_grace (%d ms); "
-					   "completing would take its columns away from them.",
-					   activity.writers, old_version_grace_ms),
-			 errhint("Retire the old application first, or call complete(..., force => true).")));
+	if (wrote_ms < old_version_grace_ms)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot complete: the old version of schema \"%s\" wrote %ld ms ago",
+						record.schema, wrote_ms),
+				 errdetail("%d session(s) wrote through it within expand_contract.old_version_grace (%d ms); "
+						   "completing would take its columns away from them.",
+						   activity.writers, old_version_grace_ms),
+				 errhint("Retire the old application first, or call complete(..., force => true).")));
+	if (read_ms < old_version_grace_ms)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot complete: the old version of schema \"%s\" was read %ld ms ago",
+						record.schema, read_ms),
+				 errdetail("%d session(s) read through it within expand_contract.old_version_grace (%d ms); "
+						   "completing would take its columns away from them.",
+						   activity.readers, old_version_grace_ms),
+				 errhint("Retire the old application first, or call complete(..., force => true).")));
+
+	/* Nothing recent seen: that means something only once a whole grace
+	 * period was watched, since start and since this server began to note. */
+	TimestampTz watched_from = Max(record.started_at, shared->watching_since);
+	long		watched_ms = TimestampDifferenceMilliseconds(watched_from, now);
+
+	if (watched_ms < old_version_grace_ms)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot complete yet: the old version of schema \"%s\" has been watched for %ld ms only",
+						record.schema, watched_ms),
+				 errdetail("It was not used since %s, but uses before that were not seen; "
+						   "complete waits for expand_contract.old_version_grace (%d ms) without any.",
+						   watched_from == record.started_at ? "start()" : "the server started",
+						   old_version_grace_ms),
+				 errhint("Try again in %ld ms, or call complete(..., force => true).",
+						 old_version_grace_ms - watched_ms)));
 }
 
 } // namespace ec
+
+/* A committed phase changes what is watched: every backend reloads. (Not
+ * before the commit, or a backend could load the old state for good.) */
+extern "C" void
+ec_phase_committed(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && ec::phase_in_this_transaction && ec::shared != NULL)
+		pg_atomic_fetch_add_u64(&ec::shared->phases_committed, 1);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		ec::phase_in_this_transaction = false;
+}
 
 extern "C" void
 ec_version_activity_shmem_request(void)
@@ -229,12 +430,14 @@ ec_version_activity_shmem_startup(void)
 		{
 			memset(ec::shared, 0, sizeof(ec::ActivityShared));
 			SpinLockInit(&ec::shared->mutex);
+			pg_atomic_init_u64(&ec::shared->phases_committed, 0);
+			ec::shared->watching_since = GetCurrentTimestamp();
 		}
 		LWLockRelease(AddinShmemInitLock);
 	});
 }
 
-EC_FUNCTION(ec_version_writes)
+EC_FUNCTION(ec_version_use)
 {
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -250,13 +453,15 @@ EC_FUNCTION(ec_version_writes)
 		bool		is_new = version == 1;
 		ec::VersionActivity activity;
 
-		if (!ec::version_activity(version_schema, is_new, &activity) || activity.last_write == 0)
+		if (!ec::version_activity(version_schema, is_new, &activity))
 			continue;
 
-		Datum		values[3] = {CStringGetTextDatum(is_new ? "new" : "old"),
+		Datum		values[5] = {CStringGetTextDatum(is_new ? "new" : "old"),
 								 TimestampTzGetDatum(activity.last_write),
-								 Int32GetDatum(activity.writers)};
-		bool		nulls[3] = {false, false, false};
+								 Int32GetDatum(activity.writers),
+								 TimestampTzGetDatum(activity.last_read),
+								 Int32GetDatum(activity.readers)};
+		bool		nulls[5] = {false, activity.last_write == 0, false, activity.last_read == 0, false};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include "catalog.hpp"
 #include "version_detect.hpp"
 
 namespace ec {
@@ -25,17 +26,30 @@ void define_version_activity_settings();
 
 void note_version_write(const VersionIdentity &identity, bool is_new);
 
+/* Notes a read of an open migration's version by a statement about to run
+ * (from the ExecutorRun hook): one through a new version's view counts as
+ * the new version's, one of its tables or of the previous version's views
+ * as the old version's. */
+void note_version_reads(PlannedStmt *stmt);
+
+/* A phase in this transaction changes which relations are watched: at its
+ * commit, every backend reloads its list. */
+void note_phase_changes_watch_list();
+
 struct VersionActivity {
 	TimestampTz last_write;		/* 0: none recorded */
 	int writers;				/* backends that wrote within the grace period */
+	TimestampTz last_read;		/* 0: none recorded */
+	int readers;				/* backends that read within the grace period */
 };
 
 /* false when activity is not recorded (library not preloaded). */
 bool version_activity(const char *version_schema, bool is_new, VersionActivity *out);
 
-/* ERROR 55000 unless force, when the old version of the migration whose new
- * version schema is `version_schema` wrote within
- * expand_contract.old_version_grace. */
-void refuse_complete_under_old_writers(const char *schema, const char *version_schema, bool force);
+/* ERROR 55000 unless force, when the old version of the migration wrote
+ * within expand_contract.old_version_grace, or when it has not been watched
+ * that long yet (writes before start, or before the server started, were
+ * not seen). */
+void refuse_complete_under_old_writers(const MigrationRecord &record, bool force);
 
 } // namespace ec

@@ -128,6 +128,7 @@ run_tracked(QueryDesc *query, ScanDirection direction, uint64 count, bool execut
 
 	running.stmt = query->plannedstmt;
 	running.number = ++statements_run;
+	note_version_reads(query->plannedstmt);
 	PG_TRY();
 	{
 		if (previous_executor_run)

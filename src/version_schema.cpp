@@ -249,6 +249,51 @@ open_new_version_if_backfilled(const MigrationRecord &record)
 
 namespace {
 
+/* The transaction that marked the migration's backfill done: the newest
+ * writer of its progress rows. */
+TransactionId
+backfill_done_xid(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+	List	   *rows = catalog_rows("SELECT xmin::pg_catalog.text FROM expand_contract.backfill_progress "
+									"WHERE schema_name = $1 AND migration = $2", 2, args);
+	TransactionId newest = InvalidTransactionId;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		TransactionId xid = (TransactionId) strtoul(((char **) lfirst(lc))[0], NULL, 10);
+
+		if (!TransactionIdIsValid(newest) || TransactionIdFollows(xid, newest))
+			newest = xid;
+	}
+	return newest;
+}
+
+/* Whether, within wait_ms, no other transaction of this database holds a
+ * snapshot that may predate the commit of done_xid (its xmin is not past
+ * it): such a snapshot sees rows unbackfilled, and a plain view would show
+ * them to it, where the gate judges by that snapshot and refuses. */
+bool
+older_snapshots_gone(TransactionId done_xid, int wait_ms)
+{
+	TransactionId limit = done_xid;
+
+	TransactionIdAdvance(limit);
+	for (int waited = 0;; waited += 100)
+	{
+		int			n;
+
+		(void) GetCurrentVirtualXIDs(limit, true, false,
+									 PROC_IN_VACUUM | PROC_IN_SAFE_IC | PROC_VACUUM_FOR_WRAPAROUND, &n);
+		if (n == 0)
+			return true;
+		if (waited >= wait_ms)
+			return false;
+		sleep_ms(100);
+	}
+}
+
 void
 open_attempt(void *arg)
 {
@@ -262,6 +307,23 @@ try_open_new_version_if_backfilled(const MigrationRecord &record)
 {
 	if (record.open_steps == NIL)
 		return;
+
+	TransactionId done_xid = backfill_done_xid(record);
+
+	/* Done in this very transaction: others would see the plain views as
+	 * soon as it commits, with snapshots taken before. The next backfill()
+	 * or complete() opens them. */
+	if (!TransactionIdIsValid(done_xid) || TransactionIdIsCurrentTransactionId(done_xid))
+		return;
+	if (!older_snapshots_gone(done_xid, phase_lock_deadline()))
+	{
+		ereport(NOTICE,
+				(errmsg("the new version \"%s\" is open, but transactions older than the end of its backfill "
+						"still run: its views keep their gate", record.version_schema),
+				 errdetail("The gate refuses those transactions, which still see rows unbackfilled; "
+						   "the next backfill() or complete() replaces the views.")));
+		return;
+	}
 	/* Replacing a view locks it ACCESS EXCLUSIVE: behind a long reader of
 	 * the new version that wait would queue its other statements. */
 	if (!try_under_phase_lock_timeout(open_attempt, const_cast<MigrationRecord *>(&record)))
@@ -285,7 +347,9 @@ EC_FUNCTION(ec_new_version_open)
 
 	SPI_connect();
 
-	List	   *rows = ec::catalog_rows(
+	/* With the statement's snapshot: a transaction that still sees rows
+	 * unbackfilled must still be refused, whatever committed since. */
+	List	   *rows = ec::catalog_rows_as_seen(
 		"SELECT m.schema_name, pg_catalog.string_agg(b.table_name::text, ', ' ORDER BY b.table_name), "
 		"pg_catalog.sum(GREATEST(COALESCE(b.rows_total, 0) - b.rows_done, 0)) "
 		"FROM expand_contract.migrations m JOIN expand_contract.backfill_progress b "

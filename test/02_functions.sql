@@ -45,8 +45,8 @@ SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.status(name
           'schema name DEFAULT NULL::name',
           'status(schema name DEFAULT NULL)');
 SELECT is(pg_get_function_result(to_regprocedure('expand_contract.status(name)')),
-          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text, old_version_last_write timestamp with time zone, old_version_writers integer, new_version_open boolean)',
-          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error, old_version_last_write, old_version_writers, new_version_open)');
+          'TABLE(schema_name name, migration text, phase text, version_schema name, previous_version_schema name, started_at timestamp with time zone, completed_at timestamp with time zone, backfill_rows_left bigint, table_name name, backfill_state text, backfill_rows_done bigint, rows_per_second numeric, eta interval, error text, old_version_last_write timestamp with time zone, old_version_writers integer, new_version_open boolean, old_version_last_read timestamp with time zone, old_version_readers integer)',
+          'status returns TABLE(schema_name, migration, phase, version_schema, previous_version_schema, started_at, completed_at, backfill_rows_left, table_name, backfill_state, backfill_rows_done, rows_per_second, eta, error, old_version_last_write, old_version_writers, new_version_open, old_version_last_read, old_version_readers)');
 SELECT volatility_is('expand_contract', 'status', ARRAY['name'], 'stable', 'status is stable');
 
 -- sync_trigger -----------------------------------------------------------------
@@ -68,8 +68,8 @@ SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.prona
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
           ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'complete:c', 'new_version_open:c', 'pause_backfill:c', 'resume_backfill:c',
                 'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'status:sql',
-                'sync_trigger:c', 'verify:c', 'version_writes:c'],
-          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, version_writes, new_version_open, status, sync_trigger');
+                'sync_trigger:c', 'verify:c', 'version_use:c'],
+          'the interface is exactly baseline, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, verify, version_use, new_version_open, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
@@ -148,18 +148,18 @@ SELECT is(current_setting('expand_contract.complete_backfill_limit'), '1000',
 SELECT is(current_setting('expand_contract.old_version_grace'), '1min',
           'expand_contract.old_version_grace defaults to a minute');
 
--- baseline and version_writes -------------------------------------------------------
+-- baseline and version_use ----------------------------------------------------------
 SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.baseline(text,name)')),
           'name text, schema name DEFAULT ''public''::name',
           'baseline(name text, schema name DEFAULT ''public'')');
 SELECT function_returns('expand_contract', 'baseline', ARRAY['text', 'name'], 'name',
                         'baseline returns the version schema');
-SELECT is(pg_get_function_result(to_regprocedure('expand_contract.version_writes(name)')),
-          'TABLE(version text, last_write timestamp with time zone, writers integer)',
-          'version_writes returns TABLE(version, last_write, writers)');
+SELECT is(pg_get_function_result(to_regprocedure('expand_contract.version_use(name)')),
+          'TABLE(version text, last_write timestamp with time zone, writers integer, last_read timestamp with time zone, readers integer)',
+          'version_use returns TABLE(version, last_write, writers, last_read, readers)');
 -- Without shared_preload_libraries nothing is recorded.
-SELECT is_empty($$SELECT * FROM expand_contract.version_writes('no_such_version')$$,
-                'version_writes has no rows for an unknown version');
+SELECT is_empty($$SELECT * FROM expand_contract.version_use('no_such_version')$$,
+                'version_use has no rows without shared_preload_libraries');
 SELECT ok(has_function_privilege('public', 'expand_contract.baseline(text,name)', 'EXECUTE'),
           'PUBLIC may call baseline (it checks the schema owner itself)');
 
