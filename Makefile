@@ -5,9 +5,9 @@ EXTENSION  = expand_contract
 MODULE_big = expand_contract
 DATA       = extension/expand_contract--0.1.sql
 
-SRCS = $(wildcard src/*.cpp) $(wildcard src/ops/*.cpp)
+SRCS = $(wildcard src/*.cpp) $(wildcard src/*/*.cpp)
 OBJS = $(SRCS:.cpp=.o)
-EC_HEADER_FILES = $(wildcard src/*.hpp) $(wildcard src/ops/*.hpp)
+EC_HEADER_FILES = $(wildcard src/*.hpp) $(wildcard src/*/*.hpp)
 
 PG_CXXFLAGS = -std=c++17 -Wno-register -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CPPFLAGS = -I$(srcdir)/src

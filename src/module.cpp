@@ -2,14 +2,14 @@
  * module.cpp — the shared library's entry: module magic, settings, and the
  * cache invalidation hooks of the trigger engine.
  */
-#include "backfill_runner.hpp"
+#include "backfill/backfill_runner.hpp"
 #include "boundary.hpp"
-#include "phase_lock.hpp"
-#include "version_activity.hpp"
-#include "version_schema.hpp"
-#include "statement_sync.hpp"
-#include "trigger_engine.hpp"
-#include "version_detect.hpp"
+#include "phase/phase_lock.hpp"
+#include "sync/version_activity.hpp"
+#include "phase/version_schema.hpp"
+#include "sync/statement_sync.hpp"
+#include "sync/trigger_engine.hpp"
+#include "sync/version_detect.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;

@@ -3,7 +3,7 @@
  */
 #include "ops/column_spec.hpp"
 
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -9,8 +9,8 @@
  */
 #include "ops/column_spec.hpp"
 #include "ops/operations.hpp"
-#include "expression.hpp"
-#include "sql.hpp"
+#include "plan/expression.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -11,11 +11,11 @@
  * Default, comment and name changes need no copy: the new version's view shows
  * them at once and complete() applies them to the table.
  */
-#include "expression.hpp"
+#include "plan/expression.hpp"
 #include "ops/operations.hpp"
-#include "security.hpp"
-#include "sql.hpp"
-#include "version_schema.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
+#include "phase/version_schema.hpp"
 
 namespace ec {
 

@@ -8,10 +8,10 @@
  * analysed against a first, bare version of the table (names and types only)
  * that is dropped again at once.
  */
-#include "expression.hpp"
+#include "plan/expression.hpp"
 #include "ops/column_spec.hpp"
 #include "ops/operations.hpp"
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -5,7 +5,7 @@
  * reading and writing it; with "down", writes of the new version compute it.
  */
 #include "ops/operations.hpp"
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -3,7 +3,7 @@
  * the old version keeps using it until complete() drops it.
  */
 #include "ops/operations.hpp"
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

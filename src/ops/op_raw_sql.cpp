@@ -5,10 +5,10 @@
  * operation, under the search_path the owner had at start (and
  * standard_conforming_strings on), whoever runs the phase.
  */
-#include "error_context.hpp"
+#include "pg/error_context.hpp"
 #include "ops/operations.hpp"
-#include "security.hpp"
-#include "sql.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -10,8 +10,8 @@
  */
 #pragma once
 
-#include "document.hpp"
-#include "plan.hpp"
+#include "plan/document.hpp"
+#include "plan/plan.hpp"
 
 namespace ec {
 

@@ -15,12 +15,12 @@
  * lock, so it sees that row only once the launch committed, and quits if it
  * does not name it.
  */
-#include "backfill_runner.hpp"
+#include "backfill/backfill_runner.hpp"
 
 #include "boundary.hpp"
-#include "catalog.hpp"
-#include "security.hpp"
-#include "sql.hpp"
+#include "catalog/catalog.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

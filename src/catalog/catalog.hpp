@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include "plan.hpp"
+#include "plan/plan.hpp"
 
 namespace ec {
 

@@ -2,9 +2,9 @@
  * plan.cpp — the migration plan's lookups and the DDL steps derived from it;
  * see plan.hpp.
  */
-#include "plan.hpp"
+#include "plan/plan.hpp"
 
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -1,12 +1,12 @@
 /*
  * trigger_engine.cpp — the native sync trigger; see trigger_engine.hpp.
  */
-#include "trigger_engine.hpp"
+#include "sync/trigger_engine.hpp"
 
 #include "boundary.hpp"
-#include "expression.hpp"
-#include "sql.hpp"
-#include "version_detect.hpp"
+#include "plan/expression.hpp"
+#include "pg/sql.hpp"
+#include "sync/version_detect.hpp"
 
 namespace ec {
 

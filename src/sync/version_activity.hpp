@@ -15,8 +15,8 @@
  */
 #pragma once
 
-#include "catalog.hpp"
-#include "version_detect.hpp"
+#include "catalog/catalog.hpp"
+#include "sync/version_detect.hpp"
 
 namespace ec {
 

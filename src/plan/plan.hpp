@@ -12,7 +12,7 @@
  */
 #pragma once
 
-#include "expression.hpp"
+#include "plan/expression.hpp"
 
 namespace ec {
 

@@ -18,8 +18,8 @@
  */
 #pragma once
 
-#include "plan.hpp"
-#include "version_detect.hpp"
+#include "plan/plan.hpp"
+#include "sync/version_detect.hpp"
 
 namespace ec {
 

@@ -1,12 +1,12 @@
 /*
  * version_schema.cpp — version schemas of views; see version_schema.hpp.
  */
-#include "version_schema.hpp"
+#include "phase/version_schema.hpp"
 
 #include "boundary.hpp"
-#include "phase_lock.hpp"
-#include "security.hpp"
-#include "sql.hpp"
+#include "phase/phase_lock.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "catalog.hpp"
+#include "catalog/catalog.hpp"
 
 namespace ec {
 

@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "catalog.hpp"
+#include "catalog/catalog.hpp"
 
 namespace ec {
 

@@ -2,7 +2,7 @@
  * error_context.cpp — see error_context.hpp. Plain PG_TRY: nothing here has a
  * destructor, and the catch block re-raises with ReThrowError.
  */
-#include "error_context.hpp"
+#include "pg/error_context.hpp"
 
 namespace ec {
 

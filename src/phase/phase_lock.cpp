@@ -2,11 +2,11 @@
  * phase_lock.cpp — lock timeouts and retries of the phases; see
  * phase_lock.hpp.
  */
-#include "phase_lock.hpp"
+#include "phase/phase_lock.hpp"
 
 #include "boundary.hpp"
-#include "sql.hpp"
-#include "version_activity.hpp"
+#include "pg/sql.hpp"
+#include "sync/version_activity.hpp"
 
 extern "C" void ec_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
 								   ProcessUtilityContext context, ParamListInfo params,

@@ -1,14 +1,14 @@
 /*
  * verify.cpp — expand_contract.verify(); see verify.hpp.
  */
-#include "verify.hpp"
+#include "phase/verify.hpp"
 
-#include "backfill.hpp"
-#include "expression.hpp"
+#include "backfill/backfill.hpp"
+#include "plan/expression.hpp"
 #include "boundary.hpp"
-#include "security.hpp"
-#include "sql.hpp"
-#include "trigger_engine.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
+#include "sync/trigger_engine.hpp"
 
 namespace ec {
 

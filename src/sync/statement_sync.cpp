@@ -2,12 +2,12 @@
  * statement_sync.cpp — synced columns computed inside UPDATE plans; see
  * statement_sync.hpp.
  */
-#include "statement_sync.hpp"
+#include "sync/statement_sync.hpp"
 
 #include "boundary.hpp"
-#include "plan.hpp"
-#include "trigger_engine.hpp"
-#include "version_activity.hpp"
+#include "plan/plan.hpp"
+#include "sync/trigger_engine.hpp"
+#include "sync/version_activity.hpp"
 
 extern "C" PlannedStmt *ec_planner(Query *parse, const char *query_string, int cursor_options,
 								   ParamListInfo bound_params);

@@ -1,9 +1,9 @@
 /*
  * security.cpp — rights and pinned settings; see security.hpp.
  */
-#include "security.hpp"
+#include "pg/security.hpp"
 
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -2,13 +2,13 @@
  * backfill.cpp — the backfill engine and expand_contract.backfill(); see
  * backfill.hpp.
  */
-#include "backfill.hpp"
+#include "backfill/backfill.hpp"
 
 #include "boundary.hpp"
-#include "catalog.hpp"
-#include "security.hpp"
-#include "sql.hpp"
-#include "version_schema.hpp"
+#include "catalog/catalog.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
+#include "phase/version_schema.hpp"
 
 namespace ec {
 

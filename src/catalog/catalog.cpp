@@ -1,10 +1,10 @@
 /*
  * catalog.cpp — the catalog of migration state; see catalog.hpp.
  */
-#include "catalog.hpp"
+#include "catalog/catalog.hpp"
 
-#include "security.hpp"
-#include "sql.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

@@ -2,13 +2,13 @@
  * backfill_runner.cpp — the committed-batch loop and CALL run_backfill; see
  * backfill_runner.hpp.
  */
-#include "backfill_runner.hpp"
+#include "backfill/backfill_runner.hpp"
 
-#include "backfill.hpp"
+#include "backfill/backfill.hpp"
 #include "boundary.hpp"
-#include "catalog.hpp"
-#include "security.hpp"
-#include "sql.hpp"
+#include "catalog/catalog.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

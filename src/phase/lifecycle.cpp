@@ -7,19 +7,19 @@
  * complete or roll it back. Each function is one transaction: an ERROR
  * anywhere leaves nothing behind.
  */
-#include "backfill.hpp"
+#include "backfill/backfill.hpp"
 #include "boundary.hpp"
-#include "catalog.hpp"
-#include "document.hpp"
-#include "error_context.hpp"
+#include "catalog/catalog.hpp"
+#include "plan/document.hpp"
+#include "pg/error_context.hpp"
 #include "ops/operations.hpp"
-#include "phase_lock.hpp"
-#include "security.hpp"
-#include "version_activity.hpp"
-#include "sql.hpp"
-#include "trigger_engine.hpp"
-#include "verify.hpp"
-#include "version_schema.hpp"
+#include "phase/phase_lock.hpp"
+#include "pg/security.hpp"
+#include "sync/version_activity.hpp"
+#include "pg/sql.hpp"
+#include "sync/trigger_engine.hpp"
+#include "phase/verify.hpp"
+#include "phase/version_schema.hpp"
 
 namespace ec {
 

@@ -1,9 +1,9 @@
 /*
  * sql.cpp — SPI helpers for the phase functions; see sql.hpp.
  */
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
-#include "security.hpp"
+#include "pg/security.hpp"
 
 #include <cstdarg>
 

@@ -2,7 +2,7 @@
  * document.cpp — typed, validating access to a migration document; see
  * document.hpp. Built on PostgreSQL's own jsonb container API.
  */
-#include "document.hpp"
+#include "plan/document.hpp"
 
 namespace ec {
 

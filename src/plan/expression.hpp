@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "security.hpp"
+#include "pg/security.hpp"
 
 namespace ec {
 

@@ -2,10 +2,10 @@
  * version_activity.cpp — the writes and reads of each version, in shared memory; see
  * version_activity.hpp.
  */
-#include "version_activity.hpp"
+#include "sync/version_activity.hpp"
 
 #include "boundary.hpp"
-#include "sql.hpp"
+#include "pg/sql.hpp"
 
 extern "C" void ec_version_activity_shmem_request(void);
 extern "C" void ec_version_activity_shmem_startup(void);

@@ -14,7 +14,7 @@
  */
 #pragma once
 
-#include "catalog.hpp"
+#include "catalog/catalog.hpp"
 
 namespace ec {
 

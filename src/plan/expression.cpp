@@ -1,13 +1,13 @@
 /*
  * expression.cpp — parsing and analysing up/down expressions; see expression.hpp.
  */
-#include "expression.hpp"
+#include "plan/expression.hpp"
 
 #include <cctype>
 
-#include "error_context.hpp"
-#include "plan.hpp"
-#include "sql.hpp"
+#include "pg/error_context.hpp"
+#include "plan/plan.hpp"
+#include "pg/sql.hpp"
 
 namespace ec {
 

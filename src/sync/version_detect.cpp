@@ -1,10 +1,10 @@
 /*
  * version_detect.cpp — which schema version is writing; see version_detect.hpp.
  */
-#include "version_detect.hpp"
+#include "sync/version_detect.hpp"
 
 #include "boundary.hpp"
-#include "version_activity.hpp"
+#include "sync/version_activity.hpp"
 
 extern "C" void ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
 								bool execute_once);
