@@ -241,9 +241,38 @@ SELECT expand_contract.complete('op_add_column');
 SELECT * FROM pg_temp.columns('op_add_column.notes');
 SELECT count(*) AS rows, count(DISTINCT ticket) AS distinct_tickets FROM notes;
 
+--------------------------------------------------------------------------
+-- Scenario: a serial column (the type asks for a sequence and a default, as
+-- in CREATE TABLE). Without the rewrite ALTER TABLE would do: start creates
+-- the sequence and a plain column defaulting to it, the backfill numbers the
+-- existing rows, complete gives the sequence to the column, rollback drops it.
+--------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.serial_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [{"add_column": {"table": "notes",
+      "column": {"name": "position", "type": "serial", "nullable": false}}}]}'::jsonb
+$$;
+SELECT expand_contract.start('04_positions', pg_temp.serial_doc(), 'op_add_column') AS version_schema;
+SELECT * FROM pg_temp.columns('op_add_column_04_positions.notes') WHERE col = 'position';
+INSERT INTO notes VALUES (9, 'old app, new row');
+SELECT expand_contract.rollback('op_add_column');
+SELECT to_regclass('op_add_column.notes_position_seq') AS sequence_after_rollback;
+SELECT * FROM pg_temp.leftovers();
+SELECT expand_contract.start('04_positions', pg_temp.serial_doc(), 'op_add_column') AS version_schema;
+SELECT sum(rows) AS backfilled FROM expand_contract.backfill('op_add_column');
+INSERT INTO op_add_column_04_positions.notes (id, body) VALUES (10, 'new app, new row');
+SELECT count(*) AS rows, count(DISTINCT position) AS distinct_positions, min(position) AS first
+  FROM op_add_column_04_positions.notes;
+SELECT * FROM expand_contract.verify('op_add_column');
+SELECT expand_contract.complete('op_add_column');
+SELECT * FROM pg_temp.columns('op_add_column.notes') WHERE col = 'position';
+SELECT pg_get_serial_sequence('op_add_column.notes', 'position') AS owned_sequence;
+-- A serial column takes its default from its sequence.
+SELECT expand_contract.start('05_bad', '{"operations": [{"add_column": {"table": "notes",
+  "column": {"name": "n", "type": "bigserial", "default": "1"}}}]}', 'op_add_column');
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS op_add_column, op_add_column_01_prices, op_add_column_03_tickets CASCADE;
+DROP SCHEMA IF EXISTS op_add_column, op_add_column_01_prices, op_add_column_03_tickets, op_add_column_04_positions CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_add_column';
 RESET client_min_messages;

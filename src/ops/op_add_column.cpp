@@ -14,6 +14,31 @@
 
 namespace ec {
 
+namespace {
+
+/*
+ * A serial column, as ALTER TABLE ADD COLUMN would make it but without its
+ * table rewrite: a sequence created now (named as PostgreSQL names it), the
+ * column's default nextval() of it, existing rows numbered by the backfill.
+ * complete() gives the sequence to the column; rollback() drops it.
+ */
+const char *
+serial_sequence_default(MigrationPlan *plan, PlannedTable *table, const char *column,
+						const ColumnType &type)
+{
+	const char *sequence = ChooseRelationName(table->name, column, "seq", plan->schema_oid, false);
+	const char *sequence_sql = qname(plan->schema, sequence);
+
+	sql_execf("CREATE SEQUENCE %s AS %s", sequence_sql, type.sql);
+	plan->complete_ddl = lappend(plan->complete_ddl,
+								 psprintf("ALTER SEQUENCE %s OWNED BY %s.%s", sequence_sql,
+										  qname(plan->schema, table->physical_name), qi(column)));
+	plan_add_rollback_ddl(plan, psprintf("DROP SEQUENCE IF EXISTS %s", sequence_sql));
+	return psprintf("pg_catalog.nextval(%s::pg_catalog.regclass)", ql(sequence_sql));
+}
+
+} // namespace
+
 void
 op_add_column(MigrationPlan *plan, const JsonObject &op)
 {
@@ -30,7 +55,14 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("\"pk\", \"unique\" and \"generated\" are not supported by add_column yet"),
 				 errhint("Add the column first; constraint and index operations come in a later release.")));
-	if (!spec.nullable && spec.default_text == NULL && up == NULL && !table->created)
+	ColumnType	type = parse_type_field(plan->names, spec.type, "field \"column.type\"");
+
+	if (type.serial != NULL && spec.default_text != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("column \"%s\" is %s and has a default: a %s column takes its default from its sequence",
+						spec.name, type.serial, type.serial)));
+	if (!spec.nullable && spec.default_text == NULL && type.serial == NULL && up == NULL && !table->created)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column \"%s\" is NOT NULL without a default, so field \"up\" is required "
@@ -45,10 +77,11 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	column->added = true;
 	table->columns = lappend(table->columns, column);
 
-	ColumnType	type = parse_type_field(plan->names, spec.type, "field \"column.type\"");
+	const char *default_text = type.serial ? serial_sequence_default(plan, table, spec.name, type)
+		: spec.default_text;
 	bool		volatile_default = false;
-	const char *default_sql = spec.default_text
-		? default_on_type(plan->names, spec.default_text, type, "field \"column.default\"",
+	const char *default_sql = default_text
+		? default_on_type(plan->names, default_text, type, "field \"column.default\"",
 						  &volatile_default)
 		: NULL;
 
@@ -65,8 +98,8 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 				  default_sql);
 		if (up == NULL)
 		{
-			plan_add_sync(table, SyncDirection::Up, column->physical, spec.default_text,
-						  field_origin(plan, "column.default"));
+			plan_add_sync(table, SyncDirection::Up, column->physical, default_text,
+						  field_origin(plan, type.serial ? "column.type" : "column.default"));
 			((SyncColumn *) llast(table->syncs))->fill_once = true;
 		}
 	}

@@ -45,7 +45,7 @@ append_column(StringInfo sql, MigrationPlan *plan, const ResolvedColumn &column)
 {
 	const ColumnSpec &spec = column.spec;
 
-	appendStringInfo(sql, "%s %s", qi(spec.name), column.type.sql);
+	appendStringInfo(sql, "%s %s", qi(spec.name), column.type.serial ? column.type.serial : column.type.sql);
 	if (spec.identity != NULL)
 		appendStringInfo(sql, " GENERATED %s AS IDENTITY%s%s%s", spec.identity,
 						 column.identity_options ? " (" : "",

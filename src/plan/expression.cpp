@@ -357,18 +357,55 @@ generated_on_columns(const NameRules &names, Relation rel, const char *source, O
 	return result;
 }
 
+namespace {
+
+/* As CREATE TABLE tells them (transformColumnDefinition): one unqualified
+ * name, no array bounds, no modifiers. */
+const char *
+serial_keyword(const TypeName *name, Oid *integer_type)
+{
+	static const struct {
+		const char *name;
+		const char *keyword;
+		Oid type;
+	} kSerials[] = {
+		{"smallserial", "smallserial", INT2OID}, {"serial2", "smallserial", INT2OID},
+		{"serial", "serial", INT4OID}, {"serial4", "serial", INT4OID},
+		{"bigserial", "bigserial", INT8OID}, {"serial8", "bigserial", INT8OID},
+	};
+
+	if (list_length(name->names) != 1 || name->arrayBounds != NIL || name->typmods != NIL ||
+		name->pct_type || name->setof)
+		return NULL;
+
+	const char *given = strVal(linitial(name->names));
+
+	for (const auto &serial : kSerials)
+		if (strcmp(given, serial.name) == 0)
+		{
+			*integer_type = serial.type;
+			return serial.keyword;
+		}
+	return NULL;
+}
+
+} // namespace
+
 ColumnType
 parse_type_field(const NameRules &names, const char *source, const char *field)
 {
-	ColumnType	result = {InvalidOid, -1, NULL};
+	ColumnType	result = {InvalidOid, -1, NULL, NULL};
 
 	with_error_prefix(field, source, [&]() {
 		result = resolved_with(names, [&]() {
-			ColumnType	parsed = {InvalidOid, -1, NULL};
-
+			ColumnType	parsed = {InvalidOid, -1, NULL, NULL};
 			/* The type-name grammar alone: anything after the name is a
 			 * syntax error. */
-			typenameTypeIdAndMod(NULL, typeStringToTypeName(source), &parsed.type, &parsed.typmod);
+			TypeName   *name = typeStringToTypeName(source);
+
+			parsed.serial = serial_keyword(name, &parsed.type);
+			if (parsed.serial == NULL)
+				typenameTypeIdAndMod(NULL, name, &parsed.type, &parsed.typmod);
 			return parsed;
 		});
 	});

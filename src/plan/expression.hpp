@@ -74,11 +74,15 @@ const char *generated_on_columns(const NameRules &names, Relation rel, const cha
  * prefix_columns. */
 const char *deparse_exactly(Node *expr, List *context, bool prefix_columns);
 
-/* A column type: resolved, and as fully qualified SQL. */
+/* A column type: resolved, and as fully qualified SQL. The serial types
+ * resolve to their integer type with `serial` set to the keyword
+ * ("serial", "bigserial", "smallserial"): they are not types but ask for a
+ * sequence and a default, as in CREATE TABLE. */
 struct ColumnType {
 	Oid type;
 	int32 typmod;
 	const char *sql;
+	const char *serial;
 };
 
 ColumnType parse_type_field(const NameRules &names, const char *source, const char *field);

@@ -411,6 +411,16 @@ rename_steps(const char *table_sql, PlannedTable *table)
 	return steps;
 }
 
+void
+plan_add_rollback_ddl(MigrationPlan *plan, const char *ddl)
+{
+	RollbackSql *r = (RollbackSql *) palloc(sizeof(RollbackSql));
+
+	r->operation = plan->operation;
+	r->sql = ddl;
+	plan->rollback_ddl = lappend(plan->rollback_ddl, r);
+}
+
 List *
 plan_complete_steps(MigrationPlan *plan)
 {
@@ -508,6 +518,8 @@ plan_complete_steps(MigrationPlan *plan)
 				qname(plan->schema, psprintf(EC_PREFIX "rename_table_%d", foreach_current_index(lc))),
 				qi(((PlannedTable *) lfirst(lc))->name)));
 	}
+	finish = list_concat(finish, list_copy(plan->complete_ddl));
+
 	List	   *ddl = list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
 									  list_concat(finish, list_concat(table_drops, table_renames)));
 
@@ -563,6 +575,18 @@ plan_rollback_steps(MigrationPlan *plan)
 
 			if (t->first_operation == op)
 				steps = list_concat(steps, as_steps(table_undo_steps(plan, t), false));
+		}
+	}
+	for (int op = plan->operation; op >= 1; op--)
+	{
+		ListCell   *lc;
+
+		foreach(lc, plan->rollback_ddl)
+		{
+			RollbackSql *r = (RollbackSql *) lfirst(lc);
+
+			if (r->operation == op)
+				steps = list_concat(steps, as_steps(list_make1((void *) r->sql), false));
 		}
 	}
 	return steps;

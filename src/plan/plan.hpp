@@ -79,6 +79,11 @@ struct MigrationPlan {
 	List *open_steps;          /* char *: DDL that opens the new version's
 								* gated views once the backfill is done */
 	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */
+	List *complete_ddl;        /* char *: operations' own complete steps, run
+								* after the columns have their final names and
+								* before the tables do (physical table names) */
+	List *rollback_ddl;        /* RollbackSql *: operations' own undo DDL, run
+								* after every table is undone (so IF EXISTS) */
 	int operation;             /* number of the operation being applied */
 	const char *where;         /* current operation, for messages */
 };
@@ -147,6 +152,9 @@ bool plan_has_sync_trigger(const PlannedTable *table);
 bool plan_has_backfill_marker(const PlannedTable *table);
 /* Whether its existing rows need a backfill: it has "up" columns. */
 bool plan_needs_backfill(const PlannedTable *table);
+
+/* An operation's own undo DDL (IF EXISTS: it runs after the tables are undone). */
+void plan_add_rollback_ddl(MigrationPlan *plan, const char *ddl);
 
 /* Generated DDL statements (char *) as steps (PlannedStep *). */
 List *plan_ddl_steps(List *statements);
