@@ -17,9 +17,12 @@ const OperationEntry kOperations[] = {
 	{"alter_column", op_alter_column},
 	{"create_table", op_create_table},
 	{"drop_column", op_drop_column},
+	{"drop_index", op_drop_index},
 	{"drop_table", op_drop_table},
 	{"rename_column", op_rename_column},
+	{"rename_constraint", op_rename_constraint},
 	{"rename_table", op_rename_table},
+	{"set_replica_identity", op_set_replica_identity},
 	{"sql", op_raw_sql},
 };
 

@@ -26,10 +26,13 @@ void op_add_column(MigrationPlan *plan, const JsonObject &op);
 void op_alter_column(MigrationPlan *plan, const JsonObject &op);
 void op_create_table(MigrationPlan *plan, const JsonObject &op);
 void op_drop_column(MigrationPlan *plan, const JsonObject &op);
+void op_drop_index(MigrationPlan *plan, const JsonObject &op);
 void op_drop_table(MigrationPlan *plan, const JsonObject &op);
 void op_raw_sql(MigrationPlan *plan, const JsonObject &op);
 void op_rename_column(MigrationPlan *plan, const JsonObject &op);
+void op_rename_constraint(MigrationPlan *plan, const JsonObject &op);
 void op_rename_table(MigrationPlan *plan, const JsonObject &op);
+void op_set_replica_identity(MigrationPlan *plan, const JsonObject &op);
 
 /* "operation N (kind), field \"f\"": where an expression came from. */
 const char *field_origin(MigrationPlan *plan, const char *field);

@@ -113,6 +113,27 @@ plan_table(MigrationPlan *plan, const char *name)
 }
 
 PlannedTable *
+plan_table_of(MigrationPlan *plan, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *t = (PlannedTable *) lfirst(lc);
+
+		if (t->relid == relid)
+		{
+			if (t->name == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_TABLE),
+						 errmsg("table \"%s\" is dropped by this migration", t->physical_name)));
+			return t;
+		}
+	}
+	return plan_table(plan, get_rel_name(relid));
+}
+
+PlannedTable *
 plan_created_table(MigrationPlan *plan, const char *name)
 {
 	Oid			relid = get_relname_relid(name, plan->schema_oid);

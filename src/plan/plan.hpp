@@ -107,6 +107,9 @@ struct RollbackSql {
 /* The table named `name` in the new version; ERROR 42P01 if there is none,
  * 42501 if the caller does not own it. */
 PlannedTable *plan_table(MigrationPlan *plan, const char *name);
+/* The plan's table for relation relid, under its name in the new version
+ * (added to the plan as plan_table does). */
+PlannedTable *plan_table_of(MigrationPlan *plan, Oid relid);
 /* Whether the new version has a table or view called `name`. */
 bool plan_has_table(MigrationPlan *plan, const char *name);
 /* A table's columns, for the old and (until changed) the new version; not
