@@ -214,10 +214,49 @@ SELECT expand_contract.complete('op_alter_column');
 SELECT * FROM pg_temp.columns('op_alter_column.readings');
 SELECT * FROM readings ORDER BY id;
 
+--------------------------------------------------------------------------
+-- Scenario 4: the copy keeps the column's constraints. Checks and foreign
+-- keys are added to the copy NOT VALID (the old column goes on enforcing
+-- them for the old version), validated by complete and given their own names
+-- back once the old column is gone.
+--------------------------------------------------------------------------
+CREATE TABLE suppliers (id integer PRIMARY KEY);
+INSERT INTO suppliers VALUES (1), (2);
+CREATE TABLE parts (id integer PRIMARY KEY,
+                    weight integer NOT NULL CONSTRAINT weight_positive CHECK (weight > 0),
+                    supplier integer CONSTRAINT parts_supplier_fk REFERENCES suppliers ON DELETE CASCADE,
+                    CONSTRAINT light_or_supplied CHECK (weight < 1000 OR supplier IS NOT NULL));
+INSERT INTO parts VALUES (1, 10, 1), (2, 2000, 2);
+CREATE FUNCTION pg_temp.parts_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [
+      {"alter_column": {"table": "parts", "column": "weight", "type": "bigint"}},
+      {"alter_column": {"table": "parts", "column": "supplier", "type": "bigint"}}]}'::jsonb
+$$;
+SELECT expand_contract.start('04_wider_parts', pg_temp.parts_doc(), 'op_alter_column') AS version_schema;
+SELECT * FROM pg_temp.constraints('op_alter_column.parts');
+-- Both versions are held to them.
+INSERT INTO parts VALUES (3, 0, 1);
+INSERT INTO op_alter_column_04_wider_parts.parts VALUES (3, 0, 1);
+INSERT INTO op_alter_column_04_wider_parts.parts VALUES (3, 5, 9);
+INSERT INTO op_alter_column_04_wider_parts.parts VALUES (3, 5000, NULL);
+INSERT INTO op_alter_column_04_wider_parts.parts VALUES (3, 5, 2);
+INSERT INTO parts VALUES (4, 7, NULL);
+SELECT expand_contract.rollback('op_alter_column');
+SELECT * FROM pg_temp.constraints('op_alter_column.parts');
+SELECT expand_contract.start('04_wider_parts', pg_temp.parts_doc(), 'op_alter_column') AS version_schema;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('op_alter_column');
+RESET client_min_messages;
+SELECT expand_contract.complete('op_alter_column');
+SELECT * FROM pg_temp.columns('op_alter_column.parts');
+SELECT * FROM pg_temp.constraints('op_alter_column.parts');
+DELETE FROM suppliers WHERE id = 2;
+SELECT * FROM parts ORDER BY id;
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS op_alter_column, op_alter_column_01_typed_orders,
-    op_alter_column_03_precise_temperature CASCADE;
+    op_alter_column_03_precise_temperature, op_alter_column_04_wider_parts CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_alter_column';
 RESET client_min_messages;

@@ -15,6 +15,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/attmap.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/parallel.h"

@@ -12,6 +12,7 @@
  * them at once and complete() applies them to the table.
  */
 #include "plan/expression.hpp"
+#include "ops/column_copy.hpp"
 #include "ops/operations.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
@@ -25,31 +26,6 @@ bool
 column_is_not_null(Oid relid, const char *column)
 {
 	return column_attribute(relid, column).attnotnull;
-}
-
-/* Indexes and constraints other than NOT NULL would vanish with the old
- * column at complete(); until constraint operations exist, refuse. */
-void
-refuse_if_constrained(Oid relid, const char *column)
-{
-	const char *args[] = {psprintf("%u", relid), column};
-	const char *found = sql_value(
-		"SELECT string_agg(name, ', ') FROM ("
-		"  SELECT c.conname::text AS name FROM pg_catalog.pg_constraint c"
-		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
-		"  WHERE c.conrelid = $1::pg_catalog.oid AND a.attname = $2"
-		"  UNION"
-		"  SELECT ic.relname::text FROM pg_catalog.pg_index i"
-		"  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
-		"  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
-		"  WHERE i.indrelid = $1::pg_catalog.oid AND a.attname = $2) s",
-		2, args);
-
-	if (found != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("changing the type or nullability of column \"%s\" is not supported yet "
-						"because constraints or indexes use it: %s", column, found)));
 }
 
 } // namespace
@@ -114,52 +90,38 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 
 	if (copy)
 	{
-		const char *table_sql = qname(plan->schema, table->physical_name);
-		const char *old_default = column_default_sql(table->relid, old_physical);
-		const char *old_comment = column_comment(table->relid, old_physical);
-		const char *staged_default = default_given ? parsed_default : old_default;
-
 		/* The current default is the table's own, bound at its creation:
 		 * only whether it fits the new type is in question. */
+		const char *old_default = column_default_sql(table->relid, old_physical);
+
 		if (!default_given && old_default != NULL && new_type != NULL)
 			(void) default_on_type(pinned_names(), old_default, type,
 								   psprintf("the current default of column \"%s\"", column->name));
+		if (comment_given)
+		{
+			column->comment_changed = true;
+			column->new_comment = new_comment;
+		}
 
-		refuse_if_constrained(table->relid, old_physical);
-		column->physical = plan_new_physical_column(plan, table, final_name);
-		column->added = true;
-		column->replaces = old_physical;
-		sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), type.sql,
-				  staged_default ? " DEFAULT " : "", staged_default ? staged_default : "");
-		/* Whoever could use the old column can use its replacement. */
-		copy_column_grants(table->relid, old_physical, table_sql, column->physical);
-		if (!nullable)
-		{
-			column->not_null_check = plan_not_null_check_name(table, final_name);
-			sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
-					  table_sql, qi(column->not_null_check), qi(column->physical));
-		}
-		if (!comment_given && old_comment != NULL)
-		{
-			comment_given = true;
-			new_comment = old_comment;
-		}
-		plan_add_sync(table, SyncDirection::Up, column->physical,
-					  up ? up : quote_identifier(old_physical), field_origin(plan, up ? "up" : "column"));
-		/* Without "down", the new value cast back, by whatever name later
-		 * operations give the column. */
-		if (down != NULL)
-			plan_add_sync(table, SyncDirection::Down, old_physical, down, field_origin(plan, "down"));
-		else
-			plan_add_identity_sync(table, SyncDirection::Down, old_physical, column,
-								   field_origin(plan, "column"));
+		ColumnCopy	how;
+
+		memset(&how, 0, sizeof(how));
+		how.type = type;
+		how.not_null = !nullable;
+		how.default_given = default_given;
+		how.default_sql = parsed_default;
+		how.up = up;
+		how.up_field = "up";
+		how.down = down;
+		how.down_field = "down";
+		stage_column_copy(plan, table, column, final_name, how);
 	}
 	else if (default_given)
 	{
 		column->default_changed = true;
 		column->new_default = parsed_default;
 	}
-	if (comment_given)
+	if (comment_given && !copy)
 	{
 		column->comment_changed = true;
 		column->new_comment = new_comment;

@@ -204,6 +204,7 @@ start_attempt(void *arg)
 	ListCell   *lc;
 
 	apply_operations(plan, document);
+	plan_carry_constraints(plan);
 	foreach(lc, plan->tables)
 		install_sync_trigger(plan, (PlannedTable *) lfirst(lc));
 

@@ -231,6 +231,18 @@ plan_not_null_check_name(PlannedTable *table, const char *column)
 	}
 }
 
+const char *
+plan_carried_constraint_name(PlannedTable *table, const char *constraint)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		const char *candidate = staged_name(EC_PREFIX "c_", constraint, attempt);
+
+		if (!OidIsValid(get_relation_constraint_oid(table->relid, candidate, true)))
+			return candidate;
+	}
+}
+
 void
 plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
 			  const char *expression, const char *origin)
@@ -502,6 +514,13 @@ plan_complete_steps(MigrationPlan *plan)
 			if (c->comment_changed)
 				finish = lappend(finish, psprintf("COMMENT ON COLUMN %s.%s IS %s", tq, qi(c->name),
 												  c->new_comment ? ql(c->new_comment) : "NULL"));
+		}
+		foreach(cc, t->carried_constraints)
+		{
+			const char *const *names = (const char *const *) lfirst(cc);
+
+			finish = lappend(finish, psprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+											  tq, qi(names[0]), qi(names[1])));
 		}
 		renames = list_concat(renames, rename_steps(tq, t));
 		if (strcmp(t->name, t->physical_name) != 0)

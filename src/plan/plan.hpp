@@ -50,6 +50,7 @@ struct PlannedColumn {
 	bool comment_changed;
 	const char *new_comment;
 	const char *not_null_check; /* NOT VALID check turned into NOT NULL at complete */
+	const char *copied_by;    /* with replaces: the operation that copied it */
 };
 
 struct PlannedTable {
@@ -63,6 +64,10 @@ struct PlannedTable {
 	List *dropped_columns;     /* char *: physical columns gone from the new version */
 	List *syncs;               /* SyncColumn * */
 	List *checks_to_validate;  /* char *: NOT VALID constraints validated at complete */
+	List *dropped_constraints; /* char *: constraints the new version is rid of
+								* (they go with the old columns at complete) */
+	List *carried_constraints; /* char **: {name on the copies, final name},
+								* renamed by complete once the old one is gone */
 };
 
 struct MigrationPlan {
@@ -124,11 +129,19 @@ PlannedColumn *plan_find_column(PlannedTable *table, const char *name);
 /* Refuses (42701) a name the new version already has. */
 void plan_check_new_column_name(MigrationPlan *plan, PlannedTable *table, const char *name);
 
-/* A fresh physical column name "_ec_new_<name>" for the table, and a fresh
- * name "_ec_nn_<column>" for the check that stands in for NOT NULL. Both fit
- * any legal name: a long one is cut and given a hash of the whole. */
+/* A fresh physical column name "_ec_new_<name>" for the table, a fresh name
+ * "_ec_nn_<column>" for the check that stands in for NOT NULL, and
+ * "_ec_c_<constraint>" for a constraint carried over to copied columns. All
+ * fit any legal name: a long one is cut and given a hash of the whole. */
 const char *plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, const char *name);
 const char *plan_not_null_check_name(PlannedTable *table, const char *column);
+const char *plan_carried_constraint_name(PlannedTable *table, const char *constraint);
+
+/* Once every operation is applied: the constraints of columns that were
+ * copied (column_copy.hpp), re-created on the copies NOT VALID (validated and
+ * renamed by complete), except those the migration drops. Refuses (0A000)
+ * what cannot be carried without an index build. */
+void plan_carry_constraints(MigrationPlan *plan);
 
 void plan_add_sync(PlannedTable *table, SyncDirection direction, const char *target,
 				   const char *expression, const char *origin);

@@ -1,0 +1,287 @@
+/*
+ * carry_constraints.cpp — constraints of copied columns, re-created on the
+ * copies; see plan_carry_constraints in plan.hpp.
+ *
+ * A copy replaces its column at complete(), and the old column's constraints
+ * go with it. So that the new shape keeps them, each one is added to the
+ * copies NOT VALID at start under a staged name (the old one still holds the
+ * old version's writes), validated by complete() before the old column goes,
+ * and renamed to its own name after. Checks are the same expression with
+ * the copies' columns in it; foreign keys the same reference from the
+ * copies. Indexes (and the unique, primary key and exclusion constraints
+ * they back) would have to be built again, online: refused until the
+ * extension builds indexes concurrently, as are other tables' foreign keys
+ * to a copied column.
+ */
+#include "plan/plan.hpp"
+
+#include "pg/sql.hpp"
+
+namespace ec {
+
+namespace {
+
+/* The copy replacing physical column `attnum` of the table, or NULL. */
+const PlannedColumn *
+copy_of(const PlannedTable *table, AttrNumber attnum)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->columns)
+	{
+		const PlannedColumn *c = (const PlannedColumn *) lfirst(lc);
+
+		if (c->replaces != NULL && get_attnum(table->relid, c->replaces) == attnum)
+			return c;
+	}
+	return NULL;
+}
+
+bool
+is_dropped(const PlannedTable *table, const char *constraint)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->dropped_constraints)
+		if (strcmp((const char *) lfirst(lc), constraint) == 0)
+			return true;
+	return false;
+}
+
+/* The first copied column among attnums, or NULL. */
+const PlannedColumn *
+uses_a_copy(const PlannedTable *table, const int16 *attnums, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (copy_of(table, attnums[i]) != NULL)
+			return copy_of(table, attnums[i]);
+	return NULL;
+}
+
+const PlannedColumn *
+expression_uses_a_copy(const PlannedTable *table, Node *expr)
+{
+	Bitmapset  *attnos = NULL;
+	int			member = -1;
+
+	if (expr == NULL)
+		return NULL;
+	pull_varattnos(expr, 1, &attnos);
+	while ((member = bms_next_member(attnos, member)) >= 0)
+	{
+		const PlannedColumn *copy = copy_of(table, (AttrNumber) (member + FirstLowInvalidHeapAttributeNumber));
+
+		if (copy != NULL)
+			return copy;
+	}
+	return NULL;
+}
+
+/* Node tree of a pg_index or pg_constraint expression column, or NULL. */
+Node *
+stored_expression(int cache, HeapTuple tuple, AttrNumber column)
+{
+	bool		isnull;
+	Datum		value = SysCacheGetAttr(cache, tuple, column, &isnull);
+
+	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(value));
+}
+
+/* Indexes that use a copied column and no dropped constraint owns. */
+void
+refuse_indexes_on_copies(const PlannedTable *table)
+{
+	Relation	rel = table_open(table->relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	table_close(rel, AccessShareLock);
+	foreach(lc, indexes)
+	{
+		Oid			index = lfirst_oid(lc);
+		HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+
+		if (!HeapTupleIsValid(tuple))
+			continue;
+
+		Form_pg_index form = (Form_pg_index) GETSTRUCT(tuple);
+		const PlannedColumn *uses = uses_a_copy(table, form->indkey.values, form->indnatts);
+
+		uses = uses ? uses : expression_uses_a_copy(table, stored_expression(INDEXRELID, tuple, Anum_pg_index_indexprs));
+		uses = uses ? uses : expression_uses_a_copy(table, stored_expression(INDEXRELID, tuple, Anum_pg_index_indpred));
+		ReleaseSysCache(tuple);
+
+		Oid			constraint = get_index_constraint(index);
+
+		if (uses && !(OidIsValid(constraint) && is_dropped(table, get_constraint_name(constraint))))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s: index \"%s\" of table \"%s\" uses column \"%s\", which this operation copies",
+							uses->copied_by, get_rel_name(index), table->name, uses->replaces),
+					 errdetail("The copy would need the index built again, online, which is not "
+							   "supported yet."),
+					 errhint("Drop the index (drop_index) in an earlier migration, or change the "
+							 "column without copying it.")));
+	}
+}
+
+/* Other tables' foreign keys to a copied column. */
+void
+refuse_references_to_copies(MigrationPlan *plan, const PlannedTable *table)
+{
+	const char *args[] = {psprintf("%u", table->relid)};
+	List	   *rows = sql_rows("SELECT conname, conrelid::pg_catalog.regclass::pg_catalog.text, "
+								"confkey::pg_catalog.text FROM pg_catalog.pg_constraint "
+								"WHERE confrelid = $1::pg_catalog.oid AND contype = 'f'", 1, args);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		Datum		keys = DirectFunctionCall3(array_in, CStringGetDatum(row[2]),
+											   ObjectIdGetDatum(INT2OID), Int32GetDatum(-1));
+		ArrayType  *array = DatumGetArrayTypeP(keys);
+
+		const PlannedColumn *uses = uses_a_copy(table, (const int16 *) ARR_DATA_PTR(array),
+												ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
+
+		if (uses != NULL && !is_dropped(table, row[0]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s: foreign key \"%s\" of table %s references column \"%s\" of \"%s\", "
+							"which this operation copies", uses->copied_by, row[0], row[1], uses->replaces,
+							table->name),
+					 errdetail("The copy would need a unique index built online, which is not supported yet.")));
+	}
+}
+
+/* The check's expression with the copies in place of their columns. */
+const char *
+carried_check_sql(const PlannedTable *table, HeapTuple tuple)
+{
+	Relation	rel = table_open(table->relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrMap    *map = make_attrmap(desc->natts);
+	bool		whole_row = false;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		const PlannedColumn *copy = copy_of(table, (AttrNumber) (i + 1));
+
+		map->attnums[i] = copy ? get_attnum(table->relid, copy->physical) : (AttrNumber) (i + 1);
+	}
+
+	Node	   *check = stored_expression(CONSTROID, tuple, Anum_pg_constraint_conbin);
+	Node	   *mapped = map_variable_attnos(check, 1, 0, map, InvalidOid, &whole_row);
+	const char *sql = deparse_exactly(mapped, deparse_context_for(RelationGetRelationName(rel),
+																   table->relid), false);
+
+	table_close(rel, AccessShareLock);
+	return sql;
+}
+
+/* The foreign key's definition with the copies in place of its columns: its
+ * own text (pg_get_constraintdef) after the column list. */
+const char *
+carried_foreign_key_sql(const PlannedTable *table, Oid constraint, const int16 *attnums, int n)
+{
+	StringInfoData old_columns;
+	StringInfoData new_columns;
+
+	initStringInfo(&old_columns);
+	initStringInfo(&new_columns);
+	for (int i = 0; i < n; i++)
+	{
+		const PlannedColumn *copy = copy_of(table, attnums[i]);
+		const char *old_name = get_attname(table->relid, attnums[i], false);
+
+		appendStringInfo(&old_columns, "%s%s", i > 0 ? ", " : "", quote_identifier(old_name));
+		appendStringInfo(&new_columns, "%s%s", i > 0 ? ", " : "",
+						 quote_identifier(copy ? copy->physical : old_name));
+	}
+
+	const char *definition = TextDatumGetCString(
+		DirectFunctionCall1(pg_get_constraintdef, ObjectIdGetDatum(constraint)));
+	const char *prefix = psprintf("FOREIGN KEY (%s) ", old_columns.data);
+
+	if (strncmp(definition, prefix, strlen(prefix)) != 0 || strstr(definition, " SET NULL (") ||
+		strstr(definition, " SET DEFAULT ("))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s: foreign key \"%s\" of table \"%s\" cannot be carried over to the copied columns",
+						uses_a_copy(table, attnums, n)->copied_by, get_constraint_name(constraint),
+						table->name)));
+	return psprintf("FOREIGN KEY (%s) %s", new_columns.data, definition + strlen(prefix));
+}
+
+void
+carry_table_constraints(MigrationPlan *plan, PlannedTable *table)
+{
+	const char *table_sql = qname(plan->schema, table->physical_name);
+	const char *args[] = {psprintf("%u", table->relid)};
+	List	   *constraints = sql_rows("SELECT oid FROM pg_catalog.pg_constraint "
+									   "WHERE conrelid = $1::pg_catalog.oid ORDER BY conname", 1, args);
+	ListCell   *lc;
+
+	refuse_indexes_on_copies(table);
+	refuse_references_to_copies(plan, table);
+	foreach(lc, constraints)
+	{
+		Oid			oid = (Oid) strtoul(((char **) lfirst(lc))[0], NULL, 10);
+		HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(oid));
+		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
+		const char *name = pstrdup(NameStr(form->conname));
+		bool		isnull;
+		Datum		keys = SysCacheGetAttr(CONSTROID, tuple, Anum_pg_constraint_conkey, &isnull);
+		ArrayType  *array = isnull ? NULL : DatumGetArrayTypeP(keys);
+		const int16 *attnums = array ? (const int16 *) ARR_DATA_PTR(array) : NULL;
+		int			n = array ? ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) : 0;
+		const char *definition = NULL;
+
+		/* The extension's own (NOT NULL stand-ins of copies) and the index
+		 * kinds (refused above unless dropped) are not carried. */
+		if (strncmp(name, EC_PREFIX, strlen(EC_PREFIX)) != 0 && !is_dropped(table, name) &&
+			uses_a_copy(table, attnums, n))
+		{
+			if (form->contype == CONSTRAINT_CHECK)
+				definition = psprintf("CHECK (%s)%s", carried_check_sql(table, tuple),
+									  form->connoinherit ? " NO INHERIT" : "");
+			else if (form->contype == CONSTRAINT_FOREIGN)
+				definition = carried_foreign_key_sql(table, oid, attnums, n);
+		}
+		ReleaseSysCache(tuple);
+		if (definition == NULL)
+			continue;
+
+		const char *staged = plan_carried_constraint_name(table, name);
+		const char **names = (const char **) palloc(2 * sizeof(char *));
+
+		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", table_sql, qi(staged), definition);
+		names[0] = staged;
+		names[1] = name;
+		table->carried_constraints = lappend(table->carried_constraints, names);
+		table->checks_to_validate = lappend(table->checks_to_validate, (void *) staged);
+	}
+}
+
+} // namespace
+
+void
+plan_carry_constraints(MigrationPlan *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		PlannedTable *table = (PlannedTable *) lfirst(lc);
+		bool		copies = false;
+		ListCell   *cc;
+
+		foreach(cc, table->columns)
+			copies = copies || ((PlannedColumn *) lfirst(cc))->replaces != NULL;
+		if (!table->created && table->name != NULL && copies)
+			carry_table_constraints(plan, table);
+	}
+}
+
+} // namespace ec
