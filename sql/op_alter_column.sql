@@ -41,18 +41,18 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "
     "column": "qty", "name": "_ec_qty"}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
     "column": "qty", "type": "bigbigint"}}]}$$);
--- nothing to change; "up"/"down" without a change that copies the column
+-- nothing to change ("up"/"down" on a change that copies nothing, as
+-- pgroll's files give them, are accepted and unused)
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
     "column": "qty"}}]}$$);
-SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
-    "column": "shelf", "default": "'Z9'", "up": "shelf"}}]}$$);
-SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
-    "column": "qty", "nullable": false, "up": "qty"}}]}$$);
--- not supported yet
+-- not supported yet: they need an index built online
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
     "column": "sku", "type": "varchar(10)"}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
-    "column": "qty", "check": {"name": "qty_positive", "constraint": "qty > 0"}}}]}$$);
+    "column": "qty", "unique": {"name": "qty_unique"}}}]}$$);
+-- a new constraint's name must be free
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "qty", "check": {"name": "stock_pkey", "constraint": "qty > 0"}}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [
     {"alter_column": {"table": "stock", "column": "qty", "type": "bigint"}},
     {"alter_column": {"table": "stock", "column": "qty", "nullable": true}}]}$$);
@@ -253,10 +253,51 @@ SELECT * FROM pg_temp.constraints('op_alter_column.parts');
 DELETE FROM suppliers WHERE id = 2;
 SELECT * FROM parts ORDER BY id;
 
+--------------------------------------------------------------------------
+-- Scenario 5: new constraints for the new version (pgroll's examples 21 and
+-- 22). The column goes to a copy that carries them NOT VALID; "up" brings
+-- the old version's rows and writes into line, which need not meet them;
+-- complete validates them.
+--------------------------------------------------------------------------
+CREATE TABLE authors (id integer PRIMARY KEY);
+INSERT INTO authors VALUES (1);
+CREATE TABLE posts (id integer PRIMARY KEY, title text NOT NULL, author integer);
+INSERT INTO posts VALUES (1, 'hi', 1), (2, 'hello', 7);
+CREATE FUNCTION pg_temp.posts_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [
+      {"alter_column": {"table": "posts", "column": "title",
+                        "check": {"name": "title_length", "constraint": "length(title) > 3"},
+                        "up": "SELECT CASE WHEN length(title) <= 3 THEN LPAD(title, 4, ''-'') ELSE title END",
+                        "down": "title"}},
+      {"alter_column": {"table": "posts", "column": "author",
+                        "references": {"name": "posts_author_fk", "table": "authors", "column": "id",
+                                       "on_delete": "SET NULL"},
+                        "up": "SELECT CASE WHEN EXISTS (SELECT 1 FROM authors WHERE authors.id = author) THEN author END",
+                        "down": "author"}}]}'::jsonb
+$$;
+SELECT expand_contract.start('05_posts_rules', pg_temp.posts_doc(), 'op_alter_column') AS version_schema;
+SELECT name, validated FROM pg_temp.constraints('op_alter_column.posts');
+-- The old version may still write what the new one may not; "up" fixes it.
+INSERT INTO posts VALUES (3, 'yo', 9);
+INSERT INTO op_alter_column_05_posts_rules.posts VALUES (4, 'no', NULL);
+INSERT INTO op_alter_column_05_posts_rules.posts VALUES (4, 'fine', 9);
+INSERT INTO op_alter_column_05_posts_rules.posts VALUES (4, 'fine', 1);
+SELECT * FROM op_alter_column_05_posts_rules.posts WHERE id >= 3 ORDER BY id;
+SELECT expand_contract.rollback('op_alter_column');
+SELECT * FROM pg_temp.constraints('op_alter_column.posts');
+SELECT expand_contract.start('05_posts_rules', pg_temp.posts_doc(), 'op_alter_column') AS version_schema;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('op_alter_column');
+RESET client_min_messages;
+SELECT expand_contract.complete('op_alter_column');
+SELECT * FROM pg_temp.constraints('op_alter_column.posts');
+SELECT * FROM posts ORDER BY id;
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS op_alter_column, op_alter_column_01_typed_orders,
-    op_alter_column_03_precise_temperature, op_alter_column_04_wider_parts CASCADE;
+    op_alter_column_03_precise_temperature, op_alter_column_04_wider_parts,
+    op_alter_column_05_posts_rules CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_alter_column';
 RESET client_min_messages;

@@ -67,6 +67,9 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "b
     "constraints": [{"name": "no_overlap", "type": "exclude", "columns": ["id"]}]}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
     "columns": [{"name": "id", "type": "integer"}],
+    "constraints": [{"name": "no_overlap", "type": "overlap", "columns": ["id"]}]}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
+    "columns": [{"name": "id", "type": "integer"}],
     "constraints": [{"name": "id_unique", "type": "unique"}]}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
     "columns": [{"name": "id", "type": "integer"}],

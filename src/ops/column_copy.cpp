@@ -5,6 +5,7 @@
 #include "ops/column_copy.hpp"
 
 #include "ops/operations.hpp"
+#include "plan/expression.hpp"
 #include "pg/sql.hpp"
 #include "phase/version_schema.hpp"
 
@@ -68,6 +69,103 @@ stage_column_copy(MigrationPlan *plan, PlannedTable *table, PlannedColumn *colum
 	else
 		plan_add_identity_sync(table, SyncDirection::Down, old_physical, column,
 							   field_origin(plan, "column"));
+}
+
+namespace {
+
+/* Column names as a NULL-terminated array, for reject_unknown. */
+const char *const *
+as_field_list(List *names)
+{
+	const char **fields = (const char **) palloc0((list_length(names) + 1) * sizeof(char *));
+	ListCell   *lc;
+
+	foreach(lc, names)
+		fields[foreach_current_index(lc)] = (const char *) lfirst(lc);
+	return fields;
+}
+
+} // namespace
+
+void
+copy_columns_for_constraint(MigrationPlan *plan, PlannedTable *table, List *columns,
+							const JsonObject &op)
+{
+	bool		one_column = list_length(columns) == 1;
+	JsonObject	up(NULL);
+	JsonObject	down(NULL);
+	const char *up_string = NULL;
+	const char *down_string = NULL;
+	bool		has_up = false;
+	bool		has_down = false;
+	ListCell   *lc;
+
+	/* One column: "up"/"down" may be plain strings (drop_constraint). */
+	if (one_column && op.has_string("up"))
+		up_string = op.optional_string("up");
+	else
+		has_up = op.optional_object("up", &up);
+	if (one_column && op.has_string("down"))
+		down_string = op.optional_string("down");
+	else
+		has_down = op.optional_object("down", &down);
+	if (has_up)
+		up.reject_unknown(as_field_list(columns));
+	if (has_down)
+		down.reject_unknown(as_field_list(columns));
+	foreach(lc, columns)
+	{
+		const char *name = (const char *) lfirst(lc);
+		PlannedColumn *column = plan_column(plan, table, name);
+		ColumnCopy	how = same_column_copy(table, column);
+
+		how.up = has_up ? up.optional_string(name) : up_string;
+		how.up_field = has_up ? psprintf("up.%s", name) : "up";
+		how.down = has_down ? down.optional_string(name) : down_string;
+		how.down_field = has_down ? psprintf("down.%s", name) : "down";
+		if (how.up != NULL && how.up[0] == '\0')
+			how.up = NULL;
+		if (how.down != NULL && how.down[0] == '\0')
+			how.down = NULL;
+		/* Copied already by an earlier constraint or column operation of
+		 * this migration: the constraint goes on that copy, whose up and
+		 * down were given there. */
+		if (column->replaces != NULL)
+		{
+			if ((how.up && strcmp(how.up, name) != 0) || (how.down && strcmp(how.down, name) != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("column \"%s\" was copied by %s; give its \"up\" and \"down\" there",
+								name, column->copied_by)));
+			continue;
+		}
+		stage_column_copy(plan, table, column, column->name, how);
+	}
+}
+
+void
+add_constraint_not_valid(MigrationPlan *plan, PlannedTable *table, const char *name,
+						 const char *definition)
+{
+	if (strncmp(name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("constraint name \"%s\" uses the prefix \"%s\" reserved by expand_contract",
+						name, EC_PREFIX)));
+	sql_execf("ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID",
+			  qname(plan->schema, table->physical_name), qi(name), definition);
+	table->checks_to_validate = lappend(table->checks_to_validate, (void *) name);
+}
+
+const char *
+check_on_new_version(MigrationPlan *plan, PlannedTable *table, const char *source, const char *field)
+{
+	Relation	rel = relation_open(table->relid, AccessShareLock);
+	const char *check = check_on_physical_columns(plan->names, rel, new_shape(table->columns),
+												  source, field);
+
+	relation_close(rel, AccessShareLock);
+	return check;
 }
 
 } // namespace ec

@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include "plan/document.hpp"
 #include "plan/plan.hpp"
 
 namespace ec {
@@ -38,5 +39,22 @@ ColumnCopy same_column_copy(const PlannedTable *table, const PlannedColumn *colu
  * syncs; column->physical becomes the copy. */
 void stage_column_copy(MigrationPlan *plan, PlannedTable *table, PlannedColumn *column,
 					   const char *final_name, const ColumnCopy &copy);
+
+/* Copies each of `columns` (names in the new version) for a constraint
+ * operation: op's "up" and "down" map each column to its expression. A
+ * string "up"/"down" (the one-column form) is taken for the only column;
+ * "" counts as absent. */
+void copy_columns_for_constraint(MigrationPlan *plan, PlannedTable *table, List *columns,
+								 const JsonObject &op);
+
+/* Adds constraint `name` (`definition` on the physical columns) NOT VALID:
+ * writes are held to it from now on, complete() validates it. */
+void add_constraint_not_valid(MigrationPlan *plan, PlannedTable *table, const char *name,
+							  const char *definition);
+
+/* A check's expression ("constraint"), analysed on the new version's
+ * columns of the table and deparsed on the physical ones. */
+const char *check_on_new_version(MigrationPlan *plan, PlannedTable *table, const char *source,
+								 const char *field);
 
 } // namespace ec

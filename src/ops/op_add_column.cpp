@@ -118,8 +118,8 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 													  "field \"column.check.constraint\"");
 
 		relation_close(rel, AccessShareLock);
-		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID",
-				  table_sql, qi(spec.check_name), check);
+		sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)%s NOT VALID",
+				  table_sql, qi(spec.check_name), check, spec.check_no_inherit ? " NO INHERIT" : "");
 		table->checks_to_validate = lappend(table->checks_to_validate, (void *) spec.check_name);
 	}
 	if (spec.has_references)

@@ -12,7 +12,9 @@
  * them at once and complete() applies them to the table.
  */
 #include "plan/expression.hpp"
+#include "boundary.hpp"
 #include "ops/column_copy.hpp"
+#include "ops/column_spec.hpp"
 #include "ops/operations.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
@@ -28,6 +30,57 @@ column_is_not_null(Oid relid, const char *column)
 	return column_attribute(relid, column).attnotnull;
 }
 
+struct DefaultFit {
+	const char *sql;
+	const ColumnType *type;
+};
+
+void
+try_default_on_type(void *arg)
+{
+	DefaultFit *fit = static_cast<DefaultFit *>(arg);
+
+	(void) default_on_type(pinned_names(), fit->sql, *fit->type, "default");
+}
+
+/* Whether a column's current default (the table's own, bound at its
+ * creation) can be assigned to `type`. */
+bool
+default_fits(const char *default_sql, const ColumnType &type)
+{
+	static const int mismatch[] = {ERRCODE_DATATYPE_MISMATCH, ERRCODE_CANNOT_COERCE, 0};
+	DefaultFit	fit = {default_sql, &type};
+
+	return run_in_subtransaction(try_default_on_type, &fit, mismatch);
+}
+
+/* The column's new "check" and "references", on its copy. */
+void
+add_column_constraints(MigrationPlan *plan, PlannedTable *table, PlannedColumn *column,
+					   const JsonObject &op)
+{
+	ColumnSpec	spec;
+	JsonObject	nested(NULL);
+
+	memset(&spec, 0, sizeof(spec));
+	if (op.optional_object("check", &nested))
+	{
+		read_column_check(nested, &spec);
+		add_constraint_not_valid(plan, table, spec.check_name,
+								 psprintf("CHECK (%s)%s",
+										  check_on_new_version(plan, table, spec.check_text,
+															   "field \"check.constraint\""),
+										  spec.check_no_inherit ? " NO INHERIT" : ""));
+	}
+	if (op.optional_object("references", &nested))
+	{
+		read_column_references(nested, &spec);
+		add_constraint_not_valid(plan, table, spec.ref_name,
+								 psprintf("FOREIGN KEY (%s) %s", qi(column->physical),
+										  references_sql(plan, spec)));
+	}
+}
+
 } // namespace
 
 void
@@ -38,10 +91,11 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 										  NULL};
 
 	op.reject_unknown(kFields);
-	if (op.has("check") || op.has("unique") || op.has("references"))
+	if (op.has("unique"))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"check\", \"unique\" and \"references\" are not supported by alter_column yet")));
+				 errmsg("\"unique\" is not supported by alter_column yet: it needs an index built online"),
+				 errhint("Constraints and indexes built concurrently come in a later release.")));
 
 	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
 	PlannedColumn *column = plan_column(plan, table, op.required_identifier("column"));
@@ -54,13 +108,14 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 	bool		default_given = op.nullable_string("default", &new_default);
 	bool		comment_given = op.nullable_string("comment", &new_comment);
 	bool		nullable_given = op.has("nullable");
+	bool		constrain = op.has("check") || op.has("references");
 
-	if (!new_name && !new_type && !nullable_given && !default_given && !comment_given)
+	if (!new_name && !new_type && !nullable_given && !default_given && !comment_given && !constrain)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("nothing to change: give at least one of \"name\", \"type\", \"nullable\", "
-						"\"default\" or \"comment\"")));
-	if (column->added && (new_type || nullable_given))
+						"\"default\", \"comment\", \"check\" or \"references\"")));
+	if (column->added && (new_type || nullable_given || constrain))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("column \"%s\" was added or changed earlier in this migration; "
@@ -68,12 +123,9 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 
 	bool		was_not_null = !column->added && column_is_not_null(table->relid, column->physical);
 	bool		nullable = op.optional_bool("nullable", !was_not_null);
-	bool		copy = new_type != NULL || nullable == was_not_null;
-
-	if (!copy && (up || down))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fields \"up\" and \"down\" apply only to a change of \"type\" or \"nullable\"")));
+	/* A new constraint goes on a copy too: the old version's writes need
+	 * not meet it, and "up" brings them into line. */
+	bool		copy = new_type != NULL || nullable == was_not_null || constrain;
 	if (new_name != NULL)
 		plan_check_new_column_name(plan, table, new_name);
 
@@ -94,9 +146,16 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 		 * only whether it fits the new type is in question. */
 		const char *old_default = column_default_sql(table->relid, old_physical);
 
-		if (!default_given && old_default != NULL && new_type != NULL)
-			(void) default_on_type(pinned_names(), old_default, type,
-								   psprintf("the current default of column \"%s\"", column->name));
+		if (!default_given && old_default != NULL && new_type != NULL &&
+			!default_fits(old_default, type))
+		{
+			/* As pgroll does: a default the new type cannot take is dropped. */
+			ereport(NOTICE,
+					(errmsg("the default of column \"%s\" (%s) does not fit type %s: the new version "
+							"has none", column->name, old_default, type.sql)));
+			default_given = true;
+			parsed_default = NULL;
+		}
 		if (comment_given)
 		{
 			column->comment_changed = true;
@@ -115,6 +174,8 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 		how.down = down;
 		how.down_field = "down";
 		stage_column_copy(plan, table, column, final_name, how);
+		column->name = final_name;
+		add_column_constraints(plan, table, column, op);
 	}
 	else if (default_given)
 	{

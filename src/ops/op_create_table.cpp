@@ -60,54 +60,59 @@ append_column(StringInfo sql, MigrationPlan *plan, const ResolvedColumn &column)
 	if (spec.unique)
 		appendStringInfoString(sql, " UNIQUE");
 	if (spec.check_name != NULL)
-		appendStringInfo(sql, " CONSTRAINT %s CHECK (%s)", qi(spec.check_name), column.check_sql);
+		appendStringInfo(sql, " CONSTRAINT %s CHECK (%s)%s", qi(spec.check_name), column.check_sql,
+						 spec.check_no_inherit ? " NO INHERIT" : "");
 	if (spec.has_references)
 		appendStringInfo(sql, " CONSTRAINT %s %s", qi(spec.ref_name), references_sql(plan, spec));
 }
 
 /* pgroll's table-level constraints: check, unique, primary_key, foreign_key. */
 void
-append_constraint(StringInfo sql, MigrationPlan *plan, const JsonObject &c, const char *check_sql)
+append_constraint(StringInfo sql, MigrationPlan *plan, const char *table, const JsonObject &c,
+				  const char *check_sql)
 {
 	static const char *const kFields[] = {"name", "type", "columns", "check", "references",
 										  "deferrable", "initially_deferred", "nulls_not_distinct",
-										  NULL};
+										  "no_inherit", "index_parameters", "exclude", NULL};
 
 	c.reject_unknown(kFields);
 
 	const char *name = c.required_identifier("name");
 	const char *type = c.required_string("type");
+	bool		deferrable = c.optional_bool("deferrable", false);
+	bool		initially_deferred = c.optional_bool("initially_deferred", false);
+
 	appendStringInfo(sql, ", CONSTRAINT %s ", qi(name));
 	if (strcmp(type, "check") == 0)
-		appendStringInfo(sql, "CHECK (%s)", check_sql);
-	else if (strcmp(type, "unique") == 0)
-		appendStringInfo(sql, "UNIQUE%s (%s)",
+	{
+		appendStringInfo(sql, "CHECK (%s)%s", check_sql, c.optional_bool("no_inherit", false) ? " NO INHERIT" : "");
+		return;
+	}
+	if (strcmp(type, "unique") == 0)
+		appendStringInfo(sql, "UNIQUE%s (%s)%s",
 						 c.optional_bool("nulls_not_distinct", false) ? " NULLS NOT DISTINCT" : "",
-						 column_list_sql(c.identifier_array("columns", true)));
+						 column_list_sql(c.identifier_array("columns", true)), index_parameters_sql(c));
 	else if (strcmp(type, "primary_key") == 0)
-		appendStringInfo(sql, "PRIMARY KEY (%s)", column_list_sql(c.identifier_array("columns", true)));
+		appendStringInfo(sql, "PRIMARY KEY (%s)%s", column_list_sql(c.identifier_array("columns", true)),
+						 index_parameters_sql(c));
 	else if (strcmp(type, "foreign_key") == 0)
 	{
-		static const char *const kRef[] = {"table", "columns", "on_delete", "on_update", NULL};
-		JsonObject	ref = c.required_object("references");
-
-		ref.reject_unknown(kRef);
-		const char *ref_table = ref.required_identifier("table");
-
-		appendStringInfo(sql, "FOREIGN KEY (%s) REFERENCES %s (%s) ON DELETE %s ON UPDATE %s",
-						 column_list_sql(c.identifier_array("columns", true)),
-						 plan_referenced_table_sql(plan, ref_table),
-						 plan_referenced_columns_sql(plan, ref_table, ref.identifier_array("columns", true)),
-						 referential_action(ref, "on_delete"), referential_action(ref, "on_update"));
+		appendStringInfo(sql, "FOREIGN KEY (%s) %s", column_list_sql(c.identifier_array("columns", true)),
+						 table_references_sql(plan, c.required_object("references"), table,
+											  deferrable, initially_deferred));
+		return;
 	}
+	else if (strcmp(type, "exclude") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("exclusion constraints (constraint \"%s\") are not supported yet", name)));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("field \"type\" of constraint \"%s\" must be check, unique, primary_key or foreign_key",
-						name)));
-	if (c.optional_bool("deferrable", false))
-		appendStringInfo(sql, " DEFERRABLE INITIALLY %s",
-						 c.optional_bool("initially_deferred", false) ? "DEFERRED" : "IMMEDIATE");
+				 errmsg("field \"type\" of constraint \"%s\" must be check, unique, primary_key, "
+						"foreign_key or exclude", name)));
+	if (deferrable)
+		appendStringInfo(sql, " DEFERRABLE INITIALLY %s", initially_deferred ? "DEFERRED" : "IMMEDIATE");
 }
 
 /* "field \"columns[2].type\"", for error prefixes. */
@@ -247,7 +252,7 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 	if (pk_columns != NIL)
 		appendStringInfo(&sql, ", PRIMARY KEY (%s)", column_list_sql(pk_columns));
 	foreach(lc, constraints)
-		append_constraint(&sql, plan,
+		append_constraint(&sql, plan, name,
 						  JsonObject((JsonbContainer *) lfirst(lc),
 									 psprintf("constraints[%d].", foreach_current_index(lc))),
 						  (const char *) list_nth(checks, foreach_current_index(lc)));

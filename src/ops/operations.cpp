@@ -15,9 +15,12 @@ struct OperationEntry {
 const OperationEntry kOperations[] = {
 	{"add_column", op_add_column},
 	{"alter_column", op_alter_column},
+	{"create_constraint", op_create_constraint},
 	{"create_table", op_create_table},
 	{"drop_column", op_drop_column},
+	{"drop_constraint", op_drop_constraint},
 	{"drop_index", op_drop_index},
+	{"drop_multicolumn_constraint", op_drop_multicolumn_constraint},
 	{"drop_table", op_drop_table},
 	{"rename_column", op_rename_column},
 	{"rename_constraint", op_rename_constraint},

@@ -76,6 +76,15 @@ JsonObject::has(const char *key) const
 	return lookup(key, &buffer) != NULL;
 }
 
+bool
+JsonObject::has_string(const char *key) const
+{
+	JsonbValue buffer;
+	JsonbValue *value = lookup(key, &buffer);
+
+	return value != NULL && value->type == jbvString;
+}
+
 void
 JsonObject::type_error(const char *key, const char *expected) const
 {

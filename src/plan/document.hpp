@@ -20,6 +20,9 @@ public:
 	static JsonObject from_jsonb(Jsonb *document);
 
 	bool has(const char *key) const;
+	/* Whether the field is there and a string (for fields that may be a
+	 * string or an object). */
+	bool has_string(const char *key) const;
 
 	/* String fields: required ones error when missing; optional ones return NULL. */
 	const char *required_string(const char *key) const;

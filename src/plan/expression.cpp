@@ -478,4 +478,45 @@ sequence_options_sql(const NameRules &names, const char *source, const char *fie
 	return result;
 }
 
+const char *
+storage_parameters_sql(const char *source, const char *field)
+{
+	const char *result = NULL;
+
+	with_error_prefix(field, source, [&]() {
+		/* Parsed, never run: the WITH (...) list of a CREATE TABLE and
+		 * nothing more, rebuilt one by one with quoted names and values. */
+		List	   *statements = raw_parser(psprintf("CREATE TABLE ec_options () WITH (%s)", source),
+											RAW_PARSE_DEFAULT);
+		CreateStmt *create = list_length(statements) == 1 &&
+			IsA(((RawStmt *) linitial(statements))->stmt, CreateStmt)
+			? (CreateStmt *) ((RawStmt *) linitial(statements))->stmt : NULL;
+
+		if (create == NULL || create->tableElts != NIL || create->inhRelations != NIL ||
+			create->partspec != NULL || create->partbound != NULL || create->ofTypename != NULL ||
+			create->constraints != NIL || create->oncommit != ONCOMMIT_NOOP ||
+			create->tablespacename != NULL || create->accessMethod != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("must be a list of storage parameters (name = value, ...)")));
+
+		StringInfoData buf;
+		ListCell   *lc;
+
+		initStringInfo(&buf);
+		foreach(lc, create->options)
+		{
+			DefElem    *option = lfirst_node(DefElem, lc);
+
+			appendStringInfo(&buf, "%s%s%s%s", buf.len > 0 ? ", " : "",
+							 option->defnamespace ? quote_identifier(option->defnamespace) : "",
+							 option->defnamespace ? "." : "", quote_identifier(option->defname));
+			if (option->arg != NULL)
+				appendStringInfo(&buf, " = %s", quote_literal_cstr(defGetString(option)));
+		}
+		result = buf.data;
+	});
+	return result;
+}
+
 } // namespace ec

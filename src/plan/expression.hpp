@@ -98,4 +98,8 @@ const char *default_on_type(const NameRules &names, const char *source, const Co
  * their parsed form. */
 const char *sequence_options_sql(const NameRules &names, const char *source, const char *field);
 
+/* Storage parameters ("fillfactor = 70, toast.autovacuum_enabled = off") for
+ * WITH (...), rebuilt from their parsed form with quoted names and values. */
+const char *storage_parameters_sql(const char *source, const char *field);
+
 } // namespace ec
