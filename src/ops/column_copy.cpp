@@ -35,12 +35,28 @@ stage_column_copy(MigrationPlan *plan, PlannedTable *table, PlannedColumn *colum
 	const char *table_sql = qname(plan->schema, table->physical_name);
 	const char *old_physical = column->physical;
 	const char *old_default = column_default_sql(table->relid, old_physical);
+
+	if (column_attribute(table->relid, old_physical).attidentity != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("identity column \"%s\" cannot be copied yet", column->name)));
+
+	/* A serial column's sequence would go with the old column: the copy,
+	 * which takes its default, takes it over first. */
+	const char *args[] = {table_sql, old_physical};
+	const char *owned = sql_value("SELECT pg_catalog.pg_get_serial_sequence($1, pg_catalog.quote_ident($2))",
+								  2, args);
+
 	const char *staged_default = copy.default_given ? copy.default_sql : old_default;
 
 	column->physical = plan_new_physical_column(plan, table, final_name);
 	column->added = true;
 	column->replaces = old_physical;
 	column->copied_by = plan->where;
+	if (owned != NULL)
+		plan->complete_prepare_ddl = lappend(plan->complete_prepare_ddl,
+											 psprintf("ALTER SEQUENCE %s OWNED BY %s.%s", owned,
+													  table_sql, qi(column->physical)));
 	sql_execf("ALTER TABLE %s ADD COLUMN %s %s%s%s", table_sql, qi(column->physical), copy.type.sql,
 			  staged_default ? " DEFAULT " : "", staged_default ? staged_default : "");
 	/* Whoever could use the old column can use its replacement. */

@@ -125,32 +125,49 @@ refuse_indexes_on_copies(const PlannedTable *table)
 	}
 }
 
-/* Other tables' foreign keys to a copied column. */
+/* A constraint's array of column numbers (conkey or confkey). */
+const int16 *
+constraint_attnums(HeapTuple tuple, AttrNumber column, int *n)
+{
+	bool		isnull;
+	Datum		keys = SysCacheGetAttr(CONSTROID, tuple, column, &isnull);
+	ArrayType  *array = isnull ? NULL : DatumGetArrayTypeP(keys);
+
+	*n = array ? ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) : 0;
+	return array ? (const int16 *) ARR_DATA_PTR(array) : NULL;
+}
+
+/* Foreign keys (of other tables, or the table's own) to a copied column. */
 void
 refuse_references_to_copies(MigrationPlan *plan, const PlannedTable *table)
 {
 	const char *args[] = {psprintf("%u", table->relid)};
-	List	   *rows = sql_rows("SELECT conname, conrelid::pg_catalog.regclass::pg_catalog.text, "
-								"confkey::pg_catalog.text FROM pg_catalog.pg_constraint "
+	List	   *rows = sql_rows("SELECT oid FROM pg_catalog.pg_constraint "
 								"WHERE confrelid = $1::pg_catalog.oid AND contype = 'f'", 1, args);
 	ListCell   *lc;
 
 	foreach(lc, rows)
 	{
-		char	  **row = (char **) lfirst(lc);
-		Datum		keys = DirectFunctionCall3(array_in, CStringGetDatum(row[2]),
-											   ObjectIdGetDatum(INT2OID), Int32GetDatum(-1));
-		ArrayType  *array = DatumGetArrayTypeP(keys);
+		Oid			oid = (Oid) strtoul(((char **) lfirst(lc))[0], NULL, 10);
+		HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(oid));
 
-		const PlannedColumn *uses = uses_a_copy(table, (const int16 *) ARR_DATA_PTR(array),
-												ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)));
+		if (!HeapTupleIsValid(tuple))
+			continue;
 
-		if (uses != NULL && !is_dropped(table, row[0]))
+		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
+		const char *name = pstrdup(NameStr(form->conname));
+		Oid			referrer = form->conrelid;
+		int			n;
+		const int16 *attnums = constraint_attnums(tuple, Anum_pg_constraint_confkey, &n);
+		const PlannedColumn *uses = uses_a_copy(table, attnums, n);
+
+		ReleaseSysCache(tuple);
+		if (uses != NULL && !(referrer == table->relid && is_dropped(table, name)))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("%s: foreign key \"%s\" of table %s references column \"%s\" of \"%s\", "
-							"which this operation copies", uses->copied_by, row[0], row[1], uses->replaces,
-							table->name),
+					 errmsg("%s: foreign key \"%s\" of table \"%s\" references column \"%s\" of \"%s\", "
+							"which this operation copies", uses->copied_by, name, get_rel_name(referrer),
+							uses->replaces, table->name),
 					 errdetail("The copy would need a unique index built online, which is not supported yet.")));
 	}
 }
@@ -231,11 +248,8 @@ carry_table_constraints(MigrationPlan *plan, PlannedTable *table)
 		HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(oid));
 		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
 		const char *name = pstrdup(NameStr(form->conname));
-		bool		isnull;
-		Datum		keys = SysCacheGetAttr(CONSTROID, tuple, Anum_pg_constraint_conkey, &isnull);
-		ArrayType  *array = isnull ? NULL : DatumGetArrayTypeP(keys);
-		const int16 *attnums = array ? (const int16 *) ARR_DATA_PTR(array) : NULL;
-		int			n = array ? ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) : 0;
+		int			n;
+		const int16 *attnums = constraint_attnums(tuple, Anum_pg_constraint_conkey, &n);
 		const char *definition = NULL;
 
 		/* The extension's own (NOT NULL stand-ins of copies) and the index

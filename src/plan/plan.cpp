@@ -559,6 +559,7 @@ plan_complete_steps(MigrationPlan *plan)
 				qi(((PlannedTable *) lfirst(lc))->name)));
 	}
 	finish = list_concat(finish, list_copy(plan->complete_ddl));
+	unsync = list_concat(unsync, list_copy(plan->complete_prepare_ddl));
 
 	List	   *ddl = list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
 									  list_concat(finish, list_concat(table_drops, table_renames)));

@@ -84,6 +84,8 @@ struct MigrationPlan {
 	List *open_steps;          /* char *: DDL that opens the new version's
 								* gated views once the backfill is done */
 	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */
+	List *complete_prepare_ddl; /* char *: operations' own complete steps run
+								* before the old columns are dropped */
 	List *complete_ddl;        /* char *: operations' own complete steps, run
 								* after the columns have their final names and
 								* before the tables do (physical table names) */
