@@ -87,12 +87,46 @@ CREATE TABLE @extschema@.backfill_runs (
         REFERENCES @extschema@.migrations (schema_name, name) ON DELETE CASCADE
 );
 
+-- Indexes a migration builds online (CREATE INDEX CONCURRENTLY cannot run in
+-- start's transaction): start records them, a background worker builds each
+-- at top level once start has committed, complete requires them valid and
+-- rollback drops them, an invalid one left by a failed build included.
+CREATE TABLE @extschema@.index_builds (
+    schema_name   name        NOT NULL,
+    migration     text        NOT NULL,
+    index_name    name        NOT NULL,
+    table_name    name        NOT NULL,
+    statement     text        NOT NULL,   -- CREATE ... INDEX CONCURRENTLY, fully qualified
+    state         text        NOT NULL DEFAULT 'pending'
+                              CHECK (state IN ('pending', 'building', 'valid', 'failed')),
+    error         text,
+    pid           integer,
+    started_at    timestamptz,
+    finished_at   timestamptz,
+    PRIMARY KEY (schema_name, migration, index_name),
+    FOREIGN KEY (schema_name, migration)
+        REFERENCES @extschema@.migrations (schema_name, name) ON DELETE CASCADE
+);
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.index_builds', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.backfill_progress', '');
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT SELECT ON @extschema@.migrations, @extschema@.backfill_progress,
-    @extschema@.backfill_runs TO PUBLIC;
+    @extschema@.backfill_runs, @extschema@.index_builds TO PUBLIC;
+
+-- Each index build with what PostgreSQL reports of it while it runs
+-- (pg_stat_progress_create_index: the phase, e.g. "waiting for old
+-- snapshots" behind a long transaction, and blocks done of total).
+CREATE VIEW @extschema@.index_build_status AS
+SELECT i.schema_name, i.migration, i.index_name, i.table_name, i.state,
+       p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total,
+       i.error, i.pid, i.started_at, i.finished_at
+  FROM @extschema@.index_builds i
+  LEFT JOIN pg_catalog.pg_stat_progress_create_index p
+    ON i.state = 'building' AND p.pid = i.pid;
+GRANT SELECT ON @extschema@.index_build_status TO PUBLIC;
 
 -- No SET search_path here: start() resolves the document's names with the
 -- caller's own search_path, and pins pg_catalog, pg_temp itself for
@@ -160,6 +194,27 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_start_backfill';
 COMMENT ON FUNCTION @extschema@.start_backfill(name, integer, integer) IS
     'Run the committed-batch backfill in a background worker as the calling role; returns its pid';
+
+-- Starts a worker for the open migration's index builds that are pending,
+-- were cut off (their builder died) or, with retry_failed, failed; returns
+-- its pid (NULL: nothing to build). start launches one itself.
+CREATE FUNCTION @extschema@.start_index_builds(schema name DEFAULT 'public',
+                                               retry_failed boolean DEFAULT false)
+RETURNS integer
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_start_index_builds';
+COMMENT ON FUNCTION @extschema@.start_index_builds(name, boolean) IS
+    'Build the open migration''s indexes concurrently in a background worker; returns its pid';
+
+-- Waits until no index of the open migration is pending or being built,
+-- committing between its looks (a concurrent build waits for every older
+-- transaction, so complete() cannot wait itself).
+CREATE PROCEDURE @extschema@.wait_for_index_builds(schema name DEFAULT 'public')
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'ec_wait_for_index_builds';
+COMMENT ON PROCEDURE @extschema@.wait_for_index_builds(name) IS
+    'Wait for the open migration''s index builds to finish';
 
 CREATE FUNCTION @extschema@.pause_backfill(schema name DEFAULT 'public')
 RETURNS void

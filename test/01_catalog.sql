@@ -48,13 +48,13 @@ SELECT has_table('expand_contract', 'backfill_runs', 'table expand_contract.back
 SELECT col_is_pk('expand_contract', 'backfill_runs', ARRAY['schema_name'],
                  'one backfill run per schema');
 
--- Both tables hold user state, so pg_dump must dump their rows; backfill_runs
--- describes processes and is left out.
+-- These tables hold user state, so pg_dump must dump their rows;
+-- backfill_runs describes processes and is left out.
 SELECT is((SELECT array_agg(c::regclass::text ORDER BY c::regclass::text)
              FROM pg_extension e, unnest(e.extconfig) AS c
             WHERE e.extname = 'expand_contract'),
-          ARRAY['expand_contract.backfill_progress', 'expand_contract.migrations'],
-          'both tables are marked for pg_dump (pg_extension_config_dump)');
+          ARRAY['expand_contract.backfill_progress', 'expand_contract.index_builds', 'expand_contract.migrations'],
+          'migrations, backfill_progress and index_builds are marked for pg_dump (pg_extension_config_dump)');
 
 SELECT ok(has_schema_privilege('public', 'expand_contract', 'USAGE'),
           'PUBLIC may use schema expand_contract');

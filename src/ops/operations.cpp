@@ -16,6 +16,7 @@ const OperationEntry kOperations[] = {
 	{"add_column", op_add_column},
 	{"alter_column", op_alter_column},
 	{"create_constraint", op_create_constraint},
+	{"create_index", op_create_index},
 	{"create_table", op_create_table},
 	{"drop_column", op_drop_column},
 	{"drop_constraint", op_drop_constraint},

@@ -25,6 +25,7 @@ const char *operation_names();
 void op_add_column(MigrationPlan *plan, const JsonObject &op);
 void op_alter_column(MigrationPlan *plan, const JsonObject &op);
 void op_create_constraint(MigrationPlan *plan, const JsonObject &op);
+void op_create_index(MigrationPlan *plan, const JsonObject &op);
 void op_create_table(MigrationPlan *plan, const JsonObject &op);
 void op_drop_column(MigrationPlan *plan, const JsonObject &op);
 void op_drop_constraint(MigrationPlan *plan, const JsonObject &op);

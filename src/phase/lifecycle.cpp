@@ -13,6 +13,7 @@
 #include "plan/document.hpp"
 #include "pg/error_context.hpp"
 #include "ops/operations.hpp"
+#include "phase/index_builds.hpp"
 #include "phase/phase_lock.hpp"
 #include "pg/security.hpp"
 #include "sync/version_activity.hpp"
@@ -166,6 +167,7 @@ struct StartArgs {
 	Jsonb *document;
 	const char *schema;
 	const char *version_schema;	/* out */
+	bool builds_indexes;		/* out */
 };
 
 void
@@ -213,7 +215,9 @@ start_attempt(void *arg)
 														  VARSIZE(args->document)),
 							 plan_complete_steps(plan), plan_rollback_steps(plan));
 	register_backfills(plan);
+	record_index_builds(plan);
 	args->version_schema = plan->version_schema;
+	args->builds_indexes = plan->index_builds != NIL;
 }
 
 /*
@@ -295,6 +299,7 @@ complete_attempt(void *arg)
 	MigrationRecord record = lock_active_migration(args->schema, "complete");
 
 	require_owner_rights(record, "complete");
+	require_index_builds_valid(record);
 	refuse_complete_under_old_writers(record, args->force);
 
 	args->backfilled = finish_small_backfill(record);
@@ -321,6 +326,7 @@ rollback_attempt(void *arg)
 	MigrationRecord record = lock_active_migration(schema, "roll back");
 
 	require_owner_rights(record, "roll back");
+	stop_index_builds(record);
 	run_planned_steps(record, record.version_schema, record.rollback_steps);
 	forget_migration(record);
 }
@@ -361,6 +367,8 @@ EC_FUNCTION(ec_start)
 
 	SPI_connect();
 	ec::run_phase("start", schema_oid, ec::start_attempt, &args);
+	if (args.builds_indexes)
+		ec::launch_index_builds(args.schema, args.name);
 	namestrcpy(result, args.version_schema);
 	SPI_finish();
 	ec::unpin_settings(pinned);

@@ -519,4 +519,45 @@ storage_parameters_sql(const char *source, const char *field)
 	return result;
 }
 
+const char *
+collation_sql(const NameRules &names, const char *source, const char *field)
+{
+	Oid			collation = InvalidOid;
+
+	with_error_prefix(field, source, [&]() {
+		/* One name, as written ("C" is not "c"), as pgroll quotes it. */
+		collation = resolved_with(names, [&]() {
+			return get_collation_oid(list_make1(makeString(pstrdup(source))), false);
+		});
+	});
+
+	HeapTuple	tuple = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+	Form_pg_collation form = (Form_pg_collation) GETSTRUCT(tuple);
+	const char *sql = quote_qualified_identifier(get_namespace_name(form->collnamespace),
+												 NameStr(form->collname));
+
+	ReleaseSysCache(tuple);
+	return sql;
+}
+
+const char *
+opclass_sql(const NameRules &names, const char *source, Oid am, const char *field)
+{
+	Oid			opclass = InvalidOid;
+
+	with_error_prefix(field, source, [&]() {
+		opclass = resolved_with(names, [&]() {
+			return get_opclass_oid(am, stringToQualifiedNameList(source), false);
+		});
+	});
+
+	HeapTuple	tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+	Form_pg_opclass form = (Form_pg_opclass) GETSTRUCT(tuple);
+	const char *sql = quote_qualified_identifier(get_namespace_name(form->opcnamespace),
+												 NameStr(form->opcname));
+
+	ReleaseSysCache(tuple);
+	return sql;
+}
+
 } // namespace ec

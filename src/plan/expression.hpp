@@ -98,6 +98,12 @@ const char *default_on_type(const NameRules &names, const char *source, const Co
  * their parsed form. */
 const char *sequence_options_sql(const NameRules &names, const char *source, const char *field);
 
+/* A collation, or an operator class of index method `am`, named as the
+ * document names it: resolved with the caller's rules, written fully
+ * qualified and quoted. */
+const char *collation_sql(const NameRules &names, const char *source, const char *field);
+const char *opclass_sql(const NameRules &names, const char *source, Oid am, const char *field);
+
 /* Storage parameters ("fillfactor = 70, toast.autovacuum_enabled = off") for
  * WITH (...), rebuilt from their parsed form with quoted names and values. */
 const char *storage_parameters_sql(const char *source, const char *field);

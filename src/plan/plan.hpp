@@ -81,6 +81,7 @@ struct MigrationPlan {
 	const char *previous_version_schema; /* NULL when there is none */
 	List *tables;              /* PlannedTable * */
 	List *on_complete_sql;     /* sql operations run by complete() */
+	List *index_builds;        /* IndexBuild *: built online after start */
 	List *open_steps;          /* char *: DDL that opens the new version's
 								* gated views once the backfill is done */
 	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */

@@ -28,6 +28,7 @@ SELECT count(*) = 0 AS consistent FROM expand_contract.verify() \gset
 \echo verify() found rows whose versions disagree
 SELECT 1/0;
 \endif
+CALL expand_contract.wait_for_index_builds();
 SELECT expand_contract.complete() \g /dev/null
 SQL
 }

@@ -1,0 +1,436 @@
+/*
+ * index_builds.cpp — indexes a migration builds online; see index_builds.hpp.
+ */
+#include "phase/index_builds.hpp"
+
+#include "boundary.hpp"
+#include "phase/phase_lock.hpp"
+#include "pg/security.hpp"
+#include "pg/sql.hpp"
+
+namespace ec {
+
+namespace {
+
+/* Travels in BackgroundWorker.bgw_extra. */
+struct BuilderArguments {
+	Oid database;
+	TransactionId wait_for;    /* start's transaction, or invalid */
+	bool retry_failed;
+	NameData schema;           /* its open migration's builds */
+};
+static_assert(sizeof(BuilderArguments) <= BGW_EXTRALEN, "builder arguments fit bgw_extra");
+
+int
+register_builder(const char *schema, TransactionId wait_for, bool retry_failed)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	BuilderArguments arguments;
+	pid_t		pid = 0;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "expand_contract", sizeof(worker.bgw_library_name));
+	strlcpy(worker.bgw_function_name, "ec_index_builder_main", sizeof(worker.bgw_function_name));
+	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "expand_contract index builds of %s", schema);
+	strlcpy(worker.bgw_type, "expand_contract index builds", sizeof(worker.bgw_type));
+	worker.bgw_notify_pid = MyProcPid;
+
+	memset(&arguments, 0, sizeof(arguments));
+	arguments.database = MyDatabaseId;
+	arguments.wait_for = wait_for;
+	arguments.retry_failed = retry_failed;
+	namestrcpy(&arguments.schema, schema);
+	memcpy(worker.bgw_extra, &arguments, sizeof(arguments));
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return 0;
+	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
+		return 0;
+	return (int) pid;
+}
+
+/* What the builder process works on. */
+struct Builder {
+	const char *schema;
+	bool retry_failed;
+};
+
+void
+builder_begin()
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void
+builder_commit()
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* Takes the next build of the schema's open migration: pending, or cut off
+ * (its builder is gone), or failed when retrying those. Returns {index,
+ * statement, owner, table, migration}, or NULL. */
+char **
+claim_next_build(const Builder &b)
+{
+	const char *args[] = {b.schema, b.retry_failed ? "true" : "false", psprintf("%d", MyProcPid)};
+	List	   *rows = catalog_rows(
+		"UPDATE expand_contract.index_builds i SET state = 'building', pid = $3::integer, "
+		"  started_at = pg_catalog.clock_timestamp(), finished_at = NULL, error = NULL "
+		"FROM expand_contract.migrations m "
+		"WHERE m.schema_name = i.schema_name AND m.name = i.migration AND m.phase = 'active' "
+		"  AND (i.schema_name, i.migration, i.index_name) = ("
+		"    SELECT b.schema_name, b.migration, b.index_name FROM expand_contract.index_builds b "
+		"      JOIN expand_contract.migrations o ON o.schema_name = b.schema_name AND o.name = b.migration "
+		"     WHERE b.schema_name = $1 AND o.phase = 'active' "
+		"       AND (b.state = 'pending' "
+		"            OR (b.state = 'building' AND b.pid NOT IN (SELECT a.pid FROM pg_catalog.pg_stat_activity a "
+		"                                                      WHERE a.pid IS NOT NULL)) "
+		"            OR (b.state = 'failed' AND $2::boolean)) "
+		"     ORDER BY b.index_name LIMIT 1 FOR UPDATE OF b SKIP LOCKED) "
+		"RETURNING i.index_name, i.statement, m.owner, i.table_name, i.migration",
+		3, args);
+
+	return rows == NIL ? NULL : (char **) linitial(rows);
+}
+
+void
+finish_build(const Builder &b, const char *migration, const char *index, const char *state,
+			 const char *error)
+{
+	const char *args[] = {b.schema, migration, index, state, error};
+
+	builder_begin();
+	catalog_exec("UPDATE expand_contract.index_builds SET state = $4, error = $5, "
+				 "finished_at = pg_catalog.clock_timestamp() "
+				 "WHERE schema_name = $1 AND migration = $2 AND index_name = $3",
+				 5, args);
+	builder_commit();
+}
+
+/* Runs one utility statement the way a client's simple query would, at top
+ * level, in a transaction of its own (which it may commit and restart, as
+ * CREATE INDEX CONCURRENTLY does), as `role`. */
+void
+run_top_level(const char *statement, Oid role)
+{
+	/* As a client's statement lives in MessageContext: CREATE INDEX
+	 * CONCURRENTLY commits and starts transactions while it runs, and its
+	 * parse tree must outlive them. */
+	MemoryContext statement_context = AllocSetContextCreate(TopMemoryContext, "index build statement",
+															ALLOCSET_DEFAULT_SIZES);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	MemoryContextSwitchTo(statement_context);
+	/* An abort of this transaction restores the connected user. */
+	SetUserIdAndSecContext(role, SECURITY_LOCAL_USERID_CHANGE);
+	pgstat_report_activity(STATE_RUNNING, statement);
+
+	List	   *parsed = pg_parse_query(statement);
+
+	if (list_length(parsed) != 1)
+		elog(ERROR, "expand_contract: an index build is one statement");
+
+	RawStmt    *raw = linitial_node(RawStmt, parsed);
+	PlannedStmt *planned = makeNode(PlannedStmt);
+
+	planned->commandType = CMD_UTILITY;
+	planned->canSetTag = true;
+	planned->utilityStmt = raw->stmt;
+	planned->stmt_location = raw->stmt_location;
+	planned->stmt_len = raw->stmt_len;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ProcessUtility(planned, statement, false, PROCESS_UTILITY_TOPLEVEL, NULL, NULL, None_Receiver, NULL);
+	if (ActiveSnapshotSet())
+		PopActiveSnapshot();
+	SetUserIdAndSecContext(GetAuthenticatedUserId(), 0);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(statement_context->parent);
+	MemoryContextDelete(statement_context);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Builds one claimed index; its failure is recorded, not raised. */
+void
+build_one(const Builder &b, char **claim)
+{
+	const char *index = claim[0];
+	const char *statement = claim[1];
+	Oid			owner = InvalidOid;
+	char		message[1024] = "";
+	bool		failed = false;
+	MemoryContext context = CurrentMemoryContext;
+
+	const char *args[] = {b.schema, index};
+
+	builder_begin();
+	owner = role_oid(claim[2], "index build");
+	/* A build cut off before left PostgreSQL's invalid index behind. */
+	bool		leftover = sql_value("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+									 "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+									 2, args) != NULL;
+	builder_commit();
+
+	PG_TRY();
+	{
+		if (leftover)
+			run_top_level(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname(b.schema, index)), owner);
+		run_top_level(statement, owner);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+
+		ErrorData  *error = CopyErrorData();
+
+		snprintf(message, sizeof(message), "%s%s%s", error->message ? error->message : "unknown error",
+				 error->detail ? ": " : "", error->detail ? error->detail : "");
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		RESUME_INTERRUPTS();
+		failed = true;
+	}
+	PG_END_TRY();
+	/* A cancel (rollback stopping us) ends the worker with the build
+	 * recorded as failed; the rollback drops what is left. */
+	finish_build(b, claim[4], index, failed ? "failed" : "valid", failed ? message : NULL);
+}
+
+void
+run_builder(const Builder &b, TransactionId wait_for)
+{
+	if (TransactionIdIsValid(wait_for))
+	{
+		/* start's transaction holds its xid lock until it ends. */
+		StartTransactionCommand();
+		XactLockTableWait(wait_for, NULL, NULL, XLTW_None);
+		CommitTransactionCommand();
+	}
+	MemoryContext builder_context = CurrentMemoryContext;
+
+	for (;;)
+	{
+		builder_begin();
+
+		char	  **claim = claim_next_build(b);
+		char	   *kept[5];
+
+		/* SPI's memory goes with builder_commit. */
+		for (int i = 0; claim != NULL && i < 5; i++)
+			kept[i] = MemoryContextStrdup(builder_context, claim[i]);
+		builder_commit();
+		if (claim == NULL)
+			return;
+		build_one(b, kept);
+		MemoryContextSwitchTo(builder_context);
+	}
+}
+
+} // namespace
+
+void
+record_index_builds(const MigrationPlan *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->index_builds)
+	{
+		const IndexBuild *build = (const IndexBuild *) lfirst(lc);
+		const char *args[] = {plan->schema, plan->name, build->index_name, build->table_name,
+							  build->statement};
+
+		catalog_exec("INSERT INTO expand_contract.index_builds "
+					 "(schema_name, migration, index_name, table_name, statement) "
+					 "VALUES ($1, $2, $3, $4, $5)", 5, args);
+	}
+}
+
+void
+launch_index_builds(const char *schema, const char *migration)
+{
+	if (register_builder(schema, GetTopTransactionId(), false) == 0)
+		ereport(WARNING,
+				(errmsg("no background worker could be started for the indexes of migration \"%s\"",
+						migration),
+				 errhint("Raise max_worker_processes, then call expand_contract.start_index_builds('%s').",
+						 schema)));
+}
+
+/* What CALL wait_for_index_builds waits for: a build of the schema's open
+ * migration that is pending or being built by a live worker; "" when a
+ * pending one has no worker to build it. NULL: nothing. */
+const char *
+build_to_wait_for(const char *schema)
+{
+	const char *args[] = {schema};
+
+	/* pg_stat_activity afresh: a builder that connected since must show. */
+	pgstat_clear_snapshot();
+
+	List	   *rows = catalog_rows(
+		"SELECT i.index_name, i.state = 'building' OR EXISTS (SELECT FROM pg_catalog.pg_stat_activity a "
+		"  WHERE a.backend_type = 'expand_contract index builds') "
+		"FROM expand_contract.index_builds i "
+		"JOIN expand_contract.migrations m ON m.schema_name = i.schema_name AND m.name = i.migration "
+		"WHERE i.schema_name = $1 AND m.phase = 'active' AND (i.state = 'pending' OR "
+		"(i.state = 'building' AND i.pid IN (SELECT pid FROM pg_catalog.pg_stat_activity))) "
+		"ORDER BY 1 LIMIT 1", 1, args);
+
+	if (rows == NIL)
+		return NULL;
+
+	char	  **row = (char **) linitial(rows);
+
+	return row[1][0] == 't' ? pstrdup(row[0]) : "";
+}
+
+} // namespace ec
+
+/* CALL wait_for_index_builds(schema): commits between its looks, so that
+ * it holds no snapshot the builds would wait for. */
+EC_FUNCTION(ec_wait_for_index_builds)
+{
+	CallContext *call = fcinfo->context && IsA(fcinfo->context, CallContext)
+		? (CallContext *) fcinfo->context : NULL;
+
+	if (call == NULL || call->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("wait_for_index_builds must be invoked with CALL outside a transaction block"),
+				 errhint("A concurrent index build waits for every older transaction, this one too.")));
+
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
+	bool		told = false;
+	int			unbuilt = 0;	/* looks in a row that saw no worker */
+
+	SPI_connect_ext(SPI_OPT_NONATOMIC);
+	for (;;)
+	{
+		const char *index = ec::build_to_wait_for(schema);
+
+		SPI_commit();
+		if (index == NULL)
+			break;
+		/* A worker start launched may take a moment to connect. */
+		unbuilt = index[0] == '\0' ? unbuilt + 1 : 0;
+		if (unbuilt > 50)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no worker builds the indexes of schema \"%s\"", schema),
+					 errhint("SELECT expand_contract.start_index_builds('%s');", schema)));
+		if (!told && index[0] != '\0')
+		{
+			ereport(NOTICE, (errmsg("waiting for index \"%s\" to be built", index)));
+			told = true;
+		}
+		ec::sleep_ms(100);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+namespace ec {
+
+void
+require_index_builds_valid(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+	List	   *rows = catalog_rows("SELECT index_name, state, coalesce(error, '') FROM expand_contract.index_builds "
+									"WHERE schema_name = $1 AND migration = $2 AND state <> 'valid' "
+									"ORDER BY index_name", 2, args);
+
+	if (rows == NIL)
+		return;
+
+	char	  **row = (char **) linitial(rows);
+	bool		failed = strcmp(row[1], "failed") == 0;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot complete: index \"%s\" of migration \"%s\" is %s", row[0], record.name,
+					failed ? "not built" : row[1]),
+			 failed ? errdetail("Its build failed: %s", row[2]) : 0,
+			 failed ? errhint("Fix the cause, then SELECT expand_contract.start_index_builds('%s', "
+							  "retry_failed => true), or roll back.", record.schema)
+			 : errhint("Wait for it (expand_contract.index_build_status), or "
+					   "SELECT expand_contract.start_index_builds('%s') if no worker builds it.",
+					   record.schema)));
+}
+
+void
+stop_index_builds(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+
+	(void) catalog_rows("SELECT pg_catalog.pg_cancel_backend(pid) FROM expand_contract.index_builds "
+						"WHERE schema_name = $1 AND migration = $2 AND state = 'building' "
+						"AND pid IS NOT NULL", 2, args);
+}
+
+} // namespace ec
+
+EC_FUNCTION(ec_start_index_builds)
+{
+	const char *schema = ec::require_schema_argument(fcinfo, 0);
+	bool		retry_failed = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+
+	SPI_connect();
+
+	ec::MigrationRecord record = ec::lock_active_migration(schema, "build indexes");
+
+	ec::require_owner_rights(record, "build indexes");
+
+	const char *args[] = {schema, record.name, retry_failed ? "true" : "false"};
+	bool		work = ec::catalog_rows("SELECT 1 FROM expand_contract.index_builds "
+										"WHERE schema_name = $1 AND migration = $2 "
+										"AND (state IN ('pending', 'building') OR (state = 'failed' AND $3::boolean))",
+										3, args) != NIL;
+	int			pid = work ? ec::register_builder(schema, InvalidTransactionId, retry_failed) : 0;
+
+	SPI_finish();
+	if (work && pid == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start an index builder: no background worker slot is free"),
+				 errhint("Raise max_worker_processes.")));
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+extern "C" {
+PGDLLEXPORT void ec_index_builder_main(Datum main_arg);
+}
+
+void
+ec_index_builder_main(Datum main_arg)
+{
+	ec::BuilderArguments arguments;
+
+	memcpy(&arguments, MyBgworkerEntry->bgw_extra, sizeof(arguments));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(arguments.database, BOOTSTRAP_SUPERUSERID, 0);
+	SetConfigOption("application_name", "expand_contract index builds", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("search_path", ec::kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION);
+
+	ec::Builder builder;
+
+	builder.schema = MemoryContextStrdup(TopMemoryContext, NameStr(arguments.schema));
+	builder.retry_failed = arguments.retry_failed;
+	MemoryContextSwitchTo(AllocSetContextCreate(TopMemoryContext, "index builder", ALLOCSET_DEFAULT_SIZES));
+	ec::pg_entry([&] { ec::run_builder(builder, arguments.wait_for); });
+	proc_exit(0);
+}
