@@ -19,11 +19,11 @@ INSERT INTO sellers VALUES ('alice', 1), ('bob', 123);
 CREATE TABLE tickets (id integer PRIMARY KEY, sellers_name text NOT NULL, sellers_zip integer NOT NULL);
 INSERT INTO tickets VALUES (1, 'alice', 1), (2, 'bob', -5);
 
--- Refused, leaving nothing behind: unique and primary keys (they need an
--- index built online), an unknown type, a taken name, an "up" for a column
--- the constraint is not on, a check that does not analyse.
+-- Refused, leaving nothing behind: a second primary key, an unknown type, a
+-- taken name, an "up" for a column the constraint is not on, a check that
+-- does not analyse.
 SELECT * FROM pg_temp.start_fails('{"operations": [{"create_constraint": {"table": "tickets", "name": "u",
-  "type": "unique", "columns": ["sellers_name"]}}]}');
+  "type": "primary_key", "columns": ["sellers_name"]}}]}');
 SELECT * FROM pg_temp.start_fails('{"operations": [{"create_constraint": {"table": "tickets", "name": "u",
   "type": "exclusive", "columns": ["sellers_name"]}}]}');
 SELECT * FROM pg_temp.start_fails('{"operations": [{"create_constraint": {"table": "tickets", "name": "tickets_pkey",
@@ -67,8 +67,43 @@ SELECT * FROM tickets ORDER BY id;
 DELETE FROM sellers WHERE name = 'bob';
 SELECT * FROM tickets ORDER BY id;
 
+-- Unique and primary key constraints: the copies get a unique index, built
+-- online after start; complete makes it the constraint. On a table the
+-- migration creates, constraints are added at once.
+CREATE TABLE seats (row_label text NOT NULL, num integer NOT NULL, holder text);
+INSERT INTO seats VALUES ('A', 1, 'Ada'), ('A', 2, NULL);
+CREATE FUNCTION pg_temp.seats_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [
+      {"create_constraint": {"type": "primary_key", "table": "seats", "name": "seats_pk", "columns": ["row_label", "num"]}},
+      {"create_constraint": {"type": "unique", "table": "seats", "name": "one_seat_per_holder", "columns": ["holder"],
+        "nulls_not_distinct": false, "index_parameters": {"include_columns": ["num"]}}},
+      {"create_table": {"name": "rows", "columns": [{"name": "label", "type": "text"}]}},
+      {"create_constraint": {"type": "primary_key", "table": "rows", "name": "rows_pk", "columns": ["label"]}}]}'::jsonb
+$$;
+SELECT expand_contract.start('03_seat_keys', pg_temp.seats_doc(), 'op_create_constraint') AS version_schema;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('op_create_constraint');
+CALL expand_contract.wait_for_index_builds('op_create_constraint');
+RESET client_min_messages;
+-- Held by the unique index on the copies, through either version.
+INSERT INTO op_create_constraint_03_seat_keys.seats VALUES ('A', 1, 'Hedy');
+INSERT INTO seats VALUES ('B', 1, 'Ada');
+INSERT INTO seats VALUES ('B', 1, 'Grace');
+SELECT expand_contract.rollback('op_create_constraint');
+SELECT * FROM pg_temp.leftovers();
+SELECT expand_contract.start('03_seat_keys', pg_temp.seats_doc(), 'op_create_constraint') AS version_schema;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('op_create_constraint');
+CALL expand_contract.wait_for_index_builds('op_create_constraint');
+RESET client_min_messages;
+SELECT expand_contract.complete('op_create_constraint');
+SELECT * FROM pg_temp.constraints('op_create_constraint.seats');
+SELECT * FROM pg_temp.constraints('op_create_constraint.rows');
+SELECT * FROM pg_temp.columns('op_create_constraint.seats');
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
-DROP SCHEMA op_create_constraint, op_create_constraint_02_ticket_rules CASCADE;
+DROP SCHEMA IF EXISTS op_create_constraint, op_create_constraint_02_ticket_rules,
+    op_create_constraint_03_seat_keys CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_create_constraint';

@@ -36,9 +36,13 @@ SELECT * FROM pg_temp.start_fails($${"operations": [
     {"drop_column": {"table": "products", "column": "sku", "down": "'?'"}},
     {"drop_column": {"table": "products", "column": "legacy_code"}},
     {"drop_column": {"table": "products", "column": "id"}}]}$$);
-SELECT * FROM pg_temp.start_fails($${"operations": [
+-- (A column added earlier in the same migration may be dropped, as in
+-- pgroll: it was never any version's and goes at once.)
+SELECT expand_contract.start('01_phone_after_all', $${"operations": [
     {"add_column": {"table": "members", "column": {"name": "phone", "type": "text", "nullable": true}}},
-    {"drop_column": {"table": "members", "column": "phone"}}]}$$);
+    {"drop_column": {"table": "members", "column": "phone"}}]}$$, 'op_drop_column') AS version_schema;
+SELECT * FROM pg_temp.leftovers();
+SELECT expand_contract.rollback('op_drop_column');
 -- unknown fields and wrong field types
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "members",
     "column": "fax", "up": "NULL"}}]}$$);

@@ -5,6 +5,7 @@
 #include "ops/column_copy.hpp"
 
 #include "ops/operations.hpp"
+#include "phase/index_builds.hpp"
 #include "plan/expression.hpp"
 #include "pg/sql.hpp"
 #include "phase/version_schema.hpp"
@@ -182,6 +183,101 @@ check_on_new_version(MigrationPlan *plan, PlannedTable *table, const char *sourc
 
 	relation_close(rel, AccessShareLock);
 	return check;
+}
+
+/* "INCLUDE (...) WITH (...) TABLESPACE ..." of CREATE INDEX, from pgroll's
+ * index_parameters. */
+namespace {
+
+const char *
+index_build_parameters_sql(MigrationPlan *plan, PlannedTable *table, const JsonObject &op)
+{
+	static const char *const kFields[] = {"include_columns", "storage_parameters", "tablespace", NULL};
+	JsonObject	params(NULL);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (!op.optional_object("index_parameters", &params))
+		return buf.data;
+	params.reject_unknown(kFields);
+
+	List	   *include = params.identifier_array("include_columns", false);
+	const char *storage = params.optional_string("storage_parameters");
+	const char *tablespace = params.optional_string("tablespace");
+
+	if (include != NIL)
+		appendStringInfo(&buf, " INCLUDE (%s)", plan_referenced_columns_sql(plan, table->name, include));
+	if (storage != NULL && storage[0] != '\0')
+		appendStringInfo(&buf, " WITH (%s)",
+						 storage_parameters_sql(storage, psprintf("field \"%s\"",
+																   params.field_name("storage_parameters"))));
+	if (tablespace != NULL && tablespace[0] != '\0')
+		appendStringInfo(&buf, " TABLESPACE %s", qi(params.optional_identifier("tablespace")));
+	return buf.data;
+}
+
+bool
+has_primary_key(const PlannedTable *table)
+{
+	Relation	rel = table_open(table->relid, AccessShareLock);
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(pk))
+		return false;
+
+	Oid			constraint = get_index_constraint(pk);
+	ListCell   *lc;
+
+	foreach(lc, table->dropped_constraints)
+		if (OidIsValid(constraint) && strcmp(get_constraint_name(constraint), (const char *) lfirst(lc)) == 0)
+			return false;
+	return true;
+}
+
+} // namespace
+
+/*
+ * A unique or primary key constraint on the copies: the unique index is
+ * built online on them after start (index_builds.hpp), and complete turns it
+ * into the constraint (ADD CONSTRAINT ... USING INDEX). A primary key's
+ * copies are NOT NULL, by validated checks, so that step scans nothing.
+ */
+void
+unique_on_copies(MigrationPlan *plan, PlannedTable *table, const char *name, const char *type,
+				 List *columns, const JsonObject &op)
+{
+	bool		primary = strcmp(type, "primary_key") == 0;
+	const char *table_sql = qname(plan->schema, table->physical_name);
+	ListCell   *lc;
+
+	if (primary && has_primary_key(table))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("table \"%s\" has a primary key already", table->name)));
+	if (primary)
+		foreach(lc, columns)
+		{
+			PlannedColumn *c = plan_column(plan, table, (const char *) lfirst(lc));
+
+			if (c->not_null_check == NULL)
+			{
+				c->not_null_check = plan_not_null_check_name(table, c->name);
+				sql_execf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
+						  table_sql, qi(c->not_null_check), qi(c->physical));
+			}
+		}
+	plan_index_build(plan, table, name,
+					 psprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s)%s%s", qi(name), table_sql,
+							  plan_referenced_columns_sql(plan, table->name, columns),
+							  op.optional_bool("nulls_not_distinct", false) ? " NULLS NOT DISTINCT" : "",
+							  index_build_parameters_sql(plan, table, op)));
+	plan->complete_ddl = lappend(plan->complete_ddl,
+								 psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s", table_sql,
+										  qi(name), primary ? "PRIMARY KEY" : "UNIQUE", qi(name),
+										  !op.optional_bool("deferrable", false) ? ""
+										  : op.optional_bool("initially_deferred", false)
+										  ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE"));
 }
 
 } // namespace ec

@@ -57,4 +57,14 @@ void add_constraint_not_valid(MigrationPlan *plan, PlannedTable *table, const ch
 const char *check_on_new_version(MigrationPlan *plan, PlannedTable *table, const char *source,
 								 const char *field);
 
+/* A unique or primary key constraint `name` (type "unique" or
+ * "primary_key") on the copies of `columns`: its unique index is built
+ * online after start (index_builds.hpp) and complete turns it into the
+ * constraint (ADD CONSTRAINT ... USING INDEX); a primary key's copies are
+ * NOT NULL by validated checks, so that step scans nothing. op may give
+ * "nulls_not_distinct", "index_parameters", "deferrable" and
+ * "initially_deferred". */
+void unique_on_copies(MigrationPlan *plan, PlannedTable *table, const char *name, const char *type,
+					  List *columns, const JsonObject &op);
+
 } // namespace ec

@@ -72,6 +72,14 @@ add_column_constraints(MigrationPlan *plan, PlannedTable *table, PlannedColumn *
 															   "field \"check.constraint\""),
 										  spec.check_no_inherit ? " NO INHERIT" : ""));
 	}
+	if (op.optional_object("unique", &nested))
+	{
+		static const char *const kUnique[] = {"name", NULL};
+
+		nested.reject_unknown(kUnique);
+		unique_on_copies(plan, table, nested.required_identifier("name"), "unique",
+						 list_make1((void *) column->name), op);
+	}
 	if (op.optional_object("references", &nested))
 	{
 		read_column_references(nested, &spec);
@@ -91,11 +99,6 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 										  NULL};
 
 	op.reject_unknown(kFields);
-	if (op.has("unique"))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"unique\" is not supported by alter_column yet: it needs an index built online"),
-				 errhint("Constraints and indexes built concurrently come in a later release.")));
 
 	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
 	PlannedColumn *column = plan_column(plan, table, op.required_identifier("column"));
@@ -108,13 +111,13 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 	bool		default_given = op.nullable_string("default", &new_default);
 	bool		comment_given = op.nullable_string("comment", &new_comment);
 	bool		nullable_given = op.has("nullable");
-	bool		constrain = op.has("check") || op.has("references");
+	bool		constrain = op.has("check") || op.has("references") || op.has("unique");
 
 	if (!new_name && !new_type && !nullable_given && !default_given && !comment_given && !constrain)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("nothing to change: give at least one of \"name\", \"type\", \"nullable\", "
-						"\"default\", \"comment\", \"check\" or \"references\"")));
+						"\"default\", \"comment\", \"check\", \"unique\" or \"references\"")));
 	if (column->added && (new_type || nullable_given || constrain))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

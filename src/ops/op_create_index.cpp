@@ -129,19 +129,6 @@ op_create_index(MigrationPlan *plan, const JsonObject &op)
 	StringInfoData sql;
 	ListCell   *lc;
 
-	if (strncmp(name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_RESERVED_NAME),
-				 errmsg("index name \"%s\" uses the prefix \"%s\" reserved by expand_contract", name, EC_PREFIX)));
-	if (OidIsValid(get_relname_relid(name, plan->schema_oid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_TABLE),
-				 errmsg("relation \"%s\" already exists in schema \"%s\"", name, plan->schema)));
-	foreach(lc, plan->index_builds)
-		if (strcmp(((IndexBuild *) lfirst(lc))->index_name, name) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_TABLE),
-					 errmsg("index \"%s\" is created twice by this migration", name)));
 	if (columns == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -167,13 +154,7 @@ op_create_index(MigrationPlan *plan, const JsonObject &op)
 		appendStringInfo(&sql, " WHERE %s",
 						 check_on_new_version(plan, table, predicate, "field \"predicate\""));
 
-	IndexBuild *build = (IndexBuild *) palloc(sizeof(IndexBuild));
-
-	build->index_name = name;
-	build->table_name = table->physical_name;
-	build->statement = sql.data;
-	plan->index_builds = lappend(plan->index_builds, build);
-	plan_add_rollback_ddl(plan, psprintf("DROP INDEX IF EXISTS %s", qname(plan->schema, name)));
+	plan_index_build(plan, table, name, sql.data);
 }
 
 } // namespace ec

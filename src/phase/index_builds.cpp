@@ -241,6 +241,41 @@ run_builder(const Builder &b, TransactionId wait_for)
 } // namespace
 
 void
+plan_index_build(MigrationPlan *plan, const PlannedTable *table, const char *name, const char *statement)
+{
+	if (strncmp(name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("index name \"%s\" uses the prefix \"%s\" reserved by expand_contract", name, EC_PREFIX)));
+	plan_index_build_staged(plan, table, name, statement);
+}
+
+void
+plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const char *name,
+						const char *statement)
+{
+	ListCell   *lc;
+
+	if (OidIsValid(get_relname_relid(name, plan->schema_oid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s\" already exists in schema \"%s\"", name, plan->schema)));
+	foreach(lc, plan->index_builds)
+		if (strcmp(((IndexBuild *) lfirst(lc))->index_name, name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_TABLE),
+					 errmsg("index \"%s\" is created twice by this migration", name)));
+
+	IndexBuild *build = (IndexBuild *) palloc(sizeof(IndexBuild));
+
+	build->index_name = name;
+	build->table_name = table->physical_name;
+	build->statement = statement;
+	plan->index_builds = lappend(plan->index_builds, build);
+	plan_add_first_rollback_ddl(plan, psprintf("DROP INDEX IF EXISTS %s", qname(plan->schema, name)));
+}
+
+void
 record_index_builds(const MigrationPlan *plan)
 {
 	ListCell   *lc;

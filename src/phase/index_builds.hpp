@@ -29,6 +29,15 @@ struct IndexBuild {
 	const char *statement;     /* CREATE ... INDEX CONCURRENTLY ... */
 };
 
+/* Asks for index `name` (free in the schema: ERROR 42P07 otherwise) on the
+ * table, built by `statement`, dropped by rollback. */
+void plan_index_build(MigrationPlan *plan, const PlannedTable *table, const char *name,
+					  const char *statement);
+
+/* plan_index_build for an index of the extension's own (a staged name). */
+void plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const char *name,
+							 const char *statement);
+
 /* In start's transaction: the plan's builds as pending rows. */
 void record_index_builds(const MigrationPlan *plan);
 /* After start's work: a worker that builds them once this transaction

@@ -8,14 +8,16 @@
  * old version's writes), validated by complete() before the old column goes,
  * and renamed to its own name after. Checks are the same expression with
  * the copies' columns in it; foreign keys the same reference from the
- * copies. Indexes (and the unique, primary key and exclusion constraints
- * they back) would have to be built again, online: refused until the
- * extension builds indexes concurrently, as are other tables' foreign keys
- * to a copied column.
+ * copies. Indexes (and the unique and primary key constraints they back)
+ * are built again on the copies, online, under a staged name that complete
+ * renames or turns into the constraint. Exclusion constraints, and other
+ * tables' foreign keys to a copied column, are refused.
  */
 #include "plan/plan.hpp"
 
+#include "pg/error_context.hpp"
 #include "pg/sql.hpp"
+#include "phase/index_builds.hpp"
 
 namespace ec {
 
@@ -87,9 +89,202 @@ stored_expression(int cache, HeapTuple tuple, AttrNumber column)
 	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(value));
 }
 
-/* Indexes that use a copied column and no dropped constraint owns. */
+/* Expression or predicate of an index with the copies' columns mapped in,
+ * deparsed on the table. */
+const char *
+carried_expression_sql(const PlannedTable *table, Node *expr)
+{
+	Relation	rel = table_open(table->relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrMap    *map = make_attrmap(desc->natts);
+	bool		whole_row = false;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		const PlannedColumn *copy = copy_of(table, (AttrNumber) (i + 1));
+
+		map->attnums[i] = copy ? get_attnum(table->relid, copy->physical) : (AttrNumber) (i + 1);
+	}
+
+	const char *sql = deparse_exactly(map_variable_attnos(expr, 1, 0, map, InvalidOid, &whole_row),
+									  deparse_context_for(RelationGetRelationName(rel), table->relid),
+									  false);
+
+	table_close(rel, AccessShareLock);
+	return sql;
+}
+
+/* The column or expression `k` of an index, on the copies, with its
+ * collation, operator class and ordering when not the defaults. */
+const char *
+index_element_sql(const PlannedTable *table, Form_pg_index form, int k, List **expressions,
+				  oidvector *collations, oidvector *opclasses, int2vector *options)
+{
+	AttrNumber	attnum = form->indkey.values[k];
+	StringInfoData buf;
+	Oid			type;
+	Oid			default_collation;
+
+	initStringInfo(&buf);
+	if (attnum != 0)
+	{
+		const PlannedColumn *copy = copy_of(table, attnum);
+		const char *name = copy ? copy->physical : get_attname(table->relid, attnum, false);
+
+		appendStringInfoString(&buf, quote_identifier(name));
+		type = get_atttype(table->relid, attnum);
+	}
+	else
+	{
+		Node	   *expr = (Node *) linitial(*expressions);
+
+		*expressions = list_delete_first(*expressions);
+		appendStringInfo(&buf, "(%s)", carried_expression_sql(table, expr));
+		type = exprType(expr);
+	}
+	if (k >= form->indnkeyatts)
+		return buf.data;
+	default_collation = get_typcollation(type);
+	if (OidIsValid(collations->values[k]) && collations->values[k] != default_collation)
+		appendStringInfo(&buf, " COLLATE %s", generate_collation_name(collations->values[k]));
+
+	HeapTuple	opc = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclasses->values[k]));
+	Form_pg_opclass opclass = (Form_pg_opclass) GETSTRUCT(opc);
+
+	if (!opclass->opcdefault || GetDefaultOpClass(type, opclass->opcmethod) != opclasses->values[k])
+		appendStringInfo(&buf, " %s", quote_qualified_identifier(get_namespace_name(opclass->opcnamespace),
+																 NameStr(opclass->opcname)));
+	ReleaseSysCache(opc);
+
+	int16		option = options->values[k];
+	bool		desc = (option & INDOPTION_DESC) != 0;
+	bool		nulls_first = (option & INDOPTION_NULLS_FIRST) != 0;
+
+	if (desc)
+		appendStringInfoString(&buf, " DESC");
+	if (nulls_first != desc)
+		appendStringInfoString(&buf, nulls_first ? " NULLS FIRST" : " NULLS LAST");
+	return buf.data;
+}
+
+/*
+ * Re-creates an index of copied columns on the copies, online: a build
+ * (index_builds.hpp) under a staged name, which complete renames to the
+ * index's own name, or turns into the constraint the index backed, once the
+ * old columns (and the old index with them) are gone.
+ */
 void
-refuse_indexes_on_copies(const PlannedTable *table)
+carry_index(MigrationPlan *plan, PlannedTable *table, Oid index, Oid constraint)
+{
+	HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+	Form_pg_index form = (Form_pg_index) GETSTRUCT(tuple);
+	bool		isnull;
+	oidvector  *collations = (oidvector *) DatumGetPointer(
+		SysCacheGetAttr(INDEXRELID, tuple, Anum_pg_index_indcollation, &isnull));
+	oidvector  *opclasses = (oidvector *) DatumGetPointer(
+		SysCacheGetAttr(INDEXRELID, tuple, Anum_pg_index_indclass, &isnull));
+	int2vector *options = (int2vector *) DatumGetPointer(
+		SysCacheGetAttr(INDEXRELID, tuple, Anum_pg_index_indoption, &isnull));
+	Node	   *exprs = stored_expression(INDEXRELID, tuple, Anum_pg_index_indexprs);
+	Node	   *pred = stored_expression(INDEXRELID, tuple, Anum_pg_index_indpred);
+	List	   *expressions = exprs ? (List *) exprs : NIL;
+	const char *name = get_rel_name(index);
+	const char *table_sql = qname(plan->schema, table->physical_name);
+	StringInfoData keys;
+	StringInfoData include;
+
+	initStringInfo(&keys);
+	initStringInfo(&include);
+	for (int k = 0; k < form->indnatts; k++)
+	{
+		StringInfo	list = k < form->indnkeyatts ? &keys : &include;
+
+		appendStringInfo(list, "%s%s", list->len > 0 ? ", " : "",
+						 index_element_sql(table, form, k, &expressions, collations, opclasses, options));
+	}
+
+	bool		unique = form->indisunique;
+	bool		nulls_not_distinct = form->indnullsnotdistinct;
+
+	ReleaseSysCache(tuple);
+
+	HeapTuple	rel_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
+	Form_pg_class index_class = (Form_pg_class) GETSTRUCT(rel_tuple);
+	Datum		reloptions = SysCacheGetAttr(RELOID, rel_tuple, Anum_pg_class_reloptions, &isnull);
+	const char *with = NULL;
+	const char *am = get_am_name(index_class->relam);
+	Oid			tablespace = index_class->reltablespace;
+
+	if (!isnull)
+	{
+		/* "name=value" items, rebuilt quoted. */
+		ArrayType  *array = DatumGetArrayTypeP(reloptions);
+		Datum	   *items;
+		int			n;
+		StringInfoData list;
+
+		deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &items, NULL, &n);
+		initStringInfo(&list);
+		for (int i = 0; i < n; i++)
+			appendStringInfo(&list, "%s%s", i > 0 ? ", " : "", TextDatumGetCString(items[i]));
+		with = storage_parameters_sql(list.data, "index storage parameters");
+	}
+	ReleaseSysCache(rel_tuple);
+
+	const char *staged = NULL;
+
+	for (int attempt = 0; staged == NULL; attempt++)
+	{
+		const char *candidate = attempt == 0 ? psprintf(EC_PREFIX "i_%.50s", name)
+			: psprintf(EC_PREFIX "i%d_%.48s", attempt, name);
+
+		if (!OidIsValid(get_relname_relid(candidate, plan->schema_oid)))
+			staged = candidate;
+	}
+	plan_index_build_staged(plan, table, staged,
+							psprintf("CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (%s)%s%s%s%s%s%s%s%s",
+									 unique ? "UNIQUE " : "", qi(staged), table_sql, am, keys.data,
+									 include.len > 0 ? " INCLUDE (" : "", include.data,
+									 include.len > 0 ? ")" : "",
+									 nulls_not_distinct ? " NULLS NOT DISTINCT" : "",
+									 with ? psprintf(" WITH (%s)", with) : "",
+									 OidIsValid(tablespace) ? psprintf(" TABLESPACE %s",
+																	   qi(get_tablespace_name(tablespace))) : "",
+									 pred ? " WHERE " : "",
+									 pred ? carried_expression_sql(table, pred) : ""));
+	if (!OidIsValid(constraint))
+	{
+		plan->complete_ddl = lappend(plan->complete_ddl,
+									 psprintf("ALTER INDEX %s RENAME TO %s", qname(plan->schema, staged), qi(name)));
+		return;
+	}
+
+	HeapTuple	con_tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(constraint));
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(con_tuple);
+	const char *kind = con->contype == CONSTRAINT_PRIMARY ? "PRIMARY KEY" : "UNIQUE";
+	const char *deferrable = !con->condeferrable ? ""
+		: con->condeferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE";
+	const char *conname = pstrdup(NameStr(con->conname));
+	char		contype = con->contype;
+
+	ReleaseSysCache(con_tuple);
+	if (contype != CONSTRAINT_PRIMARY && contype != CONSTRAINT_UNIQUE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("constraint \"%s\" of table \"%s\" cannot be carried over to copied columns yet",
+						conname, table->name)));
+	/* Named first, so that ADD CONSTRAINT need not rename it (and say so). */
+	plan->complete_ddl = lappend(plan->complete_ddl,
+								 psprintf("ALTER INDEX %s RENAME TO %s", qname(plan->schema, staged), qi(conname)));
+	plan->complete_ddl = lappend(plan->complete_ddl,
+								 psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s", table_sql,
+										  qi(conname), kind, qi(conname), deferrable));
+}
+
+/* Indexes that use a copied column (and no dropped constraint owns), carried
+ * over to the copies. */
+void
+carry_indexes(MigrationPlan *plan, PlannedTable *table)
 {
 	Relation	rel = table_open(table->relid, AccessShareLock);
 	List	   *indexes = RelationGetIndexList(rel);
@@ -114,14 +309,7 @@ refuse_indexes_on_copies(const PlannedTable *table)
 		Oid			constraint = get_index_constraint(index);
 
 		if (uses && !(OidIsValid(constraint) && is_dropped(table, get_constraint_name(constraint))))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("%s: index \"%s\" of table \"%s\" uses column \"%s\", which this operation copies",
-							uses->copied_by, get_rel_name(index), table->name, uses->replaces),
-					 errdetail("The copy would need the index built again, online, which is not "
-							   "supported yet."),
-					 errhint("Drop the index (drop_index) in an earlier migration, or change the "
-							 "column without copying it.")));
+			with_error_prefix(uses->copied_by, NULL, [&]() { carry_index(plan, table, index, constraint); });
 	}
 }
 
@@ -240,7 +428,7 @@ carry_table_constraints(MigrationPlan *plan, PlannedTable *table)
 									   "WHERE conrelid = $1::pg_catalog.oid ORDER BY conname", 1, args);
 	ListCell   *lc;
 
-	refuse_indexes_on_copies(table);
+	carry_indexes(plan, table);
 	refuse_references_to_copies(plan, table);
 	foreach(lc, constraints)
 	{

@@ -444,6 +444,41 @@ rename_steps(const char *table_sql, PlannedTable *table)
 	return steps;
 }
 
+Shape
+plan_up_shape(const PlannedTable *table)
+{
+	Shape		shape = old_shape(table->old_columns);
+	ListCell   *lc;
+
+	shape.names = list_copy(shape.names);
+	shape.physical = list_copy(shape.physical);
+	foreach(lc, table->columns)
+	{
+		const PlannedColumn *c = (const PlannedColumn *) lfirst(lc);
+		const char *old_physical = c->replaces ? c->replaces : c->added ? NULL : c->physical;
+		bool		taken = false;
+		ListCell   *nc;
+
+		if (old_physical == NULL || strcmp(c->name, old_physical) == 0)
+			continue;
+		/* An old column of that name wins: the old version's own names first. */
+		foreach(nc, shape.names)
+			taken = taken || strcmp((const char *) lfirst(nc), c->name) == 0;
+		if (!taken)
+		{
+			shape.names = lappend(shape.names, (void *) c->name);
+			shape.physical = lappend(shape.physical, (void *) old_physical);
+		}
+	}
+	return shape;
+}
+
+void
+plan_add_first_rollback_ddl(MigrationPlan *plan, const char *ddl)
+{
+	plan->first_rollback_ddl = lappend(plan->first_rollback_ddl, (void *) ddl);
+}
+
 void
 plan_add_rollback_ddl(MigrationPlan *plan, const char *ddl)
 {
@@ -597,7 +632,7 @@ table_undo_steps(MigrationPlan *plan, PlannedTable *t)
 List *
 plan_rollback_steps(MigrationPlan *plan)
 {
-	List	   *steps = NIL;
+	List	   *steps = as_steps(list_copy(plan->first_rollback_ddl), false);
 
 	for (int op = plan->operation; op >= 1; op--)
 	{

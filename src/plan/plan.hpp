@@ -90,6 +90,7 @@ struct MigrationPlan {
 	List *complete_ddl;        /* char *: operations' own complete steps, run
 								* after the columns have their final names and
 								* before the tables do (physical table names) */
+	List *first_rollback_ddl;  /* char *: undo DDL run before anything else */
 	List *rollback_ddl;        /* RollbackSql *: operations' own undo DDL, run
 								* after every table is undone (so IF EXISTS) */
 	int operation;             /* number of the operation being applied */
@@ -166,14 +167,22 @@ const char *column_default_sql(Oid relid, const char *column);
 /* Physical column comment, or NULL. */
 const char *column_comment(Oid relid, const char *column);
 
+/* What "up" expressions read: the old version's columns by their names,
+ * and by the names earlier operations of the migration gave them (pgroll's
+ * documents write a later operation's "up" after an earlier rename). */
+Shape plan_up_shape(const PlannedTable *table);
+
 /* Whether start attaches a sync trigger to the table, and a backfill marker. */
 bool plan_has_sync_trigger(const PlannedTable *table);
 bool plan_has_backfill_marker(const PlannedTable *table);
 /* Whether its existing rows need a backfill: it has "up" columns. */
 bool plan_needs_backfill(const PlannedTable *table);
 
-/* An operation's own undo DDL (IF EXISTS: it runs after the tables are undone). */
+/* An operation's own undo DDL (IF EXISTS: it runs after the tables are
+ * undone), and undo DDL that runs first (dropping the indexes it built
+ * before their columns go). */
 void plan_add_rollback_ddl(MigrationPlan *plan, const char *ddl);
+void plan_add_first_rollback_ddl(MigrationPlan *plan, const char *ddl);
 
 /* Generated DDL statements (char *) as steps (PlannedStep *). */
 List *plan_ddl_steps(List *statements);

@@ -670,7 +670,7 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 		sql_execf("ALTER TABLE %s ADD COLUMN %s boolean DEFAULT true", table_sql, qi(kBackfillMarker));
 
 	Relation	rel = relation_open(table->relid, AccessShareLock);
-	Shape		old_version = old_shape(table->old_columns);
+	Shape		old_version = plan_up_shape(table);
 	Shape		new_version = new_shape(table->columns);
 	List	   *ups = NIL;
 	List	   *downs = NIL;
