@@ -45,6 +45,9 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "
 -- pgroll's files give them, are accepted and unused)
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
     "column": "qty"}}]}$$);
+-- NOT NULL without "up" to give existing NULLs a value (as pgroll)
+SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
+    "column": "memo", "nullable": false}}]}$$);
 -- an index name the schema has
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "stock",
     "column": "qty", "unique": {"name": "stock_pkey"}}}]}$$);

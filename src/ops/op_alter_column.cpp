@@ -129,6 +129,16 @@ op_alter_column(MigrationPlan *plan, const JsonObject &op)
 	/* A new constraint goes on a copy too: the old version's writes need
 	 * not meet it, and "up" brings them into line. */
 	bool		copy = new_type != NULL || nullable == was_not_null || constrain;
+
+	/* As pgroll does: NOT NULL on a column that may hold NULLs needs "up" to
+	 * give them a value (finding out whether it holds any would scan the
+	 * table under start's lock). */
+	if (!was_not_null && !nullable && up == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("field \"up\" is required to make column \"%s\" NOT NULL", column->name),
+				 errhint("Give an expression for the rows that hold NULL, e.g. coalesce(%s, ...).",
+						 quote_identifier(column->name))));
 	if (new_name != NULL)
 		plan_check_new_column_name(plan, table, new_name);
 

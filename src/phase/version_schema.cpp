@@ -7,6 +7,7 @@
 #include "phase/phase_lock.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
+#include "plan/expression.hpp"
 
 namespace ec {
 
@@ -107,6 +108,16 @@ create_view(MigrationPlan *plan, PlannedTable *table)
 
 		if (default_sql != NULL)
 			sql_execf("ALTER VIEW %s ALTER COLUMN %s SET DEFAULT %s", view_sql, qi(c->name), default_sql);
+		else if (c->default_changed && column_default_sql(table->relid, c->physical) != NULL)
+		{
+			/* A default the migration removes: without one of its own the
+			 * view would insert the table's, and PostgreSQL takes a plain
+			 * NULL default for none. */
+			const char *type = column_type(table->relid, c->physical).sql;
+
+			sql_execf("ALTER VIEW %s ALTER COLUMN %s SET DEFAULT CASE WHEN false THEN NULL::%s END",
+					  view_sql, qi(c->name), type);
+		}
 		if (comment != NULL)
 			sql_execf("COMMENT ON COLUMN %s.%s IS %s", view_sql, qi(c->name), ql(comment));
 	}
