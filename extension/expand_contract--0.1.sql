@@ -216,6 +216,15 @@ AS 'MODULE_PATHNAME', 'ec_wait_for_index_builds';
 COMMENT ON PROCEDURE @extschema@.wait_for_index_builds(name) IS
     'Wait for the open migration''s index builds to finish';
 
+-- A dry run of start: the same checks and errors, then everything undone;
+-- returns the steps it planned.
+CREATE FUNCTION @extschema@.validate(name text, migration jsonb, schema name DEFAULT 'public')
+RETURNS TABLE (phase text, statement text)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'ec_validate';
+COMMENT ON FUNCTION @extschema@.validate(text, jsonb, name) IS
+    'Dry run of start: plans the migration, changes nothing, returns the planned steps';
+
 CREATE FUNCTION @extschema@.pause_backfill(schema name DEFAULT 'public')
 RETURNS void
 LANGUAGE c VOLATILE

@@ -335,7 +335,13 @@ rollback_attempt(void *arg)
 
 } // namespace ec
 
-EC_FUNCTION(ec_start)
+namespace ec {
+
+namespace {
+
+/* start's and validate's arguments, checked the same way. */
+StartArgs
+start_arguments(FunctionCallInfo fcinfo, Oid *schema_oid)
 {
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -344,26 +350,89 @@ EC_FUNCTION(ec_start)
 
 	/* The caller's rules for reading the document, before anything else
 	 * runs under the pinned ones. */
-	ec::StartArgs args = {{ec::effective_search_path(), standard_conforming_strings},
-						  text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_JSONB_P(1), NULL, NULL};
-	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
-	Name		result = (Name) palloc0(NAMEDATALEN);
+	StartArgs	args = {{effective_search_path(), standard_conforming_strings},
+						text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_JSONB_P(1), NULL, NULL};
 
-	args.schema = ec::require_schema_argument(fcinfo, 2);
+	args.schema = require_schema_argument(fcinfo, 2);
 	if (args.name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migration name must not be empty")));
 
-	Oid			schema_oid = get_namespace_oid(args.schema, false);
+	*schema_oid = get_namespace_oid(args.schema, false);
 
 	/* Migrating a schema changes it; without this anyone could hold it open. */
-	if (pg_namespace_aclcheck(schema_oid, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+	if (pg_namespace_aclcheck(*schema_oid, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to migrate schema \"%s\"", args.schema),
 				 errdetail("Starting a migration needs the CREATE privilege on the schema.")));
-	ec::require_schema_owner_rights(schema_oid, args.schema);
+	require_schema_owner_rights(*schema_oid, args.schema);
+	return args;
+}
+
+/* What validate() shows of a start it then undoes. */
+struct ValidateArgs {
+	StartArgs start;
+	MemoryContext keep;			/* where the planned steps outlive the undo */
+	List	   *steps;			/* char **: {phase, statement} */
+};
+
+/* Raised to undo the start validate() ran. */
+constexpr int kValidateUndo = MAKE_SQLSTATE('E', 'C', '0', '0', '1');
+
+void
+validate_attempt(void *arg)
+{
+	ValidateArgs *args = static_cast<ValidateArgs *>(arg);
+	const char *names[] = {args->start.schema, args->start.name};
+
+	start_attempt(&args->start);
+
+	List	   *rows = catalog_rows(
+		"SELECT phase, statement FROM ("
+		"  SELECT 1 AS o, n AS k, 'complete' AS phase, coalesce(e->>'ddl', e->>'sql') AS statement"
+		"    FROM expand_contract.migrations m, jsonb_array_elements(m.complete_steps) WITH ORDINALITY AS x(e, n)"
+		"   WHERE m.schema_name = $1 AND m.name = $2"
+		"  UNION ALL"
+		"  SELECT 2, n, 'rollback', coalesce(e->>'ddl', e->>'sql')"
+		"    FROM expand_contract.migrations m, jsonb_array_elements(m.rollback_steps) WITH ORDINALITY AS x(e, n)"
+		"   WHERE m.schema_name = $1 AND m.name = $2"
+		"  UNION ALL"
+		"  SELECT 3, row_number() OVER (ORDER BY index_name), 'index build', statement"
+		"    FROM expand_contract.index_builds WHERE schema_name = $1 AND migration = $2"
+		"  UNION ALL"
+		"  SELECT 4, row_number() OVER (ORDER BY table_name), 'backfill', "
+		"         pg_catalog.format('%I.%I (about %s rows)', schema_name, table_name, coalesce(rows_total, 0))"
+		"    FROM expand_contract.backfill_progress WHERE schema_name = $1 AND migration = $2"
+		") s ORDER BY o, k",
+		2, names);
+	MemoryContext old = MemoryContextSwitchTo(args->keep);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		char	  **kept = (char **) palloc(2 * sizeof(char *));
+
+		kept[0] = pstrdup(row[0]);
+		kept[1] = pstrdup(row[1]);
+		args->steps = lappend(args->steps, kept);
+	}
+	MemoryContextSwitchTo(old);
+	ereport(ERROR, (errcode(kValidateUndo), errmsg("validate undoes what it planned")));
+}
+
+} // namespace
+
+} // namespace ec
+
+EC_FUNCTION(ec_start)
+{
+	Oid			schema_oid;
+	ec::StartArgs args = ec::start_arguments(fcinfo, &schema_oid);
+	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
+	Name		result = (Name) palloc0(NAMEDATALEN);
 
 	SPI_connect();
 	ec::run_phase("start", schema_oid, ec::start_attempt, &args);
@@ -373,6 +442,40 @@ EC_FUNCTION(ec_start)
 	SPI_finish();
 	ec::unpin_settings(pinned);
 	PG_RETURN_NAME(result);
+}
+
+/*
+ * validate(name, migration, schema): a dry run. It runs start as start would
+ * (same checks, same errors and SQLSTATEs, the same short lock waits) inside
+ * a subtransaction it then rolls back, and returns the steps it planned:
+ * complete's and rollback's statements in order, the indexes it would
+ * build, the tables it would backfill. Nothing is left, and no worker starts.
+ */
+EC_FUNCTION(ec_validate)
+{
+	static const int undo[] = {ec::kValidateUndo, 0};
+	Oid			schema_oid;
+	ec::ValidateArgs args = {ec::start_arguments(fcinfo, &schema_oid), CurrentMemoryContext, NIL};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	(void) set_config_option("lock_timeout", psprintf("%d", ec::phase_lock_timeout()), PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) ec::run_in_subtransaction(ec::validate_attempt, &args, undo);
+	SPI_finish();
+	ec::unpin_settings(pinned);
+	foreach(lc, args.steps)
+	{
+		char	  **row = (char **) lfirst(lc);
+		Datum		values[2] = {CStringGetTextDatum(row[0]), CStringGetTextDatum(row[1])};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*

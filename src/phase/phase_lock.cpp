@@ -171,6 +171,12 @@ define_phase_lock_settings()
 }
 
 int
+phase_lock_timeout()
+{
+	return phase_lock_timeout_ms;
+}
+
+int
 phase_lock_deadline()
 {
 	return phase_lock_deadline_ms;

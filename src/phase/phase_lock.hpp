@@ -33,8 +33,9 @@ void call_process_utility(PlannedStmt *pstmt, const char *query_string, bool rea
 /* expand_contract.complete_backfill_limit: the most rows complete() may
  * backfill in its own transaction. */
 int complete_backfill_limit();
-/* expand_contract.phase_lock_deadline, in ms. */
+/* expand_contract.phase_lock_deadline and phase_lock_timeout, in ms. */
 int phase_lock_deadline();
+int phase_lock_timeout();
 
 /*
  * Runs attempt(arg), the whole of phase `phase` on schema `schema_oid`, as
