@@ -190,7 +190,8 @@ check_on_new_version(MigrationPlan *plan, PlannedTable *table, const char *sourc
 namespace {
 
 const char *
-index_build_parameters_sql(MigrationPlan *plan, PlannedTable *table, const JsonObject &op)
+index_build_parameters_sql(MigrationPlan *plan, PlannedTable *table, const JsonObject &op,
+						   bool nulls_not_distinct)
 {
 	static const char *const kFields[] = {"include_columns", "storage_parameters", "tablespace", NULL};
 	JsonObject	params(NULL);
@@ -198,7 +199,10 @@ index_build_parameters_sql(MigrationPlan *plan, PlannedTable *table, const JsonO
 
 	initStringInfo(&buf);
 	if (!op.optional_object("index_parameters", &params))
+	{
+		appendStringInfoString(&buf, nulls_not_distinct ? " NULLS NOT DISTINCT" : "");
 		return buf.data;
+	}
 	params.reject_unknown(kFields);
 
 	List	   *include = params.identifier_array("include_columns", false);
@@ -207,6 +211,9 @@ index_build_parameters_sql(MigrationPlan *plan, PlannedTable *table, const JsonO
 
 	if (include != NIL)
 		appendStringInfo(&buf, " INCLUDE (%s)", plan_referenced_columns_sql(plan, table->name, include));
+	/* In CREATE INDEX's order: INCLUDE, NULLS, WITH, TABLESPACE. */
+	if (nulls_not_distinct)
+		appendStringInfoString(&buf, " NULLS NOT DISTINCT");
 	if (storage != NULL && storage[0] != '\0')
 		appendStringInfo(&buf, " WITH (%s)",
 						 storage_parameters_sql(storage, psprintf("field \"%s\"",
@@ -268,10 +275,10 @@ unique_on_copies(MigrationPlan *plan, PlannedTable *table, const char *name, con
 			}
 		}
 	plan_index_build(plan, table, name,
-					 psprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s)%s%s", qi(name), table_sql,
+					 psprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s)%s", qi(name), table_sql,
 							  plan_referenced_columns_sql(plan, table->name, columns),
-							  op.optional_bool("nulls_not_distinct", false) ? " NULLS NOT DISTINCT" : "",
-							  index_build_parameters_sql(plan, table, op)));
+							  index_build_parameters_sql(plan, table, op,
+														 op.optional_bool("nulls_not_distinct", false))));
 	plan->complete_ddl = lappend(plan->complete_ddl,
 								 psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s", table_sql,
 										  qi(name), primary ? "PRIMARY KEY" : "UNIQUE", qi(name),
