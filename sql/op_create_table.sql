@@ -65,6 +65,19 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "b
 SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
     "columns": [{"name": "id", "type": "integer"}],
     "constraints": [{"name": "no_overlap", "type": "exclude", "columns": ["id"]}]}}]}$$);
+-- exclusion elements are elements, nothing more; their operators must exist
+SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
+    "columns": [{"name": "id", "type": "integer"}],
+    "constraints": [{"name": "no_overlap", "type": "exclude",
+                     "exclude": {"elements": "id WITH =), CHECK (false"}}]}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
+    "columns": [{"name": "id", "type": "integer"}],
+    "constraints": [{"name": "no_overlap", "type": "exclude",
+                     "exclude": {"elements": "id WITH ~~~"}}]}}]}$$);
+SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
+    "columns": [{"name": "id", "type": "integer"}],
+    "constraints": [{"name": "no_overlap", "type": "exclude",
+                     "exclude": {"elements": "idx WITH ="}}]}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"create_table": {"name": "books",
     "columns": [{"name": "id", "type": "integer"}],
     "constraints": [{"name": "no_overlap", "type": "overlap", "columns": ["id"]}]}}]}$$);
@@ -231,10 +244,36 @@ SELECT expand_contract.complete('op_create_table');
 SELECT * FROM pg_temp.constraints('op_create_table.essays');
 SELECT * FROM essays ORDER BY id;
 
+--------------------------------------------------------------------------
+-- Exclusion constraints (pgroll's example 52): elements and predicate are
+-- analysed on the new table and rebuilt with qualified operators.
+--------------------------------------------------------------------------
+SELECT expand_contract.start('05_library', $${"operations": [{"create_table": {"name": "library",
+    "columns": [{"name": "id", "type": "serial"}, {"name": "title", "type": "text", "nullable": true},
+                {"name": "shelf", "type": "integer"}],
+    "constraints": [{"name": "library_pk", "type": "primary_key", "columns": ["id"]},
+                    {"name": "forbid_duplicated_titles", "type": "exclude",
+                     "exclude": {"index_method": "btree", "elements": "lower(title) WITH =, shelf WITH =",
+                                 "predicate": "title IS NOT NULL"}}]}}]}$$, 'op_create_table') AS version_schema;
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE conrelid = 'op_create_table.library'::regclass ORDER BY 1;
+INSERT INTO op_create_table_05_library.library (title, shelf) VALUES ('Dune', 1), (NULL, 1), (NULL, 1);
+INSERT INTO op_create_table_05_library.library (title, shelf) VALUES ('DUNE', 1);
+SELECT expand_contract.rollback('op_create_table');
+SELECT to_regclass('op_create_table.library') AS after_rollback;
+SELECT expand_contract.start('05_library', $${"operations": [{"create_table": {"name": "library",
+    "columns": [{"name": "id", "type": "serial"}, {"name": "title", "type": "text", "nullable": true},
+                {"name": "shelf", "type": "integer"}],
+    "constraints": [{"name": "forbid_duplicated_titles", "type": "exclude",
+                     "exclude": {"elements": "title WITH =", "predicate": "title IS NOT NULL"}}]}}]}$$,
+    'op_create_table') AS version_schema;
+SELECT expand_contract.complete('op_create_table');
+SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'forbid_duplicated_titles';
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS op_create_table, op_create_table_01_books,
-    op_create_table_03_writers CASCADE;
+    op_create_table_03_writers, op_create_table_05_library CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_create_table';
 RESET client_min_messages;

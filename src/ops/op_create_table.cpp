@@ -103,9 +103,7 @@ append_constraint(StringInfo sql, MigrationPlan *plan, const char *table, const 
 		return;
 	}
 	else if (strcmp(type, "exclude") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("exclusion constraints (constraint \"%s\") are not supported yet", name)));
+		appendStringInfo(sql, "EXCLUDE %s", check_sql);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -150,6 +148,37 @@ resolve_column(MigrationPlan *plan, const JsonObject &column)
 	return resolved;
 }
 
+/* An exclusion constraint's "USING method (elements) [WHERE (...)]". */
+const char *
+exclusion_on_bare_table(MigrationPlan *plan, Relation rel, const JsonObject &c)
+{
+	static const char *const kFields[] = {"index_method", "elements", "predicate", NULL};
+	static const char *const kMethods[] = {"btree", "hash", "gist", "spgist", "gin", "brin", NULL};
+	JsonObject	exclude = c.required_object("exclude");
+
+	exclude.reject_unknown(kFields);
+
+	const char *method = exclude.optional_string("index_method");
+
+	if (method == NULL || method[0] == '\0')
+		method = "btree";
+
+	const char *known = NULL;
+
+	for (const char *const *m = kMethods; *m; m++)
+		if (pg_strcasecmp(*m, method) == 0)
+			known = *m;
+	if (known == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("field \"%s\" must be btree, hash, gist, spgist, gin or brin",
+						exclude.field_name("index_method"))));
+	return psprintf("USING %s %s", known,
+					exclusion_sql(plan->names, rel, get_am_oid(known, false),
+								  exclude.required_string("elements"), exclude.optional_string("predicate"),
+								  field_label(exclude, "elements")));
+}
+
 /*
  * Analyses the checks and generated expressions against the bare table:
  * fills each column's check_sql and generated_sql, and returns the table
@@ -192,6 +221,11 @@ resolve_expressions(MigrationPlan *plan, const char *name, ResolvedColumn *colum
 		JsonObject	c((JsonbContainer *) lfirst(lc), psprintf("constraints[%d].", foreach_current_index(lc)));
 		const char *type = c.optional_string("type");
 
+		if (type != NULL && strcmp(type, "exclude") == 0)
+		{
+			checks = lappend(checks, (void *) exclusion_on_bare_table(plan, rel, c));
+			continue;
+		}
 		checks = lappend(checks, type != NULL && strcmp(type, "check") == 0
 						 ? (void *) check_on_physical_columns(plan->names, rel, shape,
 															  c.required_string("check"),

@@ -136,9 +136,20 @@ parse_expression(const char *source)
 	return ((ResTarget *) linitial(select->targetList))->val;
 }
 
+static Node *
+transform_raw_against_shape(Relation rel, const Shape &shape, const char *source, Node *raw,
+							ParseExprKind kind, ParseState **pstate_out);
+
 Node *
 transform_against_shape(Relation rel, const Shape &shape, const char *source,
 						ParseExprKind kind, ParseState **pstate_out)
+{
+	return transform_raw_against_shape(rel, shape, source, parse_expression(source), kind, pstate_out);
+}
+
+static Node *
+transform_raw_against_shape(Relation rel, const Shape &shape, const char *source, Node *raw,
+							ParseExprKind kind, ParseState **pstate_out)
 {
 	ParseState *pstate = make_parsestate(NULL);
 	ShapeResolver *resolver = (ShapeResolver *) palloc(sizeof(ShapeResolver));
@@ -153,7 +164,7 @@ transform_against_shape(Relation rel, const Shape &shape, const char *source,
 	pstate->p_post_columnref_hook = resolve_shape_column;
 	pstate->p_ref_hook_state = resolver;
 
-	Node	   *expr = transformExpr(pstate, parse_expression(source), kind);
+	Node	   *expr = transformExpr(pstate, raw, kind);
 
 	*pstate_out = pstate;
 	return expr;
@@ -558,6 +569,121 @@ opclass_sql(const NameRules &names, const char *source, Oid am, const char *fiel
 
 	ReleaseSysCache(tuple);
 	return sql;
+}
+
+const char *
+exclusion_sql(const NameRules &names, Relation rel, Oid am, const char *elements,
+			  const char *predicate, const char *field)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	with_error_prefix(field, elements, [&]() {
+		/* Parsed, never run: the element list of one EXCLUDE constraint and
+		 * nothing more; each element is rebuilt from its analysed form. */
+		List	   *statements = raw_parser(psprintf("CREATE TABLE ec_x (EXCLUDE (%s))", elements),
+											RAW_PARSE_DEFAULT);
+		CreateStmt *create = list_length(statements) == 1 &&
+			IsA(((RawStmt *) linitial(statements))->stmt, CreateStmt)
+			? (CreateStmt *) ((RawStmt *) linitial(statements))->stmt : NULL;
+		Constraint *exclude = create && list_length(create->tableElts) == 1 &&
+			IsA(linitial(create->tableElts), Constraint)
+			? (Constraint *) linitial(create->tableElts) : NULL;
+
+		if (exclude == NULL || exclude->contype != CONSTR_EXCLUSION || exclude->where_clause != NULL ||
+			exclude->including != NIL || exclude->options != NIL || exclude->indexspace != NULL ||
+			create->options != NIL || create->inhRelations != NIL || create->partspec != NULL ||
+			create->tablespacename != NULL || create->accessMethod != NULL || create->constraints != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("must be a list of exclusion elements (element WITH operator, ...)")));
+
+		Shape		shape = relation_shape(rel);
+		ListCell   *lc;
+
+		foreach(lc, exclude->exclusions)
+		{
+			List	   *pair = (List *) lfirst(lc);
+			IndexElem  *elem = (IndexElem *) linitial(pair);
+			List	   *opname = (List *) lsecond(pair);
+			Oid			type;
+
+			appendStringInfoString(&buf, foreach_current_index(lc) > 0 ? ", " : "");
+			if (elem->name != NULL)
+			{
+				AttrNumber	attnum = get_attnum(RelationGetRelid(rel), elem->name);
+
+				if (attnum == InvalidAttrNumber)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("column \"%s\" does not exist", elem->name)));
+				type = get_atttype(RelationGetRelid(rel), attnum);
+				appendStringInfoString(&buf, quote_identifier(elem->name));
+			}
+			else
+			{
+				Node	   *expr = resolved_with(names, [&]() {
+					ParseState *pstate;
+					Node	   *e = transform_raw_against_shape(rel, shape, elements, elem->expr,
+																EXPR_KIND_INDEX_EXPRESSION, &pstate);
+
+					assign_expr_collations(pstate, e);
+					return e;
+				});
+
+				type = exprType(expr);
+				appendStringInfo(&buf, "(%s)", deparse_on(rel, expr));
+			}
+			if (elem->collation != NIL)
+			{
+				Oid			collation = resolved_with(names, [&]() { return get_collation_oid(elem->collation, false); });
+				HeapTuple	tuple = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+				Form_pg_collation form = (Form_pg_collation) GETSTRUCT(tuple);
+
+				appendStringInfo(&buf, " COLLATE %s",
+								 quote_qualified_identifier(get_namespace_name(form->collnamespace),
+															NameStr(form->collname)));
+				ReleaseSysCache(tuple);
+			}
+			if (elem->opclass != NIL)
+			{
+				Oid			opclass = resolved_with(names, [&]() { return get_opclass_oid(am, elem->opclass, false); });
+				HeapTuple	tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+				Form_pg_opclass form = (Form_pg_opclass) GETSTRUCT(tuple);
+
+				appendStringInfo(&buf, " %s", quote_qualified_identifier(get_namespace_name(form->opcnamespace),
+																	 NameStr(form->opcname)));
+				ReleaseSysCache(tuple);
+			}
+			if (elem->ordering == SORTBY_DESC)
+				appendStringInfoString(&buf, " DESC");
+			if (elem->nulls_ordering != SORTBY_NULLS_DEFAULT)
+				appendStringInfoString(&buf, elem->nulls_ordering == SORTBY_NULLS_FIRST ? " NULLS FIRST"
+									   : " NULLS LAST");
+
+			Oid			op = resolved_with(names, [&]() { return OpernameGetOprid(opname, type, type); });
+
+			if (!OidIsValid(op))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_FUNCTION),
+						 errmsg("operator %s does not exist for type %s", NameListToString(opname),
+								format_type_be(type))));
+
+			HeapTuple	tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(op));
+			Form_pg_operator form = (Form_pg_operator) GETSTRUCT(tuple);
+
+			appendStringInfo(&buf, " WITH OPERATOR(%s.%s)", quote_identifier(get_namespace_name(form->oprnamespace)),
+							 NameStr(form->oprname));
+			ReleaseSysCache(tuple);
+		}
+	});
+
+	const char *where = predicate && predicate[0] != '\0'
+		? check_on_physical_columns(names, rel, relation_shape(rel), predicate,
+									psprintf("%s (predicate)", field))
+		: NULL;
+
+	return psprintf("(%s)%s%s%s", buf.data, where ? " WHERE (" : "", where ? where : "", where ? ")" : "");
 }
 
 } // namespace ec

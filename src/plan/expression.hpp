@@ -104,6 +104,13 @@ const char *sequence_options_sql(const NameRules &names, const char *source, con
 const char *collation_sql(const NameRules &names, const char *source, const char *field);
 const char *opclass_sql(const NameRules &names, const char *source, Oid am, const char *field);
 
+/* pgroll's exclusion constraint elements ("title WITH =, period WITH &&")
+ * and predicate on rel, for index method am, as "(elements) [WHERE (...)]"
+ * rebuilt from their analysed forms: columns checked, expressions analysed,
+ * collations, operator classes and operators resolved and qualified. */
+const char *exclusion_sql(const NameRules &names, Relation rel, Oid am, const char *elements,
+						  const char *predicate, const char *field);
+
 /* Storage parameters ("fillfactor = 70, toast.autovacuum_enabled = off") for
  * WITH (...), rebuilt from their parsed form with quoted names and values. */
 const char *storage_parameters_sql(const char *source, const char *field);
