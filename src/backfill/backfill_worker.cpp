@@ -18,6 +18,7 @@
 #include "backfill/backfill_runner.hpp"
 
 #include "boundary.hpp"
+#include "pg/background_worker.hpp"
 #include "catalog/catalog.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
@@ -70,37 +71,25 @@ wait_until_connected(BackgroundWorkerHandle *handle, pid_t pid)
 int
 launch_worker(const char *schema)
 {
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
 	WorkerArguments arguments;
 	pid_t		pid;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "expand_contract", sizeof(worker.bgw_library_name));
-	strlcpy(worker.bgw_function_name, "ec_backfill_worker_main", sizeof(worker.bgw_function_name));
-	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "expand_contract backfill of %s", schema);
-	strlcpy(worker.bgw_type, "expand_contract backfill", sizeof(worker.bgw_type));
-	worker.bgw_notify_pid = MyProcPid;
 
 	memset(&arguments, 0, sizeof(arguments));
 	arguments.database = MyDatabaseId;
 	arguments.role = GetUserId();
 	namestrcpy(&arguments.schema, schema);
-	memcpy(worker.bgw_extra, &arguments, sizeof(arguments));
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	BackgroundWorkerHandle *handle = start_background_worker(
+		"ec_backfill_worker_main", psprintf("expand_contract backfill of %s", schema),
+		"expand_contract backfill", &arguments, sizeof(arguments), &pid);
+
+	if (handle == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start a backfill worker: no background worker slot is free"),
-				 errhint("Raise max_worker_processes, or use CALL expand_contract.run_backfill().")));
-	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("the backfill worker could not be started"),
-				 errhint("See the server log.")));
+				 errmsg("could not start a backfill worker: no background worker slot is free, "
+						"or it could not start"),
+				 errhint("Raise max_worker_processes, or use CALL expand_contract.run_backfill(); "
+						 "see the server log.")));
 	wait_until_connected(handle, pid);
 	return (int) pid;
 }
@@ -272,7 +261,7 @@ ec_backfill_worker_main(Datum main_arg)
 {
 	ec::WorkerArguments arguments;
 	char		message[1024];
-	bool		failed = false;
+	volatile bool failed = false;
 
 	memcpy(&arguments, MyBgworkerEntry->bgw_extra, sizeof(arguments));
 	pqsignal(SIGTERM, die);
@@ -294,16 +283,7 @@ ec_backfill_worker_main(Datum main_arg)
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(worker_context);
-
-		ErrorData  *error = CopyErrorData();
-
-		strlcpy(message, error->message ? error->message : "unknown error", sizeof(message));
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortOutOfAnyTransaction();
-		RESUME_INTERRUPTS();
+		ec::absorb_worker_error(worker_context, message, sizeof(message), false);
 		failed = true;
 	}
 	PG_END_TRY();

@@ -4,6 +4,7 @@
 #include "phase/index_builds.hpp"
 
 #include "boundary.hpp"
+#include "pg/background_worker.hpp"
 #include "phase/phase_lock.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
@@ -24,31 +25,16 @@ static_assert(sizeof(BuilderArguments) <= BGW_EXTRALEN, "builder arguments fit b
 int
 register_builder(const char *schema, TransactionId wait_for, bool retry_failed)
 {
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
 	BuilderArguments arguments;
-	pid_t		pid = 0;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "expand_contract", sizeof(worker.bgw_library_name));
-	strlcpy(worker.bgw_function_name, "ec_index_builder_main", sizeof(worker.bgw_function_name));
-	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "expand_contract index builds of %s", schema);
-	strlcpy(worker.bgw_type, "expand_contract index builds", sizeof(worker.bgw_type));
-	worker.bgw_notify_pid = MyProcPid;
+	pid_t		pid;
 
 	memset(&arguments, 0, sizeof(arguments));
 	arguments.database = MyDatabaseId;
 	arguments.wait_for = wait_for;
 	arguments.retry_failed = retry_failed;
 	namestrcpy(&arguments.schema, schema);
-	memcpy(worker.bgw_extra, &arguments, sizeof(arguments));
-
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		return 0;
-	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
+	if (start_background_worker("ec_index_builder_main", psprintf("expand_contract index builds of %s", schema),
+								"expand_contract index builds", &arguments, sizeof(arguments), &pid) == NULL)
 		return 0;
 	return (int) pid;
 }
@@ -168,7 +154,7 @@ build_one(const Builder &b, char **claim)
 	const char *statement = claim[1];
 	Oid			owner = InvalidOid;
 	char		message[1024] = "";
-	bool		failed = false;
+	volatile bool failed = false;
 	MemoryContext context = CurrentMemoryContext;
 
 	const char *args[] = {b.schema, index};
@@ -189,17 +175,7 @@ build_one(const Builder &b, char **claim)
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(context);
-
-		ErrorData  *error = CopyErrorData();
-
-		snprintf(message, sizeof(message), "%s%s%s", error->message ? error->message : "unknown error",
-				 error->detail ? ": " : "", error->detail ? error->detail : "");
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortOutOfAnyTransaction();
-		RESUME_INTERRUPTS();
+		absorb_worker_error(context, message, sizeof(message), true);
 		failed = true;
 	}
 	PG_END_TRY();

@@ -89,8 +89,8 @@ stored_expression(int cache, HeapTuple tuple, AttrNumber column)
 	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(value));
 }
 
-/* Expression or predicate of an index with the copies' columns mapped in,
- * deparsed on the table. */
+/* An expression of the table (a check, an index expression or predicate)
+ * with the copies' columns mapped in, deparsed on the table. */
 const char *
 carried_expression_sql(const PlannedTable *table, Node *expr)
 {
@@ -364,25 +364,7 @@ refuse_references_to_copies(MigrationPlan *plan, const PlannedTable *table)
 const char *
 carried_check_sql(const PlannedTable *table, HeapTuple tuple)
 {
-	Relation	rel = table_open(table->relid, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrMap    *map = make_attrmap(desc->natts);
-	bool		whole_row = false;
-
-	for (int i = 0; i < desc->natts; i++)
-	{
-		const PlannedColumn *copy = copy_of(table, (AttrNumber) (i + 1));
-
-		map->attnums[i] = copy ? get_attnum(table->relid, copy->physical) : (AttrNumber) (i + 1);
-	}
-
-	Node	   *check = stored_expression(CONSTROID, tuple, Anum_pg_constraint_conbin);
-	Node	   *mapped = map_variable_attnos(check, 1, 0, map, InvalidOid, &whole_row);
-	const char *sql = deparse_exactly(mapped, deparse_context_for(RelationGetRelationName(rel),
-																   table->relid), false);
-
-	table_close(rel, AccessShareLock);
-	return sql;
+	return carried_expression_sql(table, stored_expression(CONSTROID, tuple, Anum_pg_constraint_conbin));
 }
 
 /* The foreign key's definition with the copies in place of its columns: its
