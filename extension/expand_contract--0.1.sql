@@ -353,7 +353,8 @@ RETURNS TABLE (schema_name name, migration text, phase text, version_schema name
                rows_per_second numeric, eta interval, error text,
                old_version_last_write timestamptz, old_version_writers integer,
                new_version_open boolean,
-               old_version_last_read timestamptz, old_version_readers integer)
+               old_version_last_read timestamptz, old_version_readers integer,
+               index_builds_left integer)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -372,7 +373,10 @@ AS $$
            CASE WHEN l.phase = 'active' THEN l.open_steps = '[]'::jsonb OR NOT EXISTS (
                 SELECT FROM @extschema@.backfill_progress p
                  WHERE p.schema_name = l.schema_name AND p.migration = l.name AND NOT p.done) END,
-           w.last_read, w.readers
+           w.last_read, w.readers,
+           CASE WHEN l.phase = 'active' THEN (
+                SELECT pg_catalog.count(*)::integer FROM @extschema@.index_builds i
+                 WHERE i.schema_name = l.schema_name AND i.migration = l.name AND i.state <> 'valid') END
       FROM latest l
       LEFT JOIN @extschema@.backfill_status b
         ON b.schema_name = l.schema_name AND b.migration = l.name

@@ -62,7 +62,7 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"add_column": {"table": "it
     "column": {"name": "price", "type": "numeric", "nullable": false}}}]}$$);
 -- not supported yet
 SELECT * FROM pg_temp.start_fails($${"operations": [{"add_column": {"table": "items",
-    "column": {"name": "code", "type": "text", "unique": true}, "up": "name"}}]}$$);
+    "column": {"name": "code", "type": "text", "generated": {"expression": "upper(name)"}}}}]}$$);
 -- bad "up": syntax error, unknown column, new-shape name, type mismatch, not an expression
 SELECT * FROM pg_temp.start_fails($${"operations": [{"add_column": {"table": "items",
     "column": {"name": "price", "type": "numeric"}, "up": "price_cents / "}}]}$$);
@@ -270,9 +270,35 @@ SELECT pg_get_serial_sequence('op_add_column.notes', 'position') AS owned_sequen
 SELECT expand_contract.start('05_bad', '{"operations": [{"add_column": {"table": "notes",
   "column": {"name": "n", "type": "bigserial", "default": "1"}}}]}', 'op_add_column');
 
+--------------------------------------------------------------------------
+-- Scenario: a unique column. Its unique index is built online after start
+-- (on the staged column), and complete makes it the constraint, named as
+-- PostgreSQL would name it.
+--------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.code_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [{"add_column": {"table": "notes",
+      "column": {"name": "code", "type": "text", "unique": true, "nullable": true}, "up": "''N-'' || id"}}]}'::jsonb
+$$;
+SELECT expand_contract.start('06_codes', pg_temp.code_doc(), 'op_add_column') AS version_schema;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('op_add_column');
+CALL expand_contract.wait_for_index_builds('op_add_column');
+RESET client_min_messages;
+INSERT INTO op_add_column_06_codes.notes (id, body, code) VALUES (11, 'dup', 'N-1');
+SELECT expand_contract.rollback('op_add_column');
+SELECT * FROM pg_temp.leftovers();
+SELECT expand_contract.start('06_codes', pg_temp.code_doc(), 'op_add_column') AS version_schema;
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('op_add_column');
+CALL expand_contract.wait_for_index_builds('op_add_column');
+RESET client_min_messages;
+SELECT expand_contract.complete('op_add_column');
+SELECT * FROM pg_temp.constraints('op_add_column.notes') WHERE name LIKE '%code%';
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS op_add_column, op_add_column_01_prices, op_add_column_03_tickets, op_add_column_04_positions CASCADE;
+DROP SCHEMA IF EXISTS op_add_column, op_add_column_01_prices, op_add_column_03_tickets, op_add_column_04_positions,
+    op_add_column_06_codes CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_add_column';
 RESET client_min_messages;

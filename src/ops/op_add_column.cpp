@@ -7,6 +7,7 @@
  * rows. NOT NULL, checks and foreign keys are added NOT VALID (no long lock,
  * no scan) and validated by complete().
  */
+#include "ops/column_copy.hpp"
 #include "ops/column_spec.hpp"
 #include "ops/operations.hpp"
 #include "plan/expression.hpp"
@@ -50,11 +51,11 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	ColumnSpec	spec = read_column_spec(op.required_object("column"));
 	const char *up = op.optional_string("up");
 
-	if (spec.pk || spec.unique || spec.generated_text || spec.identity)
+	if (spec.generated_text || spec.identity)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"pk\", \"unique\" and \"generated\" are not supported by add_column yet"),
-				 errhint("Add the column first; constraint and index operations come in a later release.")));
+				 errmsg("\"generated\" is not supported by add_column yet"),
+				 errhint("Add the column with up, or create the table with it.")));
 	ColumnType	type = parse_type_field(plan->names, spec.type, "field \"column.type\"");
 
 	if (type.serial != NULL && spec.default_text != NULL)
@@ -135,6 +136,17 @@ op_add_column(MigrationPlan *plan, const JsonObject &op)
 	}
 	if (up != NULL)
 		plan_add_sync(table, SyncDirection::Up, column->physical, up, field_origin(plan, "up"));
+	/* A unique or primary key column: its index is built online after
+	 * start, and complete makes it the constraint, named as PostgreSQL
+	 * would name it. */
+	if ((spec.pk || spec.unique) && !table->created)
+		unique_on_copies(plan, table,
+						 ChooseRelationName(table->name, spec.name, spec.pk ? "pkey" : "key",
+											plan->schema_oid, false),
+						 spec.pk ? "primary_key" : "unique", list_make1((void *) spec.name), op);
+	else if (spec.pk || spec.unique)
+		sql_execf("ALTER TABLE %s ADD %s (%s)", table_sql, spec.pk ? "PRIMARY KEY" : "UNIQUE",
+				  qi(column->physical));
 }
 
 } // namespace ec

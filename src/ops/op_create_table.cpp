@@ -259,10 +259,6 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
 				 errmsg("table \"%s\" already exists in schema \"%s\"", name, plan->schema)));
-	if (column_objects == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("field \"columns\" must list at least one column")));
 
 	ResolvedColumn *columns = (ResolvedColumn *) palloc0(sizeof(ResolvedColumn) * ncolumns);
 
