@@ -39,10 +39,6 @@ SELECT * FROM pg_temp.start_fails($${"operations": [
 SELECT * FROM pg_temp.start_fails($${"operations": [
     {"drop_table": {"name": "legacy_hits"}},
     {"rename_table": {"from": "legacy_hits", "to": "old_hits"}}]}$$);
--- the physical table stays until complete, so its name is not free yet
-SELECT * FROM pg_temp.start_fails($${"operations": [
-    {"drop_table": {"name": "legacy_hits"}},
-    {"create_table": {"name": "legacy_hits", "columns": [{"name": "id", "type": "integer", "pk": true}]}}]}$$);
 -- unknown fields and wrong field types
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_table": {"table": "legacy_hits"}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_table": {"name": "legacy_hits",
@@ -150,10 +146,35 @@ SELECT c.relname FROM pg_class c
  WHERE c.relnamespace = 'op_drop_table'::regnamespace AND c.relkind = 'r' ORDER BY c.relname;
 SELECT * FROM articles ORDER BY id;
 
+--------------------------------------------------------------------------
+-- A table dropped and created again under its name in one migration (as
+-- pgroll allows): the old one keeps its name for the old version until
+-- complete, so the new one waits under a staged name, and complete gives it
+-- the name, and its index and sequence names too.
+--------------------------------------------------------------------------
+CREATE TABLE counters (id integer PRIMARY KEY, n integer NOT NULL);
+INSERT INTO counters VALUES (1, 41);
+CREATE FUNCTION pg_temp.counters_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [
+      {"drop_table": {"name": "counters"}},
+      {"create_table": {"name": "counters", "columns": [{"name": "id", "type": "serial", "pk": true},
+                                                      {"name": "label", "type": "text"}]}}]}'::jsonb
+$$;
+SELECT expand_contract.start('05_new_counters', pg_temp.counters_doc(), 'op_drop_table') AS version_schema;
+INSERT INTO op_drop_table_05_new_counters.counters (label) VALUES ('new app');
+SELECT * FROM op_drop_table_05_new_counters.counters;
+SELECT * FROM counters;
+SELECT expand_contract.rollback('op_drop_table');
+SELECT relname FROM pg_class WHERE relnamespace = 'op_drop_table'::regnamespace AND relname LIKE '%counters%' ORDER BY 1;
+SELECT expand_contract.start('05_new_counters', pg_temp.counters_doc(), 'op_drop_table') AS version_schema;
+SELECT expand_contract.complete('op_drop_table');
+SELECT relname FROM pg_class WHERE relnamespace = 'op_drop_table'::regnamespace AND relname LIKE '%counters%' ORDER BY 1;
+SELECT * FROM counters;
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS op_drop_table, op_drop_table_01_no_hits,
-    op_drop_table_03_posts_are_articles CASCADE;
+    op_drop_table_03_posts_are_articles, op_drop_table_05_new_counters CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_drop_table';
 RESET client_min_messages;

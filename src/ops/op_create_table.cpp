@@ -239,6 +239,58 @@ resolve_expressions(MigrationPlan *plan, const char *name, ResolvedColumn *colum
 
 } // namespace
 
+namespace {
+
+/* A table created under a staged name gave its indexes (and their
+ * constraints) and serial sequences names that begin with it: once the
+ * table has its own name, so do they. */
+void
+rename_staged_dependents(MigrationPlan *plan, const char *name, const char *physical)
+{
+	const char *args[] = {qname(plan->schema, physical), physical};
+	List	   *rows = sql_rows(
+		"SELECT c.relname, c.relkind = 'i' FROM pg_catalog.pg_class c "
+		"WHERE c.oid IN (SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = $1::pg_catalog.regclass "
+		"                UNION SELECT objid FROM pg_catalog.pg_depend WHERE refobjid = $1::pg_catalog.regclass "
+		"                 AND classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND deptype = 'a') "
+		"AND pg_catalog.starts_with(c.relname, $2) ORDER BY 1", 2, args);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		const char *to = psprintf("%s%s", name, row[0] + strlen(physical));
+
+		if (strlen(to) >= NAMEDATALEN)
+			continue;
+		/* An index of a constraint: renaming the constraint renames both. */
+		Oid			index = get_relname_relid(row[0], plan->schema_oid);
+		Oid			constraint = row[1][0] == 't' ? get_index_constraint(index) : InvalidOid;
+
+		plan->complete_last_ddl = lappend(plan->complete_last_ddl,
+			OidIsValid(constraint)
+			? psprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s", qname(plan->schema, name), qi(row[0]), qi(to))
+			: psprintf("ALTER %s %s RENAME TO %s", row[1][0] == 't' ? "INDEX" : "SEQUENCE",
+					   qname(plan->schema, row[0]), qi(to)));
+	}
+
+	/* Constraints without an index (checks, foreign keys) named after it. */
+	rows = sql_rows("SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = $1::pg_catalog.regclass "
+					"AND conindid = 0 AND pg_catalog.starts_with(conname, $2) ORDER BY 1", 2, args);
+	foreach(lc, rows)
+	{
+		const char *from = ((char **) lfirst(lc))[0];
+		const char *to = psprintf("%s%s", name, from + strlen(physical));
+
+		if (strlen(to) < NAMEDATALEN)
+			plan->complete_last_ddl = lappend(plan->complete_last_ddl,
+											  psprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+													   qname(plan->schema, name), qi(from), qi(to)));
+	}
+}
+
+} // namespace
+
 void
 op_create_table(MigrationPlan *plan, const JsonObject &op)
 {
@@ -249,7 +301,6 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 	const char *name = op.required_identifier("name");
 	List	   *column_objects = op.object_array("columns", true);
 	List	   *constraints = op.object_array("constraints", false);
-	const char *table_sql = qname(plan->schema, name);
 	int			ncolumns = list_length(column_objects);
 	List	   *pk_columns = NIL;
 	StringInfoData sql;
@@ -260,6 +311,11 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 				(errcode(ERRCODE_DUPLICATE_TABLE),
 				 errmsg("table \"%s\" already exists in schema \"%s\"", name, plan->schema)));
 
+	/* A table this migration drops or renames still holds the name until
+	 * complete: the new one waits under a staged name. */
+	const char *physical = plan_new_table_physical_name(plan, name);
+	const char *table_sql = qname(plan->schema, physical);
+
 	ResolvedColumn *columns = (ResolvedColumn *) palloc0(sizeof(ResolvedColumn) * ncolumns);
 
 	foreach(lc, column_objects)
@@ -267,7 +323,7 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 			resolve_column(plan, JsonObject((JsonbContainer *) lfirst(lc),
 											psprintf("columns[%d].", foreach_current_index(lc))));
 
-	List	   *checks = resolve_expressions(plan, name, columns, ncolumns, constraints);
+	List	   *checks = resolve_expressions(plan, physical, columns, ncolumns, constraints);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TABLE %s (", table_sql);
@@ -295,7 +351,9 @@ op_create_table(MigrationPlan *plan, const JsonObject &op)
 		if (columns[i].spec.comment != NULL)
 			sql_execf("COMMENT ON COLUMN %s.%s IS %s", table_sql, qi(columns[i].spec.name),
 					  ql(columns[i].spec.comment));
-	(void) plan_created_table(plan, name);
+	(void) plan_created_table(plan, name, physical);
+	if (strcmp(physical, name) != 0)
+		rename_staged_dependents(plan, name, physical);
 }
 
 } // namespace ec

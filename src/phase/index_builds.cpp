@@ -103,11 +103,31 @@ finish_build(const Builder &b, const char *migration, const char *index, const c
 	builder_commit();
 }
 
+/* Whether the build {schema, migration, index} is still ours to run: its row
+ * is locked FOR SHARE until the build's first transaction commits, so a
+ * rollback (which locks the rows FOR UPDATE first) either sees the index
+ * PostgreSQL has just entered, or removes the row before we start. */
+bool
+still_wanted(const char *const *guard_args)
+{
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	bool		wanted = catalog_rows("SELECT 1 FROM expand_contract.index_builds "
+									  "WHERE schema_name = $1 AND migration = $2 AND index_name = $3 "
+									  "AND state = 'building' FOR SHARE", 3, guard_args) != NIL;
+
+	PopActiveSnapshot();
+	SPI_finish();
+	return wanted;
+}
+
 /* Runs one utility statement the way a client's simple query would, at top
  * level, in a transaction of its own (which it may commit and restart, as
- * CREATE INDEX CONCURRENTLY does), as `role`. */
-void
-run_top_level(const char *statement, Oid role)
+ * CREATE INDEX CONCURRENTLY does), as `role`; with guard_args, only if
+ * still_wanted(guard_args) says so (false: skipped). */
+bool
+run_top_level(const char *statement, Oid role, const char *const *guard_args)
 {
 	/* As a client's statement lives in MessageContext: CREATE INDEX
 	 * CONCURRENTLY commits and starts transactions while it runs, and its
@@ -118,6 +138,13 @@ run_top_level(const char *statement, Oid role)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	MemoryContextSwitchTo(statement_context);
+	if (guard_args != NULL && !still_wanted(guard_args))
+	{
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(statement_context->parent);
+		MemoryContextDelete(statement_context);
+		return false;
+	}
 	/* An abort of this transaction restores the connected user. */
 	SetUserIdAndSecContext(role, SECURITY_LOCAL_USERID_CHANGE);
 	pgstat_report_activity(STATE_RUNNING, statement);
@@ -144,6 +171,7 @@ run_top_level(const char *statement, Oid role)
 	MemoryContextSwitchTo(statement_context->parent);
 	MemoryContextDelete(statement_context);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
 }
 
 /* Builds one claimed index; its failure is recorded, not raised. */
@@ -155,6 +183,7 @@ build_one(const Builder &b, char **claim)
 	Oid			owner = InvalidOid;
 	char		message[1024] = "";
 	volatile bool failed = false;
+	volatile bool skipped = false;
 	MemoryContext context = CurrentMemoryContext;
 
 	const char *args[] = {b.schema, index};
@@ -169,9 +198,11 @@ build_one(const Builder &b, char **claim)
 
 	PG_TRY();
 	{
+		const char *guard[] = {b.schema, claim[4], index};
+
 		if (leftover)
-			run_top_level(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname(b.schema, index)), owner);
-		run_top_level(statement, owner);
+			run_top_level(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname(b.schema, index)), owner, NULL);
+		skipped = !run_top_level(statement, owner, guard);
 	}
 	PG_CATCH();
 	{
@@ -181,7 +212,8 @@ build_one(const Builder &b, char **claim)
 	PG_END_TRY();
 	/* A cancel (rollback stopping us) ends the worker with the build
 	 * recorded as failed; the rollback drops what is left. */
-	finish_build(b, claim[4], index, failed ? "failed" : "valid", failed ? message : NULL);
+	if (!skipped)
+		finish_build(b, claim[4], index, failed ? "failed" : "valid", failed ? message : NULL);
 }
 
 void
@@ -385,6 +417,10 @@ stop_index_builds(const MigrationRecord &record)
 {
 	const char *args[] = {record.schema, record.name};
 
+	/* First the rows (a builder holds its row until its build's first
+	 * commit, after which the index it makes exists for us to drop). */
+	(void) catalog_rows("SELECT 1 FROM expand_contract.index_builds WHERE schema_name = $1 AND migration = $2 "
+						"FOR UPDATE", 2, args);
 	(void) catalog_rows("SELECT pg_catalog.pg_cancel_backend(pid) FROM expand_contract.index_builds "
 						"WHERE schema_name = $1 AND migration = $2 AND state = 'building' "
 						"AND pid IS NOT NULL", 2, args);

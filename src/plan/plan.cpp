@@ -134,11 +134,12 @@ plan_table_of(MigrationPlan *plan, Oid relid)
 }
 
 PlannedTable *
-plan_created_table(MigrationPlan *plan, const char *name)
+plan_created_table(MigrationPlan *plan, const char *name, const char *physical)
 {
-	Oid			relid = get_relname_relid(name, plan->schema_oid);
-	PlannedTable *table = plan_describe_table(relid, name);
+	Oid			relid = get_relname_relid(physical, plan->schema_oid);
+	PlannedTable *table = plan_describe_table(relid, physical);
 
+	table->name = pstrdup(name);
 	table->created = true;
 	table->first_operation = plan->operation;
 	plan->tables = lappend(plan->tables, table);
@@ -205,6 +206,18 @@ staged_name(const char *prefix, const char *name, int attempt)
 	int			kept = pg_mbcliplen(name, strlen(name), room);
 
 	return psprintf("%s%s%.*s%s", prefix, counter, kept, name, hash);
+}
+
+const char *
+plan_new_table_physical_name(MigrationPlan *plan, const char *name)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		const char *candidate = attempt == 0 ? name : staged_name(EC_PREFIX "t_", name, attempt - 1);
+
+		if (!OidIsValid(get_relname_relid(candidate, plan->schema_oid)))
+			return candidate;
+	}
 }
 
 const char *
@@ -598,6 +611,8 @@ plan_complete_steps(MigrationPlan *plan)
 
 	List	   *ddl = list_concat(list_concat(list_concat(validate, unsync), list_concat(drops, renames)),
 									  list_concat(finish, list_concat(table_drops, table_renames)));
+
+	ddl = list_concat(ddl, list_copy(plan->complete_last_ddl));
 
 	return list_concat(as_steps(ddl, false), as_steps(plan->on_complete_sql, true));
 }

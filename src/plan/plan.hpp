@@ -87,6 +87,8 @@ struct MigrationPlan {
 	List *rollback_sql;        /* RollbackSql *: sql operations' "down" */
 	List *complete_prepare_ddl; /* char *: operations' own complete steps run
 								* before the old columns are dropped */
+	List *complete_last_ddl;   /* char *: operations' own complete steps run
+								* last, once the tables have their names */
 	List *complete_ddl;        /* char *: operations' own complete steps, run
 								* after the columns have their final names and
 								* before the tables do (physical table names) */
@@ -124,8 +126,13 @@ bool plan_has_table(MigrationPlan *plan, const char *name);
 /* A table's columns, for the old and (until changed) the new version; not
  * added to the plan. */
 PlannedTable *plan_describe_table(Oid relid, const char *name);
-/* Adds a table created by this migration (already created physically). */
-PlannedTable *plan_created_table(MigrationPlan *plan, const char *name);
+/* Adds a table created by this migration (already created physically,
+ * under `physical`: its name, or a staged one while a table the migration
+ * drops or renames still has it). */
+PlannedTable *plan_created_table(MigrationPlan *plan, const char *name, const char *physical);
+/* The physical name a table the migration creates as `name` gets: the name
+ * itself when free, else "_ec_t_<name>", renamed by complete. */
+const char *plan_new_table_physical_name(MigrationPlan *plan, const char *name);
 
 /* Column of the new version; ERROR 42703 if absent. */
 PlannedColumn *plan_column(MigrationPlan *plan, PlannedTable *table, const char *name);
