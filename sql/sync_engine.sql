@@ -120,5 +120,16 @@ SELECT expand_contract.complete('sync_engine');
 SELECT * FROM bookings ORDER BY id;
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sync\_engine%' ORDER BY 1;
 
+-- An error raised by a rule says which rule: migration, table, column and
+-- direction (the CONTEXT line).
+CREATE TABLE sync_engine.ratios (id integer PRIMARY KEY, n integer NOT NULL);
+SELECT expand_contract.start('04_ratio', '{"operations": [
+  {"add_column": {"table": "ratios", "column": {"name": "ratio", "type": "integer", "nullable": true},
+                  "up": "100 / (n % 7)"}}]}', 'sync_engine') AS version_schema;
+\set SHOW_CONTEXT always
+INSERT INTO sync_engine.ratios VALUES (1, 7);
+\set SHOW_CONTEXT errors
+SELECT expand_contract.rollback('sync_engine');
+
 SET client_min_messages = warning;
 DROP SCHEMA sync_engine, sync_engine_03_registered CASCADE;

@@ -431,13 +431,36 @@ written_back_unchanged(const SyncState *state, const SyncTarget *targets, int nt
 	return true;
 }
 
-/* Evaluates the picked targets against `slot` into the replacement arrays. */
+/* Which rule is being evaluated, for the error context of its errors. */
+struct RuleInProgress {
+	const SyncState *state;
+	const SyncTarget *target;
+	const char *direction;
+};
+
+void
+rule_error_context(void *arg)
+{
+	const RuleInProgress *rule = static_cast<const RuleInProgress *>(arg);
+
+	if (rule->target == NULL)
+		return;
+	errcontext("\"%s\" rule of column \"%s\" of table \"%s\", migration \"%s\"",
+			   rule->direction, rule->target->rule.name, get_rel_name(rule->state->relid),
+			   rule->state->spec.identity.migration);
+}
+
+/* Evaluates the picked targets against `slot` into the replacement arrays.
+ * An error in a rule says which rule it was (errcontext). */
 int
 evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 		 const Bitmapset *assigned, TupleTableSlot *slot)
 {
 	int			computed = 0;
+	RuleInProgress rule = {state, NULL, targets == state->ups ? "up" : "down"};
+	ErrorContextCallback callback = {error_context_stack, rule_error_context, &rule};
 
+	error_context_stack = &callback;
 	state->econtext->ecxt_scantuple = slot;
 	for (int i = 0; i < ntargets; i++)
 	{
@@ -469,12 +492,14 @@ evaluate(SyncState *state, const SyncTarget *targets, int ntargets, Pick pick,
 
 		int			k = t->rule.target - 1;
 
+		rule.target = t;
 		state->values[k] = t->query
 			? evaluate_query(state, t, slot, &state->nulls[k])
 			: ExecEvalExprSwitchContext(t->expr, state->econtext, &state->nulls[k]);
 		state->replace[k] = true;
 		computed++;
 	}
+	error_context_stack = callback.previous;
 	return computed;
 }
 
