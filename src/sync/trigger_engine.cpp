@@ -673,11 +673,42 @@ logical_target_name(const PlannedTable *table, const char *physical)
 	return physical;
 }
 
+/* PL/pgSQL (and any row trigger) sees NEW and OLD as the table's whole
+ * row, staged columns and marker included; positional uses (INSERT INTO
+ * audit VALUES (NEW.*)) break from start on. Nothing can hide them, so say
+ * so, naming the triggers. */
+static void
+warn_about_user_row_triggers(PlannedTable *table)
+{
+	Relation	rel = relation_open(table->relid, AccessShareLock);
+	TriggerDesc *triggers = rel->trigdesc;
+	StringInfoData names;
+
+	initStringInfo(&names);
+	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+	{
+		const Trigger *t = &triggers->triggers[i];
+
+		if (!t->tgisinternal && TRIGGER_FOR_ROW(t->tgtype) && strcmp(t->tgname, kSyncTriggerName) != 0)
+			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", quote_identifier(t->tgname));
+	}
+	relation_close(rel, AccessShareLock);
+	if (names.len > 0)
+		ereport(WARNING,
+				(errmsg("row triggers of table \"%s\" see its staged columns during the migration: %s",
+						table->physical_name, names.data),
+				 errdetail("NEW and OLD are the table's whole row, with the migration's _ec_ columns; "
+						   "code that uses them by position (INSERT ... VALUES (NEW.*)) fails until "
+						   "complete, and after it renamed columns keep their positions."),
+				 errhint("Name the columns such triggers use.")));
+}
+
 void
 install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 {
 	if (!plan_has_sync_trigger(table))
 		return;
+	warn_about_user_row_triggers(table);
 
 	/* Expressions are analysed against this table's attribute numbers, which
 	 * partitions and inheritance children need not share. */
