@@ -225,6 +225,16 @@ AS 'MODULE_PATHNAME', 'ec_validate';
 COMMENT ON FUNCTION @extschema@.validate(text, jsonb, name) IS
     'Dry run of start: plans the migration, changes nothing, returns the planned steps';
 
+-- DDL that changes the tables of an open migration outside it (columns,
+-- renames, drops), and DROP EXTENSION while a migration is open, are refused.
+CREATE FUNCTION @extschema@.guard_ddl()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'ec_guard_ddl';
+CREATE EVENT TRIGGER expand_contract_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP EXTENSION')
+    EXECUTE FUNCTION @extschema@.guard_ddl();
+
 CREATE FUNCTION @extschema@.pause_backfill(schema name DEFAULT 'public')
 RETURNS void
 LANGUAGE c VOLATILE

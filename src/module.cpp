@@ -4,6 +4,7 @@
  */
 #include "backfill/backfill_runner.hpp"
 #include "boundary.hpp"
+#include "phase/ddl_guard.hpp"
 #include "phase/phase_lock.hpp"
 #include "sync/version_activity.hpp"
 #include "phase/version_schema.hpp"
@@ -24,6 +25,7 @@ _PG_init(void)
 		ec::define_version_setting();
 		ec::define_backfill_settings();
 		ec::define_phase_lock_settings();
+		ec::define_ddl_guard_settings();
 		ec::install_transaction_tracking();
 		ec::define_version_activity_settings();
 		ec::define_version_schema_settings();

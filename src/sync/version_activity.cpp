@@ -75,7 +75,7 @@ int watched_count = 0;
 uint64 watched_as_of = PG_UINT64_MAX;	/* phases_committed when loaded */
 bool loading_watch_list = false;
 bool phase_commit_callback_registered = false;
-bool phase_in_this_transaction = false;
+bool phase_ran = false;
 
 bool
 noted_recently(const char *version_schema, bool is_new, Use use, TimestampTz now)
@@ -306,6 +306,12 @@ note_version_reads(PlannedStmt *stmt)
 		note_use(NameStr(use->version_schema), use->is_new, kRead);
 }
 
+bool
+phase_in_this_transaction()
+{
+	return phase_ran;
+}
+
 void
 note_phase_changes_watch_list()
 {
@@ -314,7 +320,7 @@ note_phase_changes_watch_list()
 		RegisterXactCallback(ec_phase_committed, NULL);
 		phase_commit_callback_registered = true;
 	}
-	phase_in_this_transaction = true;
+	phase_ran = true;
 }
 
 bool
@@ -399,10 +405,10 @@ refuse_complete_under_old_writers(const MigrationRecord &record, bool force)
 extern "C" void
 ec_phase_committed(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_COMMIT && ec::phase_in_this_transaction && ec::shared != NULL)
+	if (event == XACT_EVENT_COMMIT && ec::phase_ran && ec::shared != NULL)
 		pg_atomic_fetch_add_u64(&ec::shared->phases_committed, 1);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		ec::phase_in_this_transaction = false;
+		ec::phase_ran = false;
 }
 
 extern "C" void

@@ -35,6 +35,8 @@ void note_version_reads(PlannedStmt *stmt);
 /* A phase in this transaction changes which relations are watched: at its
  * commit, every backend reloads its list. */
 void note_phase_changes_watch_list();
+/* Whether a phase ran in this transaction (its DDL is the extension's). */
+bool phase_in_this_transaction();
 
 struct VersionActivity {
 	TimestampTz last_write;		/* 0: none recorded */

@@ -1,0 +1,54 @@
+--
+-- ddl_guard: DDL behind the extension's back. While a migration is open,
+-- changing the columns of one of its tables, renaming or dropping it, or
+-- dropping the extension is refused (55000, naming the migration): the plan
+-- describes the tables as start left them. Constraints, indexes, triggers
+-- and owners (what pg_restore replays) go through; a superuser may turn
+-- the guard off on purpose; after complete or rollback, anything goes.
+--
+\pset null '(null)'
+CREATE SCHEMA ddl_guard;
+SET search_path = ddl_guard;
+SET ec_test.schema = 'ddl_guard';
+\i sql/include/phase_helpers.psql
+
+CREATE TABLE bookings (id integer PRIMARY KEY, status text NOT NULL);
+CREATE TABLE other (id integer PRIMARY KEY);
+INSERT INTO bookings VALUES (1, 'booked');
+SELECT expand_contract.start('02_registered', '{"operations": [{"add_column": {"table": "bookings",
+  "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = ''attended''"}}]}',
+  'ddl_guard') AS version_schema;
+
+-- Refused while it is open:
+SELECT pg_temp.sqlstate_of('ALTER TABLE ddl_guard.bookings ADD COLUMN note text');
+SELECT pg_temp.sqlstate_of('ALTER TABLE ddl_guard.bookings ALTER COLUMN status TYPE varchar(20)');
+SELECT pg_temp.sqlstate_of('ALTER TABLE ddl_guard.bookings RENAME COLUMN status TO state');
+SELECT pg_temp.sqlstate_of('ALTER TABLE ddl_guard.bookings RENAME TO reservations');
+SELECT pg_temp.sqlstate_of('DROP TABLE ddl_guard.other, ddl_guard.bookings');
+SELECT pg_temp.sqlstate_of('DROP EXTENSION expand_contract CASCADE');
+-- ... but not what leaves the columns alone, nor other tables:
+ALTER TABLE bookings ADD CONSTRAINT status_known CHECK (status <> '') NOT VALID;
+CREATE INDEX bookings_status_idx ON bookings (status);
+ALTER TABLE bookings OWNER TO CURRENT_USER;
+ALTER TABLE other ADD COLUMN note text;
+-- A superuser may, on purpose.
+SET expand_contract.guard_ddl = off;
+ALTER TABLE bookings ADD COLUMN note text;
+ALTER TABLE bookings DROP COLUMN note;
+RESET expand_contract.guard_ddl;
+-- The phases themselves are the extension's own DDL.
+SELECT expand_contract.rollback('ddl_guard');
+ALTER TABLE bookings ADD COLUMN note text;
+SELECT expand_contract.start('02_registered', '{"operations": [{"add_column": {"table": "bookings",
+  "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = ''attended''"}}]}',
+  'ddl_guard') AS version_schema;
+SELECT * FROM expand_contract.backfill('ddl_guard') \g /dev/null
+SELECT expand_contract.complete('ddl_guard');
+ALTER TABLE bookings DROP COLUMN note;
+SELECT * FROM bookings;
+
+-- Clean up.
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA ddl_guard, ddl_guard_02_registered CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'ddl_guard';
