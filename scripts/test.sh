@@ -7,6 +7,7 @@
 #   3. isolation               make installcheck, specs/*.spec
 #   3b. isolation, preloaded   test/preloaded/specs/*.spec on a cluster preloading the library
 #   4. pgTAP                   pg_prove on test/*.sql, counted per assertion
+#   4a. TAP                    prove t/*.pl (several clusters), counted per assertion
 #   4b. scenarios              test/scenarios/*.sh, one test each (pg_dump/restore, ...)
 #   5. CMake                   the library builds with CMake without warnings
 #
@@ -173,6 +174,18 @@ if [ "$CLUSTER_OK" = 1 ] && [ "${#TAP_FILES[@]}" -gt 0 ]; then
     done
 elif [ "$CLUSTER_OK" = 1 ]; then
     echo "test: no pgTAP files in test/"
+fi
+
+# --- 4a. TAP ------------------------------------------------------------------------
+# Stories with several clusters (t/*.pl, PostgreSQL::Test::Cluster), counted
+# per assertion as pgTAP is.
+shopt -s nullglob
+TAP_STORIES=(t/*.pl)
+shopt -u nullglob
+if [ "${#TAP_STORIES[@]}" -gt 0 ]; then
+    section "TAP (scripts/tap.sh: prove t/*.pl)"
+    bash scripts/tap.sh 2>&1 | tee "$WORK/tap.log"
+    count_pgtap_file "t/*.pl" "$WORK/tap.log" "${PIPESTATUS[0]}"
 fi
 
 # --- 4b. scenarios -------------------------------------------------------------------
