@@ -13,11 +13,15 @@ PGXS_DIR="$(dirname "$("$PG_CONFIG" --pgxs)")/../.."
 BINDIR="$("$PG_CONFIG" --bindir)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ec_tap.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
+# The stories run from a copy the postgres user can read wherever the
+# checkout is (a root-only home directory, say).
+cp -r t "$WORK/t"
 AS=()
 if [ "$(id -u)" -eq 0 ]; then
-    chown postgres "$WORK"
+    chown -R postgres "$WORK"
     AS=(runuser -u postgres --)
 fi
+cd "$WORK" || exit 1
 "${AS[@]}" env TESTDIR="$WORK" PATH="$BINDIR:$PATH" PGPORT=65432 \
     PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
-    prove -I "$PGXS_DIR/src/test/perl/" -I ./ --verbose t/*.pl
+    prove -I "$PGXS_DIR/src/test/perl/" --verbose t/*.pl
