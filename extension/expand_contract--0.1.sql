@@ -235,6 +235,15 @@ CREATE EVENT TRIGGER expand_contract_guard_ddl ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP EXTENSION')
     EXECUTE FUNCTION @extschema@.guard_ddl();
 
+-- A GRANT or REVOKE on a table of an open migration reaches its version views.
+CREATE FUNCTION @extschema@.mirror_grants()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'ec_mirror_grants';
+CREATE EVENT TRIGGER expand_contract_mirror_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT', 'REVOKE')
+    EXECUTE FUNCTION @extschema@.mirror_grants();
+
 CREATE FUNCTION @extschema@.pause_backfill(schema name DEFAULT 'public')
 RETURNS void
 LANGUAGE c VOLATILE

@@ -31,6 +31,19 @@ ALTER TABLE bookings ADD CONSTRAINT status_known CHECK (status <> '') NOT VALID;
 CREATE INDEX bookings_status_idx ON bookings (status);
 ALTER TABLE bookings OWNER TO CURRENT_USER;
 ALTER TABLE other ADD COLUMN note text;
+-- A GRANT or REVOKE on the table reaches the version view (table and
+-- column privileges, for the columns the view has).
+CREATE ROLE regress_guard_reader;
+GRANT SELECT ON bookings TO regress_guard_reader;
+GRANT UPDATE (status) ON bookings TO regress_guard_reader;
+SELECT grantee, privilege_type FROM information_schema.role_table_grants
+ WHERE table_schema = 'ddl_guard_02_registered' AND grantee = 'regress_guard_reader';
+SELECT grantee, column_name, privilege_type FROM information_schema.column_privileges
+ WHERE table_schema = 'ddl_guard_02_registered' AND grantee = 'regress_guard_reader'
+   AND privilege_type = 'UPDATE';
+REVOKE SELECT ON bookings FROM regress_guard_reader;
+SELECT count(*) AS select_grants_left FROM information_schema.role_table_grants
+ WHERE table_schema = 'ddl_guard_02_registered' AND grantee = 'regress_guard_reader' AND privilege_type = 'SELECT';
 -- A superuser may, on purpose.
 SET expand_contract.guard_ddl = off;
 ALTER TABLE bookings ADD COLUMN note text;
@@ -52,3 +65,4 @@ RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA ddl_guard, ddl_guard_02_registered CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'ddl_guard';
+DROP ROLE regress_guard_reader;

@@ -132,6 +132,79 @@ check_statement(Node *parsetree)
 	}
 }
 
+/* The views of the open migrations' version schemas (new and previous)
+ * over table relid. */
+List *
+version_views_of(Oid relid)
+{
+	const char *args[] = {psprintf("%u", relid)};
+
+	return sql_rows("SELECT DISTINCT n.nspname, v.relname "
+					"FROM pg_catalog.pg_depend d "
+					"JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
+					"JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.relkind = 'v' "
+					"JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace "
+					"JOIN expand_contract.migrations m ON m.phase = 'active' "
+					"  AND n.nspname IN (m.version_schema, m.previous_version_schema) "
+					"WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+					"  AND d.refobjid = $1::pg_catalog.oid ORDER BY 1, 2", 1, args);
+}
+
+void
+grant_on_view(void *arg)
+{
+	ExecuteGrantStmt(static_cast<GrantStmt *>(arg));
+}
+
+/* A GRANT or REVOKE on a table of an open migration reaches its version
+ * views (the privileges, and column privileges for the columns the view has
+ * by the same name). Whoever may not do it on a view gets a WARNING. */
+void
+mirror_grant(GrantStmt *stmt)
+{
+	static const int any_error[] = {0};
+	ListCell   *lc;
+
+	if (stmt->targtype != ACL_TARGET_OBJECT || stmt->objtype != OBJECT_TABLE)
+		return;
+	foreach(lc, stmt->objects)
+	{
+		Oid			relid = relation_of((RangeVar *) lfirst(lc));
+		ListCell   *vc;
+
+		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION || migration_of_table(relid) == NULL)
+			continue;
+		foreach(vc, version_views_of(relid))
+		{
+			char	  **view = (char **) lfirst(vc);
+			GrantStmt  *copy = (GrantStmt *) copyObjectImpl(stmt);
+			Oid			view_oid;
+
+			copy->objects = list_make1(makeRangeVar(pstrdup(view[0]), pstrdup(view[1]), -1));
+			view_oid = RangeVarGetRelid((RangeVar *) linitial(copy->objects), NoLock, true);
+
+			ListCell   *pc;
+
+			/* Column privileges only for columns the view has. */
+			foreach(pc, copy->privileges)
+			{
+				AccessPriv *priv = (AccessPriv *) lfirst(pc);
+				ListCell   *cc;
+
+				foreach(cc, priv->cols)
+					if (!OidIsValid(view_oid) || get_attnum(view_oid, strVal(lfirst(cc))) == InvalidAttrNumber)
+						priv->cols = foreach_delete_current(priv->cols, cc);
+			}
+			if (!run_in_subtransaction(grant_on_view, copy, any_error))
+				ereport(WARNING,
+						(errmsg("the %s on table \"%s\" did not reach the version view %s",
+								stmt->is_grant ? "GRANT" : "REVOKE", get_rel_name(relid),
+								quote_qualified_identifier(view[0], view[1])),
+						 errhint("Repeat it on the view as its owner.")));
+		}
+	}
+}
+
 } // namespace
 
 void
@@ -143,6 +216,25 @@ define_ddl_guard_settings()
 }
 
 } // namespace ec
+
+EC_FUNCTION(ec_mirror_grants)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("mirror_grants must be called as an event trigger")));
+	if (ec::phase_in_this_transaction())
+		PG_RETURN_VOID();
+
+	EventTriggerData *data = (EventTriggerData *) fcinfo->context;
+
+	if (!IsA(data->parsetree, GrantStmt))
+		PG_RETURN_VOID();
+	SPI_connect();
+	ec::mirror_grant((GrantStmt *) data->parsetree);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
 
 EC_FUNCTION(ec_guard_ddl)
 {
