@@ -37,10 +37,18 @@ stage_column_copy(MigrationPlan *plan, PlannedTable *table, PlannedColumn *colum
 	const char *old_physical = column->physical;
 	const char *old_default = column_default_sql(table->relid, old_physical);
 
-	if (column_attribute(table->relid, old_physical).attidentity != '\0')
+	FormData_pg_attribute attribute = column_attribute(table->relid, old_physical);
+
+	/* A copy would be a plain column: after complete the identity or the
+	 * generation would be gone. */
+	if (attribute.attidentity != '\0' || attribute.attgenerated != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("identity column \"%s\" cannot be copied yet", column->name)));
+				 errmsg("%s column \"%s\" cannot be copied yet",
+						attribute.attidentity != '\0' ? "identity" : "generated", column->name),
+				 errdetail("Changing its type or nullability, or putting a constraint on it, needs a copy "
+						   "of the column, which would lose what makes it %s.",
+						   attribute.attidentity != '\0' ? "an identity column" : "generated")));
 
 	/* A serial column's sequence would go with the old column: the copy,
 	 * which takes its default, takes it over first. */
