@@ -133,9 +133,23 @@ SELECT * FROM pg_temp.leftovers();
 SELECT * FROM pg_temp.schemas();
 SELECT * FROM pg_temp.status();
 
+-- An identity column stays one: the new version inserts without it and gets
+-- the next value, and after complete it is still an identity.
+CREATE TABLE tickets (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n integer NOT NULL);
+INSERT INTO tickets (n) VALUES (1);
+SELECT expand_contract.start('02_ticket_number', '{"operations": [{"rename_column": {"table": "tickets",
+  "from": "id", "to": "ticket_number"}}]}', 'op_rename_column') AS version_schema;
+INSERT INTO op_rename_column_02_ticket_number.tickets (n) VALUES (2);
+INSERT INTO tickets (n) VALUES (3);
+SELECT * FROM op_rename_column_02_ticket_number.tickets ORDER BY ticket_number;
+SELECT expand_contract.complete('op_rename_column');
+INSERT INTO tickets (n) VALUES (4);
+SELECT * FROM pg_temp.columns('op_rename_column.tickets');
+SELECT * FROM tickets ORDER BY ticket_number;
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
-DROP SCHEMA op_rename_column, op_rename_column_01_tidy_cities CASCADE;
+DROP SCHEMA IF EXISTS op_rename_column, op_rename_column_01_tidy_cities, op_rename_column_02_ticket_number CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_rename_column';
 RESET client_min_messages;
