@@ -60,6 +60,22 @@ SELECT expand_contract.complete('ddl_guard');
 ALTER TABLE bookings DROP COLUMN note;
 SELECT * FROM bookings;
 
+-- What would stop complete from dropping a column is found at start: a
+-- user view, a generated column, a policy, another table's foreign key.
+CREATE TABLE members (id integer PRIMARY KEY, nick text NOT NULL, email text,
+                      nick_upper text GENERATED ALWAYS AS (upper(nick)) STORED);
+CREATE TABLE posts (id integer PRIMARY KEY, author integer REFERENCES members (id));
+CREATE VIEW member_emails AS SELECT id, email FROM members;
+ALTER TABLE members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_email ON members USING (email IS NOT NULL);
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('x', '{"operations": [
+  {"drop_column": {"table": "members", "column": "email"}}]}', 'ddl_guard')$$);
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('x', '{"operations": [
+  {"alter_column": {"table": "members", "column": "nick", "type": "varchar(40)"}}]}', 'ddl_guard')$$);
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('x', '{"operations": [
+  {"drop_column": {"table": "members", "column": "id", "down": "0"}}]}', 'ddl_guard')$$);
+SELECT * FROM pg_temp.migration_objects();
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;

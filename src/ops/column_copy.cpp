@@ -50,6 +50,8 @@ stage_column_copy(MigrationPlan *plan, PlannedTable *table, PlannedColumn *colum
 						   "of the column, which would lose what makes it %s.",
 						   attribute.attidentity != '\0' ? "an identity column" : "generated")));
 
+	plan_refuse_column_dependents(plan, table, old_physical, "change");
+
 	/* A serial column's sequence would go with the old column: the copy,
 	 * which takes its default, takes it over first. */
 	const char *args[] = {table_sql, old_physical};

@@ -68,6 +68,7 @@ op_drop_column(MigrationPlan *plan, const JsonObject &op)
 					 errmsg("column \"%s\" is NOT NULL without a default, so field \"down\" is required "
 							"to fill it for rows the new version inserts", column->name)));
 	}
+	plan_refuse_column_dependents(plan, table, column->physical, "drop");
 	table->columns = list_delete_ptr(table->columns, column);
 	table->dropped_columns = lappend(table->dropped_columns, (void *) column->physical);
 	if (down != NULL)

@@ -487,6 +487,39 @@ plan_up_shape(const PlannedTable *table)
 }
 
 void
+plan_refuse_column_dependents(MigrationPlan *plan, const PlannedTable *table, const char *column,
+							  const char *what)
+{
+	const char *args[] = {psprintf("%u", table->relid),
+						  psprintf("%d", (int) get_attnum(table->relid, column)),
+						  plan->previous_version_schema ? plan->previous_version_schema : ""};
+	/* Normal dependencies stop DROP COLUMN, but not the table's own
+	 * constraints (they go with the column, or are carried to its copy);
+	 * the previous version's views go before the columns at complete. */
+	const char *dependents = sql_value(
+		"SELECT pg_catalog.string_agg(DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), ', ') "
+		"FROM pg_catalog.pg_depend d "
+		"WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::pg_catalog.oid "
+		"  AND d.refobjsubid = $2::integer AND d.deptype = 'n' "
+		"  AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c "
+		"                  WHERE d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND c.oid = d.objid "
+		"                    AND c.conrelid = $1::pg_catalog.oid) "
+		"  AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class v ON v.oid = r.ev_class "
+		"                  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace "
+		"                  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.oid = d.objid "
+		"                    AND n.nspname = $3)",
+		3, args);
+
+	if (dependents != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot %s column \"%s\" of table \"%s\": %s depend on it", what, column,
+						table->name, dependents),
+				 errdetail("complete() drops the old column, and these would stop it."),
+				 errhint("Drop or change them first (or in an earlier migration's sql operation).")));
+}
+
+void
 plan_add_first_rollback_ddl(MigrationPlan *plan, const char *ddl)
 {
 	plan->first_rollback_ddl = lappend(plan->first_rollback_ddl, (void *) ddl);

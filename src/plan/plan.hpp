@@ -148,6 +148,14 @@ const char *plan_new_physical_column(MigrationPlan *plan, PlannedTable *table, c
 const char *plan_not_null_check_name(PlannedTable *table, const char *column);
 const char *plan_carried_constraint_name(PlannedTable *table, const char *constraint);
 
+/* complete() drops the table's physical column `column` (dropped, or
+ * replaced by a copy): ERROR 2BP01 at start, naming them, when objects of
+ * the user's would stop that (views, generated columns, policies, other
+ * tables' foreign keys, publications' column lists), rather than at
+ * complete. `what` says why it goes ("drop", "change"). */
+void plan_refuse_column_dependents(MigrationPlan *plan, const PlannedTable *table, const char *column,
+								   const char *what);
+
 /* Once every operation is applied: the constraints of columns that were
  * copied (column_copy.hpp), re-created on the copies NOT VALID (validated and
  * renamed by complete), except those the migration drops. Refuses (0A000)
