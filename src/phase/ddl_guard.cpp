@@ -15,6 +15,7 @@
 #include "phase/ddl_guard.hpp"
 
 #include "boundary.hpp"
+#include "pg/security.hpp"
 #include "pg/sql.hpp"
 #include "sync/version_activity.hpp"
 
@@ -24,6 +25,29 @@ namespace {
 
 bool guard_ddl = true;
 
+/* The statement's names are the caller's (resolved under its search_path,
+ * as PostgreSQL resolves them); our queries run under the pinned one,
+ * whoever issues the DDL. */
+const char *
+pinned_value(const char *query, int nargs = 0, const char *const *args = NULL)
+{
+	int			pinned = pin_settings(kPinnedSearchPath);
+	const char *value = sql_value(query, nargs, args);
+
+	unpin_settings(pinned);
+	return value;
+}
+
+List *
+pinned_rows(const char *query, int nargs = 0, const char *const *args = NULL)
+{
+	int			pinned = pin_settings(kPinnedSearchPath);
+	List	   *rows = sql_rows(query, nargs, args);
+
+	unpin_settings(pinned);
+	return rows;
+}
+
 /* The open migration whose tables include relid, or NULL. */
 const char *
 migration_of_table(Oid relid)
@@ -32,8 +56,8 @@ migration_of_table(Oid relid)
 
 	if (args[0] == NULL || args[1] == NULL)
 		return NULL;
-	return sql_value("SELECT name FROM expand_contract.migrations WHERE phase = 'active' "
-					 "AND schema_name = $1 AND $2 = ANY (touched_tables)", 2, args);
+	return pinned_value("SELECT name FROM expand_contract.migrations WHERE phase = 'active' "
+						"AND schema_name = $1 AND $2 = ANY (touched_tables)", 2, args);
 }
 
 void
@@ -119,7 +143,7 @@ check_statement(Node *parsetree)
 			foreach(lc, stmt->objects)
 				if (strcmp(strVal(lfirst(lc)), "expand_contract") == 0)
 				{
-					const char *open = sql_value("SELECT string_agg(schema_name || '.' || name, ', ') "
+					const char *open = pinned_value("SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', schema_name, name), ', ') "
 												 "FROM expand_contract.migrations WHERE phase = 'active'");
 
 					if (open != NULL)
@@ -139,7 +163,7 @@ version_views_of(Oid relid)
 {
 	const char *args[] = {psprintf("%u", relid)};
 
-	return sql_rows("SELECT DISTINCT n.nspname, v.relname "
+	return pinned_rows("SELECT DISTINCT n.nspname, v.relname "
 					"FROM pg_catalog.pg_depend d "
 					"JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
 					"JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.relkind = 'v' "
@@ -230,6 +254,7 @@ EC_FUNCTION(ec_mirror_grants)
 
 	if (!IsA(data->parsetree, GrantStmt))
 		PG_RETURN_VOID();
+
 	SPI_connect();
 	ec::mirror_grant((GrantStmt *) data->parsetree);
 	SPI_finish();
