@@ -144,6 +144,27 @@ read_column_check(const JsonObject &check, ColumnSpec *spec)
 	spec->check_no_inherit = check.optional_bool("no_inherit", false);
 }
 
+const char *
+index_method(const JsonObject &obj, const char *key, Oid *am)
+{
+	static const char *const kMethods[] = {"btree", "hash", "gist", "spgist", "gin", "brin", NULL};
+	const char *method = obj.optional_string(key);
+
+	if (method == NULL || method[0] == '\0')
+		method = "btree";
+	for (const char *const *m = kMethods; *m; m++)
+		if (pg_strcasecmp(*m, method) == 0)
+		{
+			*am = get_am_oid(*m, false);
+			return *m;
+		}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("field \"%s\" must be btree, hash, gist, spgist, gin or brin, not \"%s\"",
+					obj.field_name(key), method)));
+	pg_unreachable();
+}
+
 ColumnSpec
 read_column_spec(const JsonObject &column)
 {

@@ -40,6 +40,10 @@ ColumnSpec read_column_spec(const JsonObject &column);
 void read_column_check(const JsonObject &check, ColumnSpec *spec);
 void read_column_references(const JsonObject &ref, ColumnSpec *spec);
 
+/* pgroll's index method field `key` (btree, hash, gist, spgist, gin, brin;
+ * default btree): its name, and its access method in *am. */
+const char *index_method(const JsonObject &obj, const char *key, Oid *am);
+
 /* A foreign key's on_delete/on_update action, validated; NO ACTION if absent. */
 const char *referential_action(const JsonObject &obj, const char *key);
 

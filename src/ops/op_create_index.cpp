@@ -11,6 +11,7 @@
  * rollback() drops it, an invalid one included.
  */
 #include "ops/column_copy.hpp"
+#include "ops/column_spec.hpp"
 #include "ops/operations.hpp"
 #include "phase/index_builds.hpp"
 #include "plan/expression.hpp"
@@ -19,26 +20,6 @@
 namespace ec {
 
 namespace {
-
-const char *
-index_method(const JsonObject &op, Oid *am)
-{
-	static const char *const kMethods[] = {"btree", "hash", "gist", "spgist", "gin", "brin", NULL};
-	const char *method = op.optional_string("method");
-
-	if (method == NULL || method[0] == '\0')
-		method = "btree";
-	for (const char *const *m = kMethods; *m; m++)
-		if (pg_strcasecmp(*m, method) == 0)
-		{
-			*am = get_am_oid(*m, false);
-			return *m;
-		}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("field \"method\" must be btree, hash, gist, spgist, gin or brin, not \"%s\"", method)));
-	pg_unreachable();
-}
 
 /* One index element: {"column", "collate", "opclass": {"name", "params"},
  * "sort", "nulls"}, or (older files) the column's name alone. */
@@ -124,7 +105,7 @@ op_create_index(MigrationPlan *plan, const JsonObject &op)
 	PlannedTable *table = plan_table(plan, op.required_identifier("table"));
 	const char *name = op.required_identifier("name");
 	Oid			am = InvalidOid;
-	const char *method = index_method(op, &am);
+	const char *method = index_method(op, "method", &am);
 	List	   *columns = op.object_array("columns", true);
 	StringInfoData sql;
 	ListCell   *lc;

@@ -153,28 +153,15 @@ const char *
 exclusion_on_bare_table(MigrationPlan *plan, Relation rel, const JsonObject &c)
 {
 	static const char *const kFields[] = {"index_method", "elements", "predicate", NULL};
-	static const char *const kMethods[] = {"btree", "hash", "gist", "spgist", "gin", "brin", NULL};
 	JsonObject	exclude = c.required_object("exclude");
+	Oid			am;
 
 	exclude.reject_unknown(kFields);
 
-	const char *method = exclude.optional_string("index_method");
+	const char *method = index_method(exclude, "index_method", &am);
 
-	if (method == NULL || method[0] == '\0')
-		method = "btree";
-
-	const char *known = NULL;
-
-	for (const char *const *m = kMethods; *m; m++)
-		if (pg_strcasecmp(*m, method) == 0)
-			known = *m;
-	if (known == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("field \"%s\" must be btree, hash, gist, spgist, gin or brin",
-						exclude.field_name("index_method"))));
-	return psprintf("USING %s %s", known,
-					exclusion_sql(plan->names, rel, get_am_oid(known, false),
+	return psprintf("USING %s %s", method,
+					exclusion_sql(plan->names, rel, am,
 								  exclude.required_string("elements"), exclude.optional_string("predicate"),
 								  field_label(exclude, "elements")));
 }

@@ -15,7 +15,6 @@
 #include "phase/ddl_guard.hpp"
 
 #include "boundary.hpp"
-#include "pg/security.hpp"
 #include "pg/sql.hpp"
 #include "sync/version_activity.hpp"
 
@@ -25,29 +24,6 @@ namespace {
 
 bool guard_ddl = true;
 
-/* The statement's names are the caller's (resolved under its search_path,
- * as PostgreSQL resolves them); our queries run under the pinned one,
- * whoever issues the DDL. */
-const char *
-pinned_value(const char *query, int nargs = 0, const char *const *args = NULL)
-{
-	int			pinned = pin_settings(kPinnedSearchPath);
-	const char *value = sql_value(query, nargs, args);
-
-	unpin_settings(pinned);
-	return value;
-}
-
-List *
-pinned_rows(const char *query, int nargs = 0, const char *const *args = NULL)
-{
-	int			pinned = pin_settings(kPinnedSearchPath);
-	List	   *rows = sql_rows(query, nargs, args);
-
-	unpin_settings(pinned);
-	return rows;
-}
-
 /* The open migration whose tables include relid, or NULL. */
 const char *
 migration_of_table(Oid relid)
@@ -56,8 +32,13 @@ migration_of_table(Oid relid)
 
 	if (args[0] == NULL || args[1] == NULL)
 		return NULL;
-	return pinned_value("SELECT name FROM expand_contract.migrations WHERE phase = 'active' "
-						"AND schema_name = $1 AND $2 = ANY (touched_tables)", 2, args);
+	/* catalog_rows runs under the pinned search_path, whoever issues the
+	 * DDL; the statement's own names were resolved as PostgreSQL resolves
+	 * them. */
+	List	   *rows = catalog_rows("SELECT name FROM expand_contract.migrations WHERE phase = 'active' "
+									"AND schema_name = $1 AND $2 = ANY (touched_tables)", 2, args);
+
+	return rows ? ((char **) linitial(rows))[0] : NULL;
 }
 
 void
@@ -143,8 +124,10 @@ check_statement(Node *parsetree)
 			foreach(lc, stmt->objects)
 				if (strcmp(strVal(lfirst(lc)), "expand_contract") == 0)
 				{
-					const char *open = pinned_value("SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', schema_name, name), ', ') "
-												 "FROM expand_contract.migrations WHERE phase = 'active'");
+					List	   *rows = catalog_rows(
+						"SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', schema_name, name), ', ') "
+						"FROM expand_contract.migrations WHERE phase = 'active'");
+					const char *open = ((char **) linitial(rows))[0];
 
 					if (open != NULL)
 						ereport(ERROR,
@@ -163,7 +146,7 @@ version_views_of(Oid relid)
 {
 	const char *args[] = {psprintf("%u", relid)};
 
-	return pinned_rows("SELECT DISTINCT n.nspname, v.relname "
+	return catalog_rows("SELECT DISTINCT n.nspname, v.relname "
 					"FROM pg_catalog.pg_depend d "
 					"JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
 					"JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.relkind = 'v' "

@@ -146,15 +146,17 @@ index_element_sql(const PlannedTable *table, Form_pg_index form, int k, List **e
 		return buf.data;
 	default_collation = get_typcollation(type);
 	if (OidIsValid(collations->values[k]) && collations->values[k] != default_collation)
-		appendStringInfo(&buf, " COLLATE %s", generate_collation_name(collations->values[k]));
+		appendStringInfo(&buf, " COLLATE %s", qualified_collation_name(collations->values[k]));
 
 	HeapTuple	opc = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclasses->values[k]));
 	Form_pg_opclass opclass = (Form_pg_opclass) GETSTRUCT(opc);
 
-	if (!opclass->opcdefault || GetDefaultOpClass(type, opclass->opcmethod) != opclasses->values[k])
-		appendStringInfo(&buf, " %s", quote_qualified_identifier(get_namespace_name(opclass->opcnamespace),
-																 NameStr(opclass->opcname)));
+	bool		default_opclass = opclass->opcdefault &&
+		GetDefaultOpClass(type, opclass->opcmethod) == opclasses->values[k];
+
 	ReleaseSysCache(opc);
+	if (!default_opclass)
+		appendStringInfo(&buf, " %s", qualified_opclass_name(opclasses->values[k]));
 
 	int16		option = options->values[k];
 	bool		desc = (option & INDOPTION_DESC) != 0;
@@ -231,16 +233,8 @@ carry_index(MigrationPlan *plan, PlannedTable *table, Oid index, Oid constraint)
 	}
 	ReleaseSysCache(rel_tuple);
 
-	const char *staged = NULL;
+	const char *staged = plan_staged_relation_name(plan, EC_PREFIX "i_", name);
 
-	for (int attempt = 0; staged == NULL; attempt++)
-	{
-		const char *candidate = attempt == 0 ? psprintf(EC_PREFIX "i_%.50s", name)
-			: psprintf(EC_PREFIX "i%d_%.48s", attempt, name);
-
-		if (!OidIsValid(get_relname_relid(candidate, plan->schema_oid)))
-			staged = candidate;
-	}
 	plan_index_build_staged(plan, table, staged,
 							psprintf("CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (%s)%s%s%s%s%s%s%s%s",
 									 unique ? "UNIQUE " : "", qi(staged), table_sql, am, keys.data,

@@ -531,6 +531,30 @@ storage_parameters_sql(const char *source, const char *field)
 }
 
 const char *
+qualified_collation_name(Oid collation)
+{
+	HeapTuple	tuple = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+	Form_pg_collation form = (Form_pg_collation) GETSTRUCT(tuple);
+	const char *sql = quote_qualified_identifier(get_namespace_name(form->collnamespace),
+												 NameStr(form->collname));
+
+	ReleaseSysCache(tuple);
+	return sql;
+}
+
+const char *
+qualified_opclass_name(Oid opclass)
+{
+	HeapTuple	tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+	Form_pg_opclass form = (Form_pg_opclass) GETSTRUCT(tuple);
+	const char *sql = quote_qualified_identifier(get_namespace_name(form->opcnamespace),
+												 NameStr(form->opcname));
+
+	ReleaseSysCache(tuple);
+	return sql;
+}
+
+const char *
 collation_sql(const NameRules &names, const char *source, const char *field)
 {
 	Oid			collation = InvalidOid;
@@ -542,13 +566,7 @@ collation_sql(const NameRules &names, const char *source, const char *field)
 		});
 	});
 
-	HeapTuple	tuple = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
-	Form_pg_collation form = (Form_pg_collation) GETSTRUCT(tuple);
-	const char *sql = quote_qualified_identifier(get_namespace_name(form->collnamespace),
-												 NameStr(form->collname));
-
-	ReleaseSysCache(tuple);
-	return sql;
+	return qualified_collation_name(collation);
 }
 
 const char *
@@ -562,13 +580,7 @@ opclass_sql(const NameRules &names, const char *source, Oid am, const char *fiel
 		});
 	});
 
-	HeapTuple	tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
-	Form_pg_opclass form = (Form_pg_opclass) GETSTRUCT(tuple);
-	const char *sql = quote_qualified_identifier(get_namespace_name(form->opcnamespace),
-												 NameStr(form->opcname));
-
-	ReleaseSysCache(tuple);
-	return sql;
+	return qualified_opclass_name(opclass);
 }
 
 const char *
@@ -637,23 +649,14 @@ exclusion_sql(const NameRules &names, Relation rel, Oid am, const char *elements
 			if (elem->collation != NIL)
 			{
 				Oid			collation = resolved_with(names, [&]() { return get_collation_oid(elem->collation, false); });
-				HeapTuple	tuple = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
-				Form_pg_collation form = (Form_pg_collation) GETSTRUCT(tuple);
 
-				appendStringInfo(&buf, " COLLATE %s",
-								 quote_qualified_identifier(get_namespace_name(form->collnamespace),
-															NameStr(form->collname)));
-				ReleaseSysCache(tuple);
+				appendStringInfo(&buf, " COLLATE %s", qualified_collation_name(collation));
 			}
 			if (elem->opclass != NIL)
 			{
 				Oid			opclass = resolved_with(names, [&]() { return get_opclass_oid(am, elem->opclass, false); });
-				HeapTuple	tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
-				Form_pg_opclass form = (Form_pg_opclass) GETSTRUCT(tuple);
 
-				appendStringInfo(&buf, " %s", quote_qualified_identifier(get_namespace_name(form->opcnamespace),
-																	 NameStr(form->opcname)));
-				ReleaseSysCache(tuple);
+				appendStringInfo(&buf, " %s", qualified_opclass_name(opclass));
 			}
 			if (elem->ordering == SORTBY_DESC)
 				appendStringInfoString(&buf, " DESC");

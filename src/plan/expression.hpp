@@ -98,6 +98,10 @@ const char *default_on_type(const NameRules &names, const char *source, const Co
  * their parsed form. */
 const char *sequence_options_sql(const NameRules &names, const char *source, const char *field);
 
+/* A collation or operator class, fully qualified and quoted. */
+const char *qualified_collation_name(Oid collation);
+const char *qualified_opclass_name(Oid opclass);
+
 /* A collation, or an operator class of index method `am`, named as the
  * document names it: resolved with the caller's rules, written fully
  * qualified and quoted. */

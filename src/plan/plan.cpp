@@ -209,15 +209,22 @@ staged_name(const char *prefix, const char *name, int attempt)
 }
 
 const char *
-plan_new_table_physical_name(MigrationPlan *plan, const char *name)
+plan_staged_relation_name(MigrationPlan *plan, const char *prefix, const char *name)
 {
 	for (int attempt = 0;; attempt++)
 	{
-		const char *candidate = attempt == 0 ? name : staged_name(EC_PREFIX "t_", name, attempt - 1);
+		const char *candidate = staged_name(prefix, name, attempt);
 
 		if (!OidIsValid(get_relname_relid(candidate, plan->schema_oid)))
 			return candidate;
 	}
+}
+
+const char *
+plan_new_table_physical_name(MigrationPlan *plan, const char *name)
+{
+	return OidIsValid(get_relname_relid(name, plan->schema_oid))
+		? plan_staged_relation_name(plan, EC_PREFIX "t_", name) : name;
 }
 
 const char *

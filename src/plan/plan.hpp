@@ -130,6 +130,9 @@ PlannedTable *plan_describe_table(Oid relid, const char *name);
  * under `physical`: its name, or a staged one while a table the migration
  * drops or renames still has it). */
 PlannedTable *plan_created_table(MigrationPlan *plan, const char *name, const char *physical);
+/* A relation name "<prefix><name>" free in the schema (cut and hashed to fit,
+ * counted when taken). */
+const char *plan_staged_relation_name(MigrationPlan *plan, const char *prefix, const char *name);
 /* The physical name a table the migration creates as `name` gets: the name
  * itself when free, else "_ec_t_<name>", renamed by complete. */
 const char *plan_new_table_physical_name(MigrationPlan *plan, const char *name);
