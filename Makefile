@@ -3,7 +3,7 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
 EXTENSION  = expand_contract
 MODULE_big = expand_contract
-DATA       = extension/expand_contract--0.1.sql
+DATA       = extension/expand_contract--0.1.sql extension/expand_contract--0.1--0.2.sql
 
 SRCS = $(wildcard src/*.cpp) $(wildcard src/*/*.cpp)
 OBJS = $(SRCS:.cpp=.o)

@@ -184,6 +184,29 @@ SELECT current_user;
 SELECT expand_contract.rollback('privileges');
 SELECT schema_name, migration, phase FROM expand_contract.status('privileges');
 
+-- The owner of a database may load catalog rows (a restore it runs does),
+-- but only of migrations whose phases would run with rights it has: not a
+-- migration owned by a superuser, not one naming a schema it does not own.
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" OWNER TO regress_ec_owner;
+SET ROLE regress_ec_owner;
+INSERT INTO expand_contract.migrations (schema_name, name, version_schema, document, owner, sql_search_path)
+VALUES ('privileges', '09_forged', 'privileges_09_forged', '{}', 'postgres', 'public');
+INSERT INTO expand_contract.migrations (schema_name, name, version_schema, document, owner, sql_search_path)
+VALUES ('privileges', '09_forged', 'pg_catalog', '{}', 'regress_ec_owner', 'public');
+BEGIN;
+INSERT INTO expand_contract.migrations (schema_name, name, version_schema, document, owner, sql_search_path)
+VALUES ('privileges', '09_restored', 'privileges_09_restored', '{}', 'regress_ec_owner', 'public');
+SELECT name, owner FROM expand_contract.migrations WHERE name = '09_restored';
+ROLLBACK;
+-- Someone who is not the database owner may not load any.
+RESET ROLE;
+SET ROLE regress_ec_other;
+INSERT INTO expand_contract.migrations (schema_name, name, version_schema, document, owner, sql_search_path)
+VALUES ('privileges', '09_forged', 'privileges_09_forged', '{}', 'regress_ec_other', 'public');
+RESET ROLE;
+ALTER DATABASE :"db" OWNER TO postgres;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA privileges_02_split_status CASCADE;

@@ -217,9 +217,8 @@ SELECT who, what, count(*) FROM security_names.spied GROUP BY 1, 2 ORDER BY 1, 2
 
 --------------------------------------------------------------------------------
 -- A look-alike sync trigger: the intruder copies a real sync trigger's
--- arguments (node trees) onto a table of its own, with a function of its
--- own choosing. Only a trigger that runs expand_contract.sync_trigger (which
--- nobody but start() may attach) is trusted with node trees.
+-- arguments onto a table of its own, with a function of its own choosing.
+-- Only a trigger that runs expand_contract.sync_trigger counts as one.
 --------------------------------------------------------------------------------
 SET ROLE regress_names_owner;
 CREATE TABLE security_names.answers (id integer PRIMARY KEY, v integer NOT NULL);
@@ -246,6 +245,31 @@ UPDATE security_names.mine SET v = 2;
 SELECT id, v, answer FROM security_names.mine ORDER BY id;
 RESET ROLE;
 SELECT expand_contract.rollback('security_names');
+
+--------------------------------------------------------------------------------
+-- Anyone may attach sync_trigger itself (a restore run by the database owner
+-- does), but its rules are text, bound as the writer like any expression:
+-- a rule calling a function the writer may not execute fails as that call
+-- would, and 0.1's node trees are not read once PUBLIC may execute it.
+--------------------------------------------------------------------------------
+SET ROLE regress_names_owner;
+CREATE FUNCTION security_names.owner_only(n integer) RETURNS integer LANGUAGE sql AS $$ SELECT n $$;
+REVOKE EXECUTE ON FUNCTION security_names.owner_only(integer) FROM PUBLIC;
+RESET ROLE;
+SET ROLE regress_names_intruder;
+CREATE TABLE security_names.forged (id integer, v integer);
+CREATE TRIGGER zz_expand_contract_sync BEFORE INSERT OR UPDATE ON security_names.forged
+    FOR EACH ROW EXECUTE FUNCTION expand_contract.sync_trigger('expand_contract rules 2',
+        'forged', 'security_names_x', 'security_names', '', '',
+        'up', 'v', 'v', 'security_names.owner_only(id)');
+INSERT INTO security_names.forged VALUES (1, 1);
+DROP TRIGGER zz_expand_contract_sync ON security_names.forged;
+CREATE TRIGGER zz_expand_contract_sync BEFORE INSERT OR UPDATE ON security_names.forged
+    FOR EACH ROW EXECUTE FUNCTION expand_contract.sync_trigger('forged', 'security_names_x',
+        'security_names', '', '', '({TARGETENTRY :expr {CONST :consttype 23} :resno 2})', '<>');
+INSERT INTO security_names.forged VALUES (1, 1);
+DROP TABLE security_names.forged;
+RESET ROLE;
 
 --------------------------------------------------------------------------------
 -- Overloads created later capture nothing: what complete() replays and what

@@ -326,6 +326,46 @@ analyse_sync_expression(const NameRules &names, Relation rel, const Shape &shape
 }
 
 const char *
+stored_sync_expression(Relation rel, Expr *expr)
+{
+	int			pinned = pin_settings(kPinnedSearchPath);
+	/* Without the assignment coercion to the column, which binding adds
+	 * again: shown, it would read back as an explicit cast, which means
+	 * something else (an explicit cast to varchar(8) truncates). */
+	const char *text = deparse_on(rel, strip_implicit_coercions((Node *) expr));
+
+	unpin_settings(pinned);
+	return text;
+}
+
+Expr *
+bind_stored_sync_expression(Relation rel, const char *stored, AttrNumber target, const char *origin)
+{
+	Expr	   *result = NULL;
+
+	with_error_prefix(origin, stored, [&]() {
+		result = resolved_with(pinned_names(), [&]() {
+			ParseState *pstate = make_parsestate(NULL);
+
+			pstate->p_sourcetext = stored;
+			/* Unlike a user's expression, this one names the table's columns as
+			 * they are, prefixed by the table's name inside subqueries. */
+			ParseNamespaceItem *item = addRangeTableEntryForRelation(pstate, rel, AccessShareLock,
+																	 NULL, false, true);
+
+			addNSItemToQuery(pstate, item, false, true, true);
+
+			Node	   *expr = transformExpr(pstate, parse_expression(stored), EXPR_KIND_UPDATE_SOURCE);
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), target - 1);
+
+			return (Expr *) coerce_to_column(pstate, expr, att->atttypid, att->atttypmod,
+											 "expression");
+		});
+	});
+	return result;
+}
+
+const char *
 check_on_physical_columns(const NameRules &names, Relation rel, const Shape &shape,
 						  const char *source, const char *field)
 {

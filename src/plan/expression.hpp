@@ -59,6 +59,21 @@ Shape relation_shape(Relation rel);
 Expr *analyse_sync_expression(const NameRules &names, Relation rel, const Shape &shape,
 							  const char *source, const char *target, const char *origin);
 
+/*
+ * A sync rule as its trigger stores it, in a form that survives pg_dump and
+ * pg_upgrade (which keep relation and type OIDs at most, never those of
+ * functions, operators or collations): deparsed under the pinned settings,
+ * so every name outside pg_catalog is qualified, columns of rel by name,
+ * implicit casts shown. start checks that it binds back to the very tree it
+ * analysed.
+ */
+const char *stored_sync_expression(Relation rel, Expr *expr);
+
+/* Binds a stored rule again, under the pinned settings: rel's columns by
+ * name, everything else by qualified name, coerced to column `target`. */
+Expr *bind_stored_sync_expression(Relation rel, const char *stored, AttrNumber target,
+								  const char *origin);
+
 /* A boolean check written against `shape`, deparsed with physical column
  * names, ready for ALTER TABLE ... ADD CONSTRAINT ... CHECK (...). */
 const char *check_on_physical_columns(const NameRules &names, Relation rel, const Shape &shape,

@@ -12,16 +12,43 @@ namespace ec {
 
 namespace {
 
-/* Trigger arguments, written by install_sync_trigger, read by compile_state. */
+/*
+ * The trigger's arguments, format 2 (extension 0.2 on): a format tag, the
+ * version identity, the backfill marker, then four per rule. A rule is text
+ * (stored_sync_expression), so a dump, a restore into another database or
+ * pg_upgrade carries it: it names the table's columns and every other
+ * object by name, and each backend binds it once (compile_state).
+ */
+constexpr const char *kRulesFormat = "expand_contract rules 2";
+
 enum TriggerArg {
-	kArgMigration,
-	kArgNewSchema,
-	kArgBaseSchema,
-	kArgPreviousSchema,
-	kArgMarker,
-	kArgUp,
-	kArgDown,
-	kArgCount
+	kArgFormat,
+	kArgIdentity,				/* migration, new, base, previous schema, marker */
+	kArgFirstRule = kArgIdentity + 5
+};
+
+enum RuleArg {
+	kRuleKind,					/* "up" or "down", ", fill once" added */
+	kRuleTarget,				/* the column it computes */
+	kRuleName,					/* that column's name in the version reading it */
+	kRuleExpression,
+	kRuleArgCount
+};
+
+constexpr const char *kFillOnceKind = ", fill once";
+
+/*
+ * Format 1 (extension 0.1): the identity and marker, then the up and down
+ * rules as node trees, which hold OIDs and attribute numbers of the database
+ * they were made in. It is read only while sync_trigger's EXECUTE is still
+ * revoked from PUBLIC as 0.1 left it (nobody but start attached such a
+ * trigger), until ALTER EXTENSION ... UPDATE rewrites it as format 2.
+ */
+enum V1Arg {
+	kV1Identity,
+	kV1Up = kV1Identity + 5,
+	kV1Down,
+	kV1ArgCount
 };
 
 struct SyncTarget {
@@ -160,9 +187,8 @@ plan_expression_query(Expr *expr)
 }
 
 SyncTarget *
-compile_targets(const char *serialized, int *count, List **rules, List **read_tables)
+compile_targets(List *entries, int *count, List **rules, List **read_tables)
 {
-	List	   *entries = (List *) stringToNode(serialized);
 	SyncTarget *targets = (SyncTarget *) palloc0(sizeof(SyncTarget) * Max(list_length(entries), 1));
 	ListCell   *lc;
 
@@ -284,41 +310,100 @@ evaluate_query(SyncState *state, const SyncTarget *target, TupleTableSlot *slot,
  * child of the caller's (per-row) context and moved under CacheMemoryContext
  * only once complete, so an error half-way leaks nothing.
  */
+/* A format 1 rule list (V1Arg) as the node trees it holds. */
+List *
+decode_v1_rules(const char *serialized)
+{
+	return strcmp(serialized, "<>") == 0 ? NIL : (List *) stringToNode(serialized);
+}
+
+/* Binds the format 2 rules of `trigger` into target entries, as
+ * install_sync_trigger analysed them: resno the target, resname its name in
+ * the version reading it, ressortgroupref the fill-once flag. */
+void
+bind_rules(const Trigger *trigger, Relation rel, const char *migration, List **ups, List **downs)
+{
+	for (int i = kArgFirstRule; i + kRuleArgCount <= trigger->tgnargs; i += kRuleArgCount)
+	{
+		char	  **rule = trigger->tgargs + i;
+		bool		up = strncmp(rule[kRuleKind], "up", 2) == 0;
+		AttrNumber	target = get_attnum(RelationGetRelid(rel), rule[kRuleTarget]);
+		const char *origin = psprintf("\"%s\" rule of column \"%s\" of table \"%s\", migration \"%s\"",
+									  up ? "up" : "down", rule[kRuleName],
+									  RelationGetRelationName(rel), migration);
+
+		if (target == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("%s: column \"%s\" does not exist", origin, rule[kRuleTarget]),
+					 errhint("The table was changed behind the migration; roll it back.")));
+
+		TargetEntry *te = makeTargetEntry(bind_stored_sync_expression(rel, rule[kRuleExpression],
+																	  target, origin),
+										  target, pstrdup(rule[kRuleName]), false);
+
+		if (strstr(rule[kRuleKind], kFillOnceKind) != NULL)
+			te->ressortgroupref = kFillOnceRule;
+		if (up)
+			*ups = lappend(*ups, te);
+		else
+			*downs = lappend(*downs, te);
+	}
+}
+
+int trigger_format(const Trigger *trigger);
+
+/*
+ * Builds the per-backend state from the trigger's arguments. It is built in a
+ * child of the caller's (per-row) context and moved under CacheMemoryContext
+ * only once complete, so an error half-way leaks nothing.
+ */
 SyncState *
 compile_state(Trigger *trigger, Relation rel)
 {
-	if (trigger->tgnargs != kArgCount)
+	int			format = trigger_format(trigger);
+
+	if (format == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("expand_contract.sync_trigger on \"%s\" has %d arguments, expected %d",
-						RelationGetRelationName(rel), trigger->tgnargs, (int) kArgCount),
-				 errhint("The sync trigger is attached by expand_contract.start() only.")));
+				 errmsg("expand_contract.sync_trigger on \"%s\" has arguments it does not read",
+						RelationGetRelationName(rel)),
+				 errhint("The sync trigger is attached by expand_contract.start() only; one made by "
+						 "version 0.1 is rewritten by ALTER EXTENSION expand_contract UPDATE.")));
 
 	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "expand_contract sync trigger",
 												  ALLOCSET_SMALL_SIZES);
 	MemoryContext caller = MemoryContextSwitchTo(context);
 	SyncState  *state = (SyncState *) palloc0(sizeof(SyncState));
-	char	  **args = trigger->tgargs;
+	char	  **identity = trigger->tgargs + (format == 2 ? (int) kArgIdentity : (int) kV1Identity);
+	List	   *ups = NIL;
+	List	   *downs = NIL;
 
 	state->trigger_oid = trigger->tgoid;
 	state->relid = RelationGetRelid(rel);
 	state->context = context;
-	state->spec.identity.migration = pstrdup(args[kArgMigration]);
-	state->spec.identity.new_schema = pstrdup(args[kArgNewSchema]);
-	state->spec.identity.base_schema = pstrdup(args[kArgBaseSchema]);
-	state->spec.identity.previous_schema = pstrdup(args[kArgPreviousSchema]);
+	state->spec.identity.migration = pstrdup(identity[0]);
+	state->spec.identity.new_schema = pstrdup(identity[1]);
+	state->spec.identity.base_schema = pstrdup(identity[2]);
+	state->spec.identity.previous_schema = pstrdup(identity[3]);
 	state->desc = CreateTupleDescCopy(RelationGetDescr(rel));
 	state->spec.marker = InvalidAttrNumber;
 	for (int i = 0; i < state->desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(state->desc, i);
 
-		if (!att->attisdropped && strcmp(NameStr(att->attname), args[kArgMarker]) == 0)
+		if (!att->attisdropped && strcmp(NameStr(att->attname), identity[4]) == 0)
 			state->spec.marker = att->attnum;
 	}
-	state->ups = compile_targets(args[kArgUp], &state->nups, &state->spec.ups, &state->read_tables);
-	state->downs = compile_targets(args[kArgDown], &state->ndowns, &state->spec.downs,
-								   &state->read_tables);
+	if (format == 2)
+		bind_rules(trigger, rel, state->spec.identity.migration, &ups, &downs);
+	else
+	{
+		ups = decode_v1_rules(trigger->tgargs[kV1Up]);
+		downs = decode_v1_rules(trigger->tgargs[kV1Down]);
+	}
+	state->ups = compile_targets(ups, &state->nups, &state->spec.ups, &state->read_tables);
+	state->downs = compile_targets(downs, &state->ndowns, &state->spec.downs, &state->read_tables);
 	state->econtext = CreateStandaloneExprContext();
 	state->work_slot = MakeSingleTupleTableSlot(state->desc, &TTSOpsHeapTuple);
 	state->values = (Datum *) palloc0(sizeof(Datum) * state->desc->natts);
@@ -573,34 +658,132 @@ sync_row(TriggerData *td)
 	return tuple;
 }
 
-const char *
-serialize_targets(List *entries)
-{
-	return entries == NIL ? "<>" : nodeToString(entries);
-}
-
 } // namespace
 
 /*
  * The OID of expand_contract.sync_trigger(), looked up once per backend (and
- * again after a pg_proc change). A trigger counts as ours only if it runs
- * this function: its arguments are node trees handed to stringToNode, and
- * anybody can create a trigger of that name on a table of their own with
- * another function; nobody but start() (as the catalog owner) can attach one
- * that executes sync_trigger, whose EXECUTE is revoked from PUBLIC.
+ * again after a pg_proc change, a GRANT included). A trigger counts as ours
+ * only if it runs this function with arguments of a format we know. Format 2
+ * is text bound like any expression, as the writer, so anyone may attach it
+ * to a table of their own (a restore run by the database owner does).
+ * Format 1 holds node trees handed to stringToNode, trusted only while
+ * PUBLIC may not execute sync_trigger (0.1), when start alone attached it.
  */
 namespace {
 
 Oid			sync_function_oid = InvalidOid;
+bool		v1_rules_trusted = false;
 
 Oid
 sync_function()
 {
 	if (!OidIsValid(sync_function_oid))
+	{
 		sync_function_oid = LookupFuncName(list_make2(makeString(pstrdup("expand_contract")),
 													  makeString(pstrdup("sync_trigger"))),
 										   0, NULL, true);
+		v1_rules_trusted = OidIsValid(sync_function_oid) &&
+			pg_proc_aclcheck(sync_function_oid, ACL_ID_PUBLIC, ACL_EXECUTE) != ACLCHECK_OK;
+	}
 	return sync_function_oid;
+}
+
+/* 2 or 1 for a trigger in a format we read, else 0. */
+int
+trigger_format(const Trigger *trigger)
+{
+	if (trigger->tgnargs >= kArgFirstRule && (trigger->tgnargs - kArgFirstRule) % kRuleArgCount == 0 &&
+		strcmp(trigger->tgargs[kArgFormat], kRulesFormat) == 0)
+		return 2;
+	(void) sync_function();
+	if (trigger->tgnargs == kV1ArgCount && v1_rules_trusted)
+		return 1;
+	return 0;
+}
+
+/* A rule's four arguments (RuleArg). */
+List *
+rule_arguments(Relation rel, TargetEntry *te, bool up)
+{
+	const char *kind = psprintf("%s%s", up ? "up" : "down",
+								te->ressortgroupref == kFillOnceRule ? kFillOnceKind : "");
+
+	return list_make4((void *) kind, get_attname(RelationGetRelid(rel), te->resno, false),
+					  te->resname, (void *) stored_sync_expression(rel, te->expr));
+}
+
+/*
+ * The format 2 arguments of a sync trigger on rel. Each rule must bind back
+ * to the tree it was made from, or it would mean something else after a
+ * restore: checked here, at start, not on the first write there.
+ */
+List *
+trigger_arguments(Relation rel, const VersionIdentity &identity, const char *marker, List *ups,
+				  List *downs)
+{
+	List	   *args = list_make4((void *) kRulesFormat, (void *) identity.migration,
+								  (void *) identity.new_schema, (void *) identity.base_schema);
+	ListCell   *lc;
+
+	args = lappend(lappend(args, (void *) identity.previous_schema), (void *) marker);
+	foreach(lc, list_concat_copy(ups, downs))
+	{
+		TargetEntry *te = lfirst_node(TargetEntry, lc);
+		bool		up = foreach_current_index(lc) < list_length(ups);
+		List	   *rule = rule_arguments(rel, te, up);
+		const char *stored = (const char *) llast(rule);
+
+		if (!equal(bind_stored_sync_expression(rel, stored, te->resno, te->resname), te->expr))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the \"%s\" rule of column \"%s\" cannot be stored so that it means "
+							"the same after a dump and restore", up ? "up" : "down", te->resname),
+					 errdetail("Stored as: %s", stored),
+					 errhint("Qualify the names it uses, or cast its values explicitly.")));
+		args = list_concat(args, rule);
+	}
+	return args;
+}
+
+/* The arguments as 0.1 wrote them (V1Arg): while a database is still at
+ * 0.1, a new library writes what the old one reads, so going back to the
+ * old binaries before ALTER EXTENSION ... UPDATE stays possible. */
+List *
+v1_trigger_arguments(const VersionIdentity &identity, const char *marker, List *ups, List *downs)
+{
+	List	   *args = list_make4((void *) identity.migration, (void *) identity.new_schema,
+								  (void *) identity.base_schema, (void *) identity.previous_schema);
+
+	args = lappend(args, (void *) marker);
+	args = lappend(args, ups == NIL ? (void *) "<>" : nodeToString(ups));
+	return lappend(args, downs == NIL ? (void *) "<>" : nodeToString(downs));
+}
+
+/* Whether the database's extension is still at version 0.1. */
+bool
+extension_at_v1()
+{
+	Relation	pg_extension = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	bool		v1 = false;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("expand_contract"));
+
+	SysScanDesc scan = systable_beginscan(pg_extension, ExtensionNameIndexId, true, NULL, 1, &key);
+	HeapTuple	tuple = systable_getnext(scan);
+
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
+										   RelationGetDescr(pg_extension), &isnull);
+
+		v1 = !isnull && strcmp(TextDatumGetCString(version), "0.1") == 0;
+	}
+	systable_endscan(scan);
+	table_close(pg_extension, AccessShareLock);
+	return v1;
 }
 
 } // namespace
@@ -612,8 +795,8 @@ find_sync_trigger(TriggerDesc *triggers)
 	{
 		Trigger    *trigger = &triggers->triggers[i];
 
-		if (strcmp(trigger->tgname, kSyncTriggerName) == 0 && trigger->tgnargs == kArgCount &&
-			trigger->tgfoid == sync_function())
+		if (strcmp(trigger->tgname, kSyncTriggerName) == 0 && trigger->tgfoid == sync_function() &&
+			trigger_format(trigger) != 0)
 			return trigger;
 	}
 	return NULL;
@@ -751,16 +934,25 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 		else
 			downs = lappend(downs, te);
 	}
+
+	VersionIdentity identity = {plan->name, plan->version_schema, plan->schema,
+		plan->previous_version_schema ? plan->previous_version_schema : ""};
+	StringInfoData args;
+
+	initStringInfo(&args);
+	const char *marker = has_up ? kBackfillMarker : "";
+	List	   *trigger_args = extension_at_v1() ? v1_trigger_arguments(identity, marker, ups, downs)
+		: trigger_arguments(rel, identity, marker, ups, downs);
+
+	foreach(lc, trigger_args)
+		appendStringInfo(&args, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+						 ql((const char *) lfirst(lc)));
 	relation_close(rel, AccessShareLock);
 
-	/* Attached as the catalog owner: nobody else may execute sync_trigger. */
+	/* Attached as the catalog owner, who owns the function it runs. */
 	catalog_exec(psprintf("CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW "
-						  "EXECUTE FUNCTION expand_contract.sync_trigger(%s, %s, %s, %s, %s, %s, %s)",
-						  qi(kSyncTriggerName), table_sql, ql(plan->name), ql(plan->version_schema),
-						  ql(plan->schema),
-						  ql(plan->previous_version_schema ? plan->previous_version_schema : ""),
-						  ql(has_up ? kBackfillMarker : ""), ql(serialize_targets(ups)),
-						  ql(serialize_targets(downs))));
+						  "EXECUTE FUNCTION expand_contract.sync_trigger(%s)",
+						  qi(kSyncTriggerName), table_sql, args.data));
 
 	/* The trigger depends on every column it reads or writes, so none of them
 	 * can be dropped or retyped under it. */
@@ -780,7 +972,107 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 	CommandCounterIncrement();
 }
 
+/* The arguments of a trigger, as pg_trigger.tgargs stores them: each
+ * followed by a NUL. */
+static bytea *
+tgargs_value(List *args)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, "\0\0\0\0", VARHDRSZ);
+	foreach(lc, args)
+		appendBinaryStringInfo(&buf, (const char *) lfirst(lc), strlen((const char *) lfirst(lc)) + 1);
+	SET_VARSIZE(buf.data, buf.len);
+	return (bytea *) buf.data;
+}
+
+/* Rewrites one format 1 trigger's arguments as format 2, in place: the
+ * trigger keeps its OID and dependencies, and writers need not wait (a lock
+ * that only keeps other DDL out, like CREATE INDEX CONCURRENTLY's). */
+static void
+rewrite_v1_trigger(Relation pg_trigger, Oid trigger_oid, Oid relid)
+{
+	Relation	rel = table_open(relid, ShareUpdateExclusiveLock);
+	Trigger    *trigger = NULL;
+
+	for (int i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+		if (rel->trigdesc->triggers[i].tgoid == trigger_oid)
+			trigger = &rel->trigdesc->triggers[i];
+	if (trigger == NULL || trigger_format(trigger) != 1)
+		elog(ERROR, "expand_contract: trigger %u on \"%s\" is not a sync trigger of version 0.1",
+			 trigger_oid, RelationGetRelationName(rel));
+
+	char	  **identity = trigger->tgargs + kV1Identity;
+	VersionIdentity version = {identity[0], identity[1], identity[2], identity[3]};
+	List	   *args = trigger_arguments(rel, version, identity[4],
+										 decode_v1_rules(trigger->tgargs[kV1Up]),
+										 decode_v1_rules(trigger->tgargs[kV1Down]));
+	ScanKeyData key;
+
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(trigger_oid));
+
+	SysScanDesc scan = systable_beginscan(pg_trigger, TriggerOidIndexId, true, NULL, 1, &key);
+	HeapTuple	tuple = systable_getnext(scan);
+	Datum		values[Natts_pg_trigger] = {0};
+	bool		nulls[Natts_pg_trigger] = {false};
+	bool		replace[Natts_pg_trigger] = {false};
+
+	values[Anum_pg_trigger_tgnargs - 1] = Int16GetDatum(list_length(args));
+	replace[Anum_pg_trigger_tgnargs - 1] = true;
+	values[Anum_pg_trigger_tgargs - 1] = PointerGetDatum(tgargs_value(args));
+	replace[Anum_pg_trigger_tgargs - 1] = true;
+
+	HeapTuple	rewritten = heap_modify_tuple(tuple, RelationGetDescr(pg_trigger), values, nulls, replace);
+
+	CatalogTupleUpdate(pg_trigger, &tuple->t_self, rewritten);
+	systable_endscan(scan);
+	CacheInvalidateRelcache(rel);
+	table_close(rel, NoLock);
+}
+
+/* ALTER EXTENSION ... UPDATE from 0.1: every sync trigger 0.1 attached gets
+ * its rules as format 2. Returns how many were rewritten. */
+static int
+rewrite_v1_triggers()
+{
+	Oid			function = sync_function();
+	Relation	pg_trigger = table_open(TriggerRelationId, RowExclusiveLock);
+	SysScanDesc scan = systable_beginscan(pg_trigger, InvalidOid, false, NULL, 0, NULL);
+	List	   *triggers = NIL;
+	List	   *relids = NIL;
+	HeapTuple	tuple;
+	ListCell   *lt;
+	ListCell   *lr;
+
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_trigger t = (Form_pg_trigger) GETSTRUCT(tuple);
+
+		if (t->tgfoid == function && t->tgnargs == kV1ArgCount)
+		{
+			triggers = lappend_oid(triggers, t->oid);
+			relids = lappend_oid(relids, t->tgrelid);
+		}
+	}
+	systable_endscan(scan);
+	forboth(lt, triggers, lr, relids)
+		rewrite_v1_trigger(pg_trigger, lfirst_oid(lt), lfirst_oid(lr));
+	table_close(pg_trigger, RowExclusiveLock);
+	return list_length(triggers);
+}
+
 } // namespace ec
+
+EC_FUNCTION(ec_rewrite_sync_triggers_v1)
+{
+	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
+	int			rewritten = ec::rewrite_v1_triggers();
+
+	ec::unpin_settings(pinned);
+	PG_RETURN_INT32(rewritten);
+}
 
 EC_FUNCTION(ec_sync_trigger)
 {

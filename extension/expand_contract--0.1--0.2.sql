@@ -1,0 +1,35 @@
+-- expand_contract 0.1 -> 0.2: migrations that survive a dump and restore
+-- (also one run by the database owner), pg_upgrade and this update.
+\echo Use "ALTER EXTENSION expand_contract UPDATE TO '0.2'" to load this file. \quit
+
+-- Sync triggers keep their rules as text that names every object it uses
+-- (format 2), not as node trees holding the OIDs and column numbers of the
+-- database they were made in. The triggers 0.1 attached are rewritten in
+-- place; writers keep writing meanwhile.
+CREATE FUNCTION @extschema@.rewrite_sync_triggers_v1()
+RETURNS integer
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', 'ec_rewrite_sync_triggers_v1';
+SELECT @extschema@.rewrite_sync_triggers_v1();
+DROP FUNCTION @extschema@.rewrite_sync_triggers_v1();
+
+-- A restore re-creates the sync triggers with CREATE TRIGGER, which needs
+-- EXECUTE on the function; format 2 rules are bound like any expression, as
+-- the writer, so any role may attach one to a table of its own.
+GRANT EXECUTE ON FUNCTION @extschema@.sync_trigger() TO PUBLIC;
+
+-- The owner of a database may restore the migration catalog, but only rows
+-- of migrations whose owner's (and schemas' owners') rights it has.
+CREATE FUNCTION @extschema@.catalog_row_guard()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ec_catalog_row_guard';
+REVOKE ALL ON FUNCTION @extschema@.catalog_row_guard() FROM PUBLIC;
+CREATE TRIGGER guard_loaded_rows BEFORE INSERT ON @extschema@.migrations
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.catalog_row_guard();
+CREATE TRIGGER guard_loaded_rows BEFORE INSERT ON @extschema@.backfill_progress
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.catalog_row_guard();
+CREATE TRIGGER guard_loaded_rows BEFORE INSERT ON @extschema@.index_builds
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.catalog_row_guard();
+GRANT INSERT ON @extschema@.migrations, @extschema@.backfill_progress, @extschema@.index_builds
+    TO pg_database_owner;
