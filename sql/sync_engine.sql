@@ -128,6 +128,13 @@ SELECT expand_contract.start('04_ratio', '{"operations": [
                   "up": "100 / (n % 7)"}}]}', 'sync_engine') AS version_schema;
 \set SHOW_CONTEXT always
 INSERT INTO sync_engine.ratios VALUES (1, 7);
+-- An UPDATE computes the rule in its own plan (statement_sync), where the
+-- executor cannot tell which expression failed: the context names the
+-- statement's table, migration and rules, when the plan runs and when the
+-- planner folds a constant.
+INSERT INTO sync_engine.ratios VALUES (2, 3);
+UPDATE sync_engine.ratios SET n = n + 4 WHERE id = 2;
+UPDATE sync_engine.ratios SET n = 14 WHERE id = 2;
 \set SHOW_CONTEXT errors
 SELECT expand_contract.rollback('sync_engine');
 

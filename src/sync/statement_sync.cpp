@@ -12,6 +12,8 @@
 extern "C" PlannedStmt *ec_planner(Query *parse, const char *query_string, int cursor_options,
 								   ParamListInfo bound_params);
 extern "C" void ec_executor_start(QueryDesc *query, int eflags);
+extern "C" void ec_executor_run_with_sync_context(QueryDesc *query, ScanDirection direction, uint64 count,
+								bool execute_once);
 
 namespace ec {
 
@@ -19,6 +21,7 @@ namespace {
 
 planner_hook_type previous_planner = NULL;
 ExecutorStart_hook_type previous_executor_start = NULL;
+ExecutorRun_hook_type previous_executor_run = NULL;
 
 AttrNumber
 attnum_of(TupleDesc desc, const char *name)
@@ -223,6 +226,49 @@ assign(UpdateRewrite &u, AttrNumber attnum, Node *value)
 												false));
 }
 
+/* `"up" rules of columns "a", "b"` for the rules in `rules`. */
+void
+append_rule_names(StringInfo buf, const char *direction, List *rules)
+{
+	ListCell   *lc;
+
+	if (rules == NIL)
+		return;
+	appendStringInfo(buf, "%s\"%s\" %s ", buf->len > 0 ? " and " : "", direction,
+					 list_length(rules) == 1 ? "rule of column" : "rules of columns");
+	foreach(lc, rules)
+		appendStringInfo(buf, "%s\"%s\"", foreach_current_index(lc) > 0 ? ", " : "",
+						 ((const SyncRule *) lfirst(lc))->name);
+}
+
+/* What the error context of a planned UPDATE says of one table. */
+const char *
+rules_context(Relation rel, const SyncSpec *spec, bool new_version)
+{
+	StringInfoData rules;
+
+	initStringInfo(&rules);
+	append_rule_names(&rules, "up", spec->ups);
+	if (new_version)
+		append_rule_names(&rules, "down", spec->downs);
+	return psprintf("UPDATE of table \"%s\" computing %s of migration \"%s\"",
+					RelationGetRelationName(rel), rules.data, spec->identity.migration);
+}
+
+/* The tables whose UPDATE the statement being planned computes rules of,
+ * as rules_context says it: the planner folds constants, so a rule can
+ * fail while the statement is planned. */
+List	   *planning_contexts = NIL;
+
+void
+planning_rules_context(void *arg)
+{
+	ListCell   *lc;
+
+	foreach(lc, static_cast<List *>(arg))
+		errcontext("%s", (const char *) lfirst(lc));
+}
+
 void
 rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 {
@@ -236,7 +282,11 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 		u.assigned = bms_add_member(u.assigned, te->resno - FirstLowInvalidHeapAttributeNumber);
 	}
 
-	if (!planned_write_is_new_version(spec->identity, query->rtable, RelationGetRelid(rel)))
+	bool		new_version = planned_write_is_new_version(spec->identity, query->rtable,
+															   RelationGetRelid(rel));
+
+	planning_contexts = lappend(planning_contexts, (void *) rules_context(rel, spec, new_version));
+	if (!new_version)
 	{
 		foreach(lc, spec->ups)
 		{
@@ -403,10 +453,23 @@ switch_off_planned_triggers(QueryDesc *query)
 PlannedStmt *
 plan_with_sync(Query *parse, const char *query_string, int cursor_options, ParamListInfo bound_params)
 {
+	List	   *outer_contexts = planning_contexts;	/* planning nests (SQL functions) */
+	ErrorContextCallback callback = {error_context_stack, planning_rules_context, NULL};
+
+	planning_contexts = NIL;
 	sync_updates(parse);
-	return previous_planner
+	callback.arg = planning_contexts;
+	if (planning_contexts != NIL)
+		error_context_stack = &callback;
+
+	PlannedStmt *planned = previous_planner
 		? previous_planner(parse, query_string, cursor_options, bound_params)
 		: standard_planner(parse, query_string, cursor_options, bound_params);
+
+	if (callback.arg != NIL)
+		error_context_stack = callback.previous;
+	planning_contexts = outer_contexts;
+	return planned;
 }
 
 void
@@ -419,6 +482,54 @@ start_with_sync(QueryDesc *query, int eflags)
 	switch_off_planned_triggers(query);
 }
 
+/*
+ * The error context of a statement whose UPDATE plans compute synced
+ * columns: which table, migration and rules (the executor cannot tell
+ * which expression of a target list failed). Worked out only when an error
+ * is reported, from what the statement's start left: the sync trigger
+ * switched off for UPDATE in its copy of the trigger descriptor, and the
+ * rules already compiled in this backend.
+ */
+void
+planned_rules_context(void *arg)
+{
+	QueryDesc  *query = static_cast<QueryDesc *>(arg);
+	EState	   *estate = query->estate;
+
+	for (Index i = 0; estate != NULL && estate->es_result_relations != NULL &&
+		 i < estate->es_range_table_size; i++)
+	{
+		ResultRelInfo *rri = estate->es_result_relations[i];
+		Trigger    *trigger = rri ? find_sync_trigger(rri->ri_TrigDesc) : NULL;
+		const SyncSpec *spec = trigger && !TRIGGER_FOR_UPDATE(trigger->tgtype)
+			? compiled_sync_spec(rri->ri_RelationDesc) : NULL;
+
+		if (spec == NULL)
+			continue;
+
+		bool		new_version = planned_write_is_new_version(spec->identity, query->plannedstmt->rtable,
+															   RelationGetRelid(rri->ri_RelationDesc));
+
+		errcontext("%s", rules_context(rri->ri_RelationDesc, spec, new_version));
+	}
+}
+
+void
+run_with_sync_context(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
+{
+	ErrorContextCallback callback = {error_context_stack, planned_rules_context, query};
+	bool		may_update = query->operation == CMD_UPDATE || query->plannedstmt->hasModifyingCTE;
+
+	if (may_update)
+		error_context_stack = &callback;
+	if (previous_executor_run)
+		previous_executor_run(query, direction, count, execute_once);
+	else
+		standard_ExecutorRun(query, direction, count, execute_once);
+	if (may_update)
+		error_context_stack = callback.previous;
+}
+
 } // namespace
 
 void
@@ -428,6 +539,8 @@ install_statement_sync()
 	planner_hook = ec_planner;
 	previous_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = ec_executor_start;
+	previous_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = ec_executor_run_with_sync_context;
 }
 
 } // namespace ec
@@ -442,4 +555,10 @@ extern "C" void
 ec_executor_start(QueryDesc *query, int eflags)
 {
 	ec::pg_entry([&] { ec::start_with_sync(query, eflags); });
+}
+
+extern "C" void
+ec_executor_run_with_sync_context(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
+{
+	ec::pg_entry([&] { ec::run_with_sync_context(query, direction, count, execute_once); });
 }

@@ -66,11 +66,14 @@ struct SyncTarget {
  * DEFINER code, a backfill as the owner with FORCE lifted) compiles once for
  * each.
  */
+/* Hashed as bytes: no padding, which a copy of the struct need not keep
+ * as the memset left it. */
 struct SyncCacheKey {
 	Oid trigger_oid;
 	Oid user;
-	bool noforce_rls;
+	uint32 noforce_rls;
 };
+static_assert(sizeof(SyncCacheKey) == 3 * sizeof(uint32), "SyncCacheKey has padding");
 
 struct SyncState {
 	SyncCacheKey key;
@@ -103,7 +106,6 @@ cache_key(Oid trigger_oid)
 {
 	SyncCacheKey key;
 
-	memset(&key, 0, sizeof(key));	/* hashed as bytes, padding included */
 	key.trigger_oid = trigger_oid;
 	key.user = GetUserId();
 	key.noforce_rls = InNoForceRLSOperation();
@@ -808,6 +810,20 @@ sync_spec(Relation rel)
 	Trigger    *trigger = find_sync_trigger(rel->trigdesc);
 
 	return trigger ? &sync_state(trigger, rel)->spec : NULL;
+}
+
+const SyncSpec *
+compiled_sync_spec(Relation rel)
+{
+	Trigger    *trigger = find_sync_trigger(rel->trigdesc);
+
+	if (trigger == NULL || sync_cache == NULL)
+		return NULL;
+
+	SyncCacheKey key = cache_key(trigger->tgoid);
+	SyncCacheEntry *entry = (SyncCacheEntry *) hash_search(sync_cache, &key, HASH_FIND, NULL);
+
+	return entry && entry->state && entry->state->valid ? &entry->state->spec : NULL;
 }
 
 } // namespace ec

@@ -48,6 +48,9 @@ struct SyncSpec {
 /* The rules of `rel`'s sync trigger, or NULL when it has none. Valid until
  * the next invalidation is processed. */
 const SyncSpec *sync_spec(Relation rel);
+/* sync_spec if this backend has the rules compiled already for the current
+ * role, else NULL: never compiles (for error context callbacks). */
+const SyncSpec *compiled_sync_spec(Relation rel);
 /* The sync trigger of `rel`, or NULL. */
 Trigger *find_sync_trigger(TriggerDesc *triggers);
 
