@@ -190,10 +190,10 @@ record_started_migration(MigrationPlan *plan, const char *parent, const char *do
 }
 
 void
-record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns,
+record_backfill_table(MigrationPlan *plan, const char *table_name, List *key_columns,
 					  const char *rows_estimate)
 {
-	const char *args[] = {plan->schema, plan->name, table->physical_name,
+	const char *args[] = {plan->schema, plan->name, table_name,
 						  text_array_literal(key_columns), kBackfillMarker, rows_estimate};
 
 	catalog_exec("INSERT INTO expand_contract.backfill_progress (schema_name, migration, "

@@ -48,7 +48,8 @@ void last_completed_migration(const char *schema, const char **name, const char 
 
 void record_started_migration(MigrationPlan *plan, const char *parent, const char *document,
 							  List *complete_steps, List *rollback_steps);
-void record_backfill_table(MigrationPlan *plan, PlannedTable *table, List *key_columns,
+/* table_name: a table of the plan, or a partition of one (in the plan's schema). */
+void record_backfill_table(MigrationPlan *plan, const char *table_name, List *key_columns,
 						   const char *rows_estimate);
 void record_completed_migration(const MigrationRecord &record);
 void forget_migration(const MigrationRecord &record);

@@ -264,6 +264,15 @@ plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const ch
 {
 	ListCell   *lc;
 
+	if (get_rel_relkind(table->relid) == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" of partitioned table \"%s\" cannot be built online yet", name,
+						table->name),
+				 errdetail("PostgreSQL builds no index CONCURRENTLY on a partitioned table; that takes "
+						   "a build per partition and an index ON ONLY the parent, attached to them, "
+						   "which expand_contract does not do yet."),
+				 errhint("Create it in an sql operation of its own, or on each partition.")));
 	if (OidIsValid(get_relname_relid(name, plan->schema_oid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),

@@ -94,7 +94,8 @@ new_plan(const char *name, const char *schema, const JsonObject &document)
 }
 
 /* Tables with "up" columns need their existing rows backfilled: by key, or
- * by physical position when the table has none. */
+ * by physical position when the table has none. A partitioned table is
+ * backfilled partition by partition, each with its own key and progress. */
 void
 register_backfills(MigrationPlan *plan)
 {
@@ -103,13 +104,17 @@ register_backfills(MigrationPlan *plan)
 	foreach(lc, plan->tables)
 	{
 		PlannedTable *table = (PlannedTable *) lfirst(lc);
+		ListCell   *lp;
 
 		if (!plan_needs_backfill(table))
 			continue;
+		foreach(lp, plan_storage_tables(table))
+		{
+			Oid			relid = lfirst_oid(lp);
 
-		List	   *keys = backfill_key_columns(table->relid);
-
-		record_backfill_table(plan, table, keys, backfill_row_estimate(table->relid));
+			record_backfill_table(plan, get_rel_name(relid), backfill_key_columns(relid),
+								  backfill_row_estimate(relid));
+		}
 	}
 }
 

@@ -366,6 +366,21 @@ column_comment(Oid relid, const char *column)
 	return attribute_value(relid, column, "pg_catalog.col_description(a.attrelid, a.attnum)", false);
 }
 
+List *
+plan_storage_tables(const PlannedTable *table)
+{
+	if (get_rel_relkind(table->relid) != RELKIND_PARTITIONED_TABLE)
+		return list_make1_oid(table->relid);
+
+	List	   *leaves = NIL;
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(table->relid, AccessShareLock, NULL))
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_PARTITIONED_TABLE)
+			leaves = lappend_oid(leaves, lfirst_oid(lc));
+	return leaves;
+}
+
 bool
 plan_has_sync_trigger(const PlannedTable *table)
 {
@@ -497,8 +512,26 @@ void
 plan_refuse_column_dependents(MigrationPlan *plan, const PlannedTable *table, const char *column,
 							  const char *what)
 {
-	const char *args[] = {psprintf("%u", table->relid),
-						  psprintf("%d", (int) get_attnum(table->relid, column)),
+	AttrNumber	attnum = get_attnum(table->relid, column);
+
+	if (get_rel_relkind(table->relid) == RELKIND_PARTITIONED_TABLE)
+	{
+		Relation	rel = relation_open(table->relid, AccessShareLock);
+		bool		in_expression;
+		bool		in_key = has_partition_attrs(rel, bms_make_singleton(attnum - FirstLowInvalidHeapAttributeNumber),
+												 &in_expression);
+
+		relation_close(rel, AccessShareLock);
+		if (in_key)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot %s column \"%s\" of table \"%s\": it is in the partition key",
+							what, column, table->name),
+					 errdetail("complete() would drop the old column, which PostgreSQL refuses for a "
+							   "partition key column.")));
+	}
+
+	const char *args[] = {psprintf("%u", table->relid), psprintf("%d", (int) attnum),
 						  plan->previous_version_schema ? plan->previous_version_schema : ""};
 	/* Normal dependencies stop DROP COLUMN, but not the table's own
 	 * constraints (they go with the column, or are carried to its copy);

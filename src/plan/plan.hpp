@@ -192,6 +192,9 @@ Shape plan_up_shape(const PlannedTable *table);
 
 /* Whether start attaches a sync trigger to the table, and a backfill marker. */
 bool plan_has_sync_trigger(const PlannedTable *table);
+/* The tables that hold the rows of `table`: itself, or the leaf partitions
+ * of a partitioned table (at any depth). */
+List *plan_storage_tables(const PlannedTable *table);
 bool plan_has_backfill_marker(const PlannedTable *table);
 /* Whether its existing rows need a backfill: it has "up" columns. */
 bool plan_needs_backfill(const PlannedTable *table);

@@ -79,6 +79,7 @@ struct SyncState {
 	SyncCacheKey key;
 	Oid trigger_oid;
 	Oid relid;
+	Oid migrated_relid;			/* relid, or the partitioned table it is a partition of */
 	bool valid;
 	MemoryContext context;
 	SyncSpec spec;
@@ -383,6 +384,9 @@ compile_state(Trigger *trigger, Relation rel)
 
 	state->trigger_oid = trigger->tgoid;
 	state->relid = RelationGetRelid(rel);
+	/* Versions are views of the migrated table: of a partition's root. */
+	state->migrated_relid = rel->rd_rel->relispartition
+		? llast_oid(get_partition_ancestors(state->relid)) : state->relid;
 	state->context = context;
 	state->spec.identity.migration = pstrdup(identity[0]);
 	state->spec.identity.new_schema = pstrdup(identity[1]);
@@ -623,7 +627,7 @@ sync_row(TriggerData *td)
 	}
 
 	ResetExprContext(state->econtext);
-	if (writer_is_new_version(state->spec.identity, state->relid, &state->version_cache))
+	if (writer_is_new_version(state->spec.identity, state->migrated_relid, &state->version_cache))
 	{
 		/* New columns of a row that predates start were stale when read:
 		 * written back all unchanged (an ORM saving the whole row), they are
@@ -902,6 +906,49 @@ warn_about_user_row_triggers(PlannedTable *table)
 				 errhint("Name the columns such triggers use.")));
 }
 
+/*
+ * A partitioned table is synced by one trigger on it, which PostgreSQL
+ * clones onto every partition, present and future, at any depth; each clone
+ * binds the rules by name on its own partition. Inheritance children are
+ * not reached by a trigger on their parent, and a partition alone is part of
+ * a table whose shape changes as a whole.
+ */
+static void
+require_syncable_rows(MigrationPlan *plan, PlannedTable *table)
+{
+	if (get_rel_relispartition(table->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" is a partition of \"%s\"", table->physical_name,
+						get_rel_name(get_partition_parent(table->relid, false))),
+				 errhint("Migrate the partitioned table.")));
+	if (get_rel_relkind(table->relid) == RELKIND_RELATION && has_subclass(table->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has inheritance children, whose columns cannot be kept in sync",
+						table->physical_name),
+				 errhint("Declarative partitioning is supported; inheritance is not.")));
+
+	ListCell   *lc;
+
+	foreach(lc, plan_storage_tables(table))
+	{
+		Oid			leaf = lfirst_oid(lc);
+
+		if (get_rel_relkind(leaf) == RELKIND_FOREIGN_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" of table \"%s\" is a foreign table, whose rows cannot be "
+							"kept in sync", get_rel_name(leaf), table->physical_name)));
+		if (get_rel_namespace(leaf) != plan->schema_oid)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" of table \"%s\" is in schema \"%s\"", get_rel_name(leaf),
+							table->physical_name, get_namespace_name(get_rel_namespace(leaf))),
+					 errdetail("The backfill keeps its progress by partition, in the migration's schema.")));
+	}
+}
+
 void
 install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 {
@@ -909,13 +956,7 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 		return;
 	warn_about_user_row_triggers(table);
 
-	/* Expressions are analysed against this table's attribute numbers, which
-	 * partitions and inheritance children need not share. */
-	if (get_rel_relkind(table->relid) == RELKIND_PARTITIONED_TABLE || has_subclass(table->relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("table \"%s\" has partitions or inheritance children, whose columns "
-						"cannot be kept in sync yet", table->physical_name)));
+	require_syncable_rows(plan, table);
 
 	const char *table_sql = qname(plan->schema, table->physical_name);
 	bool		has_up = plan_has_backfill_marker(table);
