@@ -33,3 +33,12 @@ CREATE TRIGGER guard_loaded_rows BEFORE INSERT ON @extschema@.index_builds
     FOR EACH ROW EXECUTE FUNCTION @extschema@.catalog_row_guard();
 GRANT INSERT ON @extschema@.migrations, @extschema@.backfill_progress, @extschema@.index_builds
     TO pg_database_owner;
+
+-- A table attached to a partitioned table during a migration needs the
+-- migration's columns, and its rows their new values, before ATTACH.
+CREATE FUNCTION @extschema@.prepare_partition(partition regclass, partitioned regclass)
+RETURNS bigint
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ec_prepare_partition';
+COMMENT ON FUNCTION @extschema@.prepare_partition(regclass, regclass) IS
+    'Before ALTER TABLE partitioned ATTACH PARTITION partition during a migration: add the migration''s staged columns and checks to partition and compute its rows'' new columns; returns the rows computed';

@@ -74,6 +74,18 @@ SELECT table_name, rows_done, done FROM expand_contract.backfill_progress
 -- A partition created during the migration gets the staged columns and the
 -- trigger from its parent.
 CREATE TABLE bookings_2026_12 PARTITION OF bookings FOR VALUES FROM ('2026-12-01') TO ('2027-01-01');
+-- A table of rows attached during the migration needs the migration's
+-- columns, and its rows their new values (the new version is open already):
+-- prepare_partition adds and computes them.
+CREATE TABLE bookings_2027_01 (id integer NOT NULL, day date NOT NULL, status text NOT NULL, legacy text);
+INSERT INTO bookings_2027_01 VALUES (200, '2027-01-05', 'attended_registered', 'archive'),
+                                    (201, '2027-01-06', 'booked', 'archive');
+SELECT pg_temp.error_of($$ALTER TABLE bookings ATTACH PARTITION bookings_2027_01
+                          FOR VALUES FROM ('2027-01-01') TO ('2027-02-01')$$);
+SELECT expand_contract.prepare_partition('bookings_2027_01', 'bookings') AS rows_computed;
+ALTER TABLE bookings ATTACH PARTITION bookings_2027_01 FOR VALUES FROM ('2027-01-01') TO ('2027-02-01');
+SELECT tgrelid::regclass AS "table", tgparentid <> 0 AS cloned
+  FROM pg_trigger WHERE tgname = 'zz_expand_contract_sync' ORDER BY 1;
 
 -- Both apps write, into every partition.
 INSERT INTO bookings VALUES (101, '2026-11-20', 'attended_registered', 'old app'),
@@ -87,11 +99,11 @@ UPDATE bookings SET day = '2026-11-05', status = 'attended_registered', register
 SET search_path = partitioned_tables;
 UPDATE bookings SET day = '2026-12-05' WHERE id = 8;
 SET search_path = partitioned_tables_01_registered;
-SELECT id, status, registered FROM bookings WHERE id IN (3, 5, 8, 40, 100, 101, 102, 103, 104) ORDER BY id;
+SELECT id, status, registered FROM bookings WHERE id IN (3, 5, 8, 40, 100, 101, 102, 103, 104, 200, 201) ORDER BY id;
 RESET search_path;
 SET search_path = partitioned_tables;
 SELECT tableoid::regclass AS partition, id, status, legacy
-  FROM bookings WHERE id IN (3, 5, 8, 40, 100, 101, 102, 103, 104) ORDER BY id;
+  FROM bookings WHERE id IN (3, 5, 8, 40, 100, 101, 102, 103, 104, 200, 201) ORDER BY id;
 SELECT * FROM expand_contract.verify('partitioned_tables');
 
 -- Roll back: nothing of the migration is left on any partition.
