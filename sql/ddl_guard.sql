@@ -74,6 +74,14 @@ SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('x', '{"operations": [
   {"alter_column": {"table": "members", "column": "nick", "type": "varchar(40)"}}]}', 'ddl_guard')$$);
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('x', '{"operations": [
   {"drop_column": {"table": "members", "column": "id", "down": "0"}}]}', 'ddl_guard')$$);
+-- ... and a publication's column list.
+ALTER TABLE members ADD COLUMN phone text;
+SET client_min_messages = error;
+CREATE PUBLICATION ddl_guard_phones FOR TABLE members (id, phone);
+RESET client_min_messages;
+SELECT pg_temp.sqlstate_of($$SELECT expand_contract.start('x', '{"operations": [
+  {"drop_column": {"table": "members", "column": "phone"}}]}', 'ddl_guard')$$);
+DROP PUBLICATION ddl_guard_phones;
 SELECT * FROM pg_temp.migration_objects();
 
 -- Clean up.
