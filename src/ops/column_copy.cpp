@@ -285,10 +285,11 @@ unique_on_copies(MigrationPlan *plan, PlannedTable *table, const char *name, con
 			}
 		}
 	plan_index_build(plan, table, name,
-					 psprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s)%s", qi(name), table_sql,
-							  plan_referenced_columns_sql(plan, table->name, columns),
-							  index_build_parameters_sql(plan, table, op,
-														 op.optional_bool("nulls_not_distinct", false))));
+					 IndexDefinition{true,
+									 psprintf("(%s)%s", plan_referenced_columns_sql(plan, table->name, columns),
+											  index_build_parameters_sql(plan, table, op,
+																		 op.optional_bool("nulls_not_distinct", false))),
+									 true});
 	plan->complete_ddl = lappend(plan->complete_ddl,
 								 psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s", table_sql,
 										  qi(name), primary ? "PRIMARY KEY" : "UNIQUE", qi(name),

@@ -116,9 +116,7 @@ op_create_index(MigrationPlan *plan, const JsonObject &op)
 				 errmsg("field \"columns\" must name at least one column")));
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (",
-					 op.optional_bool("unique", false) ? "UNIQUE " : "", qi(name),
-					 qname(plan->schema, table->physical_name), method);
+	appendStringInfo(&sql, "USING %s (", method);
 	foreach(lc, columns)
 		appendStringInfo(&sql, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
 						 element_sql(plan, table, (JsonbContainer *) lfirst(lc), foreach_current_index(lc), am));
@@ -135,7 +133,7 @@ op_create_index(MigrationPlan *plan, const JsonObject &op)
 		appendStringInfo(&sql, " WHERE %s",
 						 check_on_new_version(plan, table, predicate, "field \"predicate\""));
 
-	plan_index_build(plan, table, name, sql.data);
+	plan_index_build(plan, table, name, IndexDefinition{op.optional_bool("unique", false), sql.data, false});
 }
 
 } // namespace ec

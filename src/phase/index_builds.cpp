@@ -249,30 +249,23 @@ run_builder(const Builder &b, TransactionId wait_for)
 } // namespace
 
 void
-plan_index_build(MigrationPlan *plan, const PlannedTable *table, const char *name, const char *statement)
+plan_index_build(MigrationPlan *plan, const PlannedTable *table, const char *name,
+				 const IndexDefinition &index)
 {
 	if (strncmp(name, EC_PREFIX, strlen(EC_PREFIX)) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_RESERVED_NAME),
 				 errmsg("index name \"%s\" uses the prefix \"%s\" reserved by expand_contract", name, EC_PREFIX)));
-	plan_index_build_staged(plan, table, name, statement);
+	plan_index_build_staged(plan, table, name, index);
 }
 
+namespace {
+
 void
-plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const char *name,
-						const char *statement)
+require_free_index_name(MigrationPlan *plan, const char *name)
 {
 	ListCell   *lc;
 
-	if (get_rel_relkind(table->relid) == RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("index \"%s\" of partitioned table \"%s\" cannot be built online yet", name,
-						table->name),
-				 errdetail("PostgreSQL builds no index CONCURRENTLY on a partitioned table; that takes "
-						   "a build per partition and an index ON ONLY the parent, attached to them, "
-						   "which expand_contract does not do yet."),
-				 errhint("Create it in an sql operation of its own, or on each partition.")));
 	if (OidIsValid(get_relname_relid(name, plan->schema_oid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
@@ -282,14 +275,78 @@ plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const ch
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
 					 errmsg("index \"%s\" is created twice by this migration", name)));
+}
 
+const char *
+create_index_sql(const IndexDefinition &index, const char *name, const char *on, bool concurrently)
+{
+	return psprintf("CREATE %sINDEX %s%s ON %s %s", index.unique ? "UNIQUE " : "",
+					concurrently ? "CONCURRENTLY " : "", qi(name), on, index.definition);
+}
+
+void
+add_build(MigrationPlan *plan, const char *name, const char *table_name, const char *statement)
+{
 	IndexBuild *build = (IndexBuild *) palloc(sizeof(IndexBuild));
 
+	require_free_index_name(plan, name);
 	build->index_name = name;
-	build->table_name = table->physical_name;
+	build->table_name = table_name;
 	build->statement = statement;
 	plan->index_builds = lappend(plan->index_builds, build);
 	plan_add_first_rollback_ddl(plan, psprintf("DROP INDEX IF EXISTS %s", qname(plan->schema, name)));
+}
+
+void
+plan_partitioned_index(MigrationPlan *plan, const PlannedTable *table, const char *name,
+					   const IndexDefinition &index)
+{
+	ListCell   *lc;
+
+	/* A partition's index keeps its name after complete: named after the
+	 * parent's final name (a carried index's staged name without "_ec_i_"). */
+	const char *staged_prefix = EC_PREFIX "i_";
+	const char *final_name = strncmp(name, staged_prefix, strlen(staged_prefix)) == 0
+		? name + strlen(staged_prefix) : name;
+
+	if (index.backs_constraint)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("constraint \"%s\" of partitioned table \"%s\" cannot be built online yet", final_name,
+						table->name),
+				 errdetail("Its index can be built partition by partition, but a unique or primary key "
+						   "constraint made of them is not done yet."),
+				 errhint("Add it in an sql operation of its own, or on each partition.")));
+
+	require_free_index_name(plan, name);
+	/* Under start's lock of the table; ON ONLY builds nothing. */
+	sql_exec(create_index_sql(index, name, psprintf("ONLY %s", qname(plan->schema, table->physical_name)),
+							  false));
+	plan_add_first_rollback_ddl(plan, psprintf("DROP INDEX IF EXISTS %s", qname(plan->schema, name)));
+	foreach(lc, plan_storage_tables(table))
+	{
+		const char *leaf = get_rel_name(lfirst_oid(lc));
+		const char *leaf_index = plan_staged_relation_name(plan, "", psprintf("%s_%s", final_name, leaf));
+
+		add_build(plan, leaf_index, leaf, create_index_sql(index, leaf_index, qname(plan->schema, leaf), true));
+		plan->complete_prepare_ddl = lappend(plan->complete_prepare_ddl,
+											 psprintf("ALTER INDEX %s ATTACH PARTITION %s",
+													  qname(plan->schema, name),
+													  qname(plan->schema, leaf_index)));
+	}
+}
+
+} // namespace
+
+void
+plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const char *name,
+						const IndexDefinition &index)
+{
+	if (get_rel_relkind(table->relid) == RELKIND_PARTITIONED_TABLE)
+		plan_partitioned_index(plan, table, name, index);
+	else
+		add_build(plan, name, table->physical_name,
+				  create_index_sql(index, name, qname(plan->schema, table->physical_name), true));
 }
 
 void

@@ -29,14 +29,31 @@ struct IndexBuild {
 	const char *statement;     /* CREATE ... INDEX CONCURRENTLY ... */
 };
 
-/* Asks for index `name` (free in the schema: ERROR 42P07 otherwise) on the
- * table, built by `statement`, dropped by rollback. */
+/* An index the plan asks for: CREATE [UNIQUE] INDEX <name> ON <table>
+ * <definition>, the definition fully qualified ("USING btree (a, b)
+ * INCLUDE (c) WITH (...) WHERE ..."). */
+struct IndexDefinition {
+	bool unique;
+	const char *definition;
+	bool backs_constraint;     /* complete turns it into a constraint */
+};
+
+/*
+ * Asks for index `name` (free in the schema: ERROR 42P07 otherwise) on the
+ * table, built online after start, dropped by rollback. On a partitioned
+ * table (where PostgreSQL builds nothing CONCURRENTLY) start creates the
+ * parent's index ON ONLY it, empty and invalid; each leaf partition's index
+ * is a build of its own, and complete attaches them to the parent's, which
+ * is valid once all are (a partition created meanwhile gets its index from
+ * PostgreSQL). Constraints are not built so on partitioned tables yet
+ * (0A000).
+ */
 void plan_index_build(MigrationPlan *plan, const PlannedTable *table, const char *name,
-					  const char *statement);
+					  const IndexDefinition &index);
 
 /* plan_index_build for an index of the extension's own (a staged name). */
 void plan_index_build_staged(MigrationPlan *plan, const PlannedTable *table, const char *name,
-							 const char *statement);
+							 const IndexDefinition &index);
 
 /* In start's transaction: the plan's builds as pending rows. */
 void record_index_builds(const MigrationPlan *plan);

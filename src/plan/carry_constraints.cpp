@@ -236,8 +236,7 @@ carry_index(MigrationPlan *plan, PlannedTable *table, Oid index, Oid constraint)
 	const char *staged = plan_staged_relation_name(plan, EC_PREFIX "i_", name);
 
 	plan_index_build_staged(plan, table, staged,
-							psprintf("CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (%s)%s%s%s%s%s%s%s%s",
-									 unique ? "UNIQUE " : "", qi(staged), table_sql, am, keys.data,
+							IndexDefinition{unique, psprintf("USING %s (%s)%s%s%s%s%s%s%s%s", am, keys.data,
 									 include.len > 0 ? " INCLUDE (" : "", include.data,
 									 include.len > 0 ? ")" : "",
 									 nulls_not_distinct ? " NULLS NOT DISTINCT" : "",
@@ -245,7 +244,8 @@ carry_index(MigrationPlan *plan, PlannedTable *table, Oid index, Oid constraint)
 									 OidIsValid(tablespace) ? psprintf(" TABLESPACE %s",
 																	   qi(get_tablespace_name(tablespace))) : "",
 									 pred ? " WHERE " : "",
-									 pred ? carried_expression_sql(table, pred) : ""));
+									 pred ? carried_expression_sql(table, pred) : ""),
+											OidIsValid(constraint)});
 	if (!OidIsValid(constraint))
 	{
 		plan->complete_ddl = lappend(plan->complete_ddl,
