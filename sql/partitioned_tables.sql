@@ -73,8 +73,11 @@ SELECT index_name, table_name, state FROM expand_contract.index_build_status
 SELECT table_name, key_columns, rows_total, done FROM expand_contract.backfill_progress
  WHERE schema_name = 'partitioned_tables' ORDER BY 1;
 
--- The old app writes while the backfill has not run.
+-- The old app writes while the backfill has not run. An UPDATE of the
+-- partitioned table computes the new columns in its plan, for every
+-- partition it reaches (the planner maps the parent's columns to each).
 INSERT INTO bookings VALUES (100, '2026-10-20', 'attended_registered', 'old app');
+EXPLAIN (VERBOSE, COSTS OFF) UPDATE bookings SET status = 'attended_registered' WHERE id = 3;
 UPDATE bookings SET status = 'attended_registered' WHERE id = 3;
 SET client_min_messages = warning;
 CALL expand_contract.run_backfill('partitioned_tables');

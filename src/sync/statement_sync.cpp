@@ -367,7 +367,10 @@ sync_updates(Query *query)
 
 	RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
 
-	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION)
+	/* A partitioned table's rules are its own trigger's, in its attribute
+	 * numbers, which the planner maps to each partition's. */
+	if (rte->rtekind != RTE_RELATION ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
 		return;
 
 	/* Multiple-assignment and sublink assignments keep the trigger path. */
@@ -435,8 +438,7 @@ switch_off_planned_triggers(QueryDesc *query)
 			/* The trigger, which notes writes for complete()'s old-client
 			 * gate, will not run: note this statement's here. */
 			note_version_write(spec->identity,
-							   planned_write_is_new_version(spec->identity, stmt->rtable,
-															RelationGetRelid(rri->ri_RelationDesc)));
+							   planned_write_is_new_version(spec->identity, stmt->rtable, spec->versioned_relid));
 
 			TriggerDesc *triggers = rri->ri_TrigDesc;
 
@@ -508,7 +510,7 @@ planned_rules_context(void *arg)
 			continue;
 
 		bool		new_version = planned_write_is_new_version(spec->identity, query->plannedstmt->rtable,
-															   RelationGetRelid(rri->ri_RelationDesc));
+															   spec->versioned_relid);
 
 		errcontext("%s", rules_context(rri->ri_RelationDesc, spec, new_version));
 	}

@@ -79,7 +79,6 @@ struct SyncState {
 	SyncCacheKey key;
 	Oid trigger_oid;
 	Oid relid;
-	Oid migrated_relid;			/* relid, or the partitioned table it is a partition of */
 	bool valid;
 	MemoryContext context;
 	SyncSpec spec;
@@ -385,7 +384,7 @@ compile_state(Trigger *trigger, Relation rel)
 	state->trigger_oid = trigger->tgoid;
 	state->relid = RelationGetRelid(rel);
 	/* Versions are views of the migrated table: of a partition's root. */
-	state->migrated_relid = rel->rd_rel->relispartition
+	state->spec.versioned_relid = rel->rd_rel->relispartition
 		? llast_oid(get_partition_ancestors(state->relid)) : state->relid;
 	state->context = context;
 	state->spec.identity.migration = pstrdup(identity[0]);
@@ -627,7 +626,7 @@ sync_row(TriggerData *td)
 	}
 
 	ResetExprContext(state->econtext);
-	if (writer_is_new_version(state->spec.identity, state->migrated_relid, &state->version_cache))
+	if (writer_is_new_version(state->spec.identity, state->spec.versioned_relid, &state->version_cache))
 	{
 		/* New columns of a row that predates start were stale when read:
 		 * written back all unchanged (an ORM saving the whole row), they are

@@ -40,6 +40,8 @@ struct SyncRule {
 
 struct SyncSpec {
 	VersionIdentity identity;
+	Oid versioned_relid;	/* whose views the versions are: the table, or the
+							 * root of the partitioned table it is a partition of */
 	AttrNumber marker;		/* InvalidAttrNumber: no backfill marker */
 	List *ups;				/* SyncRule *, computed for the old version's writes */
 	List *downs;			/* SyncRule *, computed for the new version's writes */
