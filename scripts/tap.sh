@@ -16,6 +16,7 @@ trap 'rm -rf "$WORK"' EXIT
 # The stories run from a copy the postgres user can read wherever the
 # checkout is (a root-only home directory, say).
 cp -r t "$WORK/t"
+mkdir -p "$WORK/test" && cp -r test/fixtures "$WORK/test/fixtures"
 AS=()
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres "$WORK"

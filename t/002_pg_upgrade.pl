@@ -13,24 +13,9 @@ use Test::More;
 my $old = PostgreSQL::Test::Cluster->new('old');
 $old->init;
 $old->start;
-$old->safe_psql('postgres', q{
-    CREATE EXTENSION expand_contract;
-    CREATE TYPE stage AS ENUM ('new', 'paid', 'shipped');
-    CREATE FUNCTION norm(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(btrim($1)) $$;
-    CREATE TABLE carriers (code text PRIMARY KEY, label text NOT NULL);
-    INSERT INTO carriers VALUES ('ups', 'UPS'), ('dhl', 'DHL');
-    CREATE TABLE orders (id int PRIMARY KEY, legacy int, state text NOT NULL, carrier text);
-    ALTER TABLE orders DROP COLUMN legacy;
-    INSERT INTO orders SELECT g, (ARRAY[' New', 'PAID ', 'shipped'])[1 + g % 3], (ARRAY['ups', 'dhl'])[1 + g % 2]
-      FROM generate_series(1, 300) g;
-    SET expand_contract.open_new_version = at_start;
-    SELECT expand_contract.start('05_typed', '{"operations": [
-      {"alter_column": {"table": "orders", "column": "state", "type": "stage",
-                        "up": "norm(state)::stage", "down": "state::text"}},
-      {"add_column": {"table": "orders", "column": {"name": "carrier_label", "type": "text", "nullable": true},
-                      "up": "(SELECT label FROM carriers c WHERE c.code = carrier)"}}]}');
-    SELECT count(*) FROM expand_contract.backfill(batch_size => 50, max_batches => 2);
-});
+$old->safe_psql('postgres', 'CREATE EXTENSION expand_contract');
+# The fixture scenarios share (tap.sh copies test/fixtures next to t/).
+$old->safe_psql('postgres', slurp_file("$ENV{TESTDIR}/test/fixtures/orders_with_user_rules.sql"));
 $old->stop;
 
 my $new = PostgreSQL::Test::Cluster->new('new');

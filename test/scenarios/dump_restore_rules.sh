@@ -29,24 +29,8 @@ drop_all
 q postgres "CREATE ROLE $app LOGIN"
 createdb -O "$app" "$src"
 q "$src" "CREATE EXTENSION expand_contract; CREATE SCHEMA shop AUTHORIZATION $app"
-as_app "$src" >/dev/null <<'SQL'
-SET search_path = shop;
-CREATE TYPE stage AS ENUM ('new', 'paid', 'shipped');
-CREATE FUNCTION norm(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(btrim($1)) $$;
-CREATE TABLE carriers (code text PRIMARY KEY, label text NOT NULL);
-INSERT INTO carriers VALUES ('ups', 'UPS'), ('dhl', 'DHL');
-CREATE TABLE orders (id int PRIMARY KEY, legacy int, state text NOT NULL, carrier text);
-ALTER TABLE orders DROP COLUMN legacy;
-INSERT INTO orders SELECT g, (ARRAY[' New', 'PAID ', 'shipped'])[1 + g % 3], (ARRAY['ups', 'dhl'])[1 + g % 2]
-  FROM generate_series(1, 30) g;
-SET expand_contract.open_new_version = at_start;
-SELECT expand_contract.start('05_typed', '{"operations": [
-  {"alter_column": {"table": "orders", "column": "state", "type": "stage",
-                    "up": "norm(state)::stage", "down": "state::text"}},
-  {"add_column": {"table": "orders", "column": {"name": "carrier_label", "type": "text", "nullable": true},
-                  "up": "(SELECT label FROM carriers c WHERE c.code = carrier)"}}]}', 'shop');
-SELECT count(*) FROM expand_contract.backfill('shop', batch_size => 10, max_batches => 1);
-SQL
+{ echo "SET search_path = shop;"; cat "$(dirname "$0")/../fixtures/orders_with_user_rules.sql"; } \
+    | as_app "$src" >/dev/null
 
 pg_dump -Fc -d "$src" -f "$dump"
 chmod 644 "$dump"
