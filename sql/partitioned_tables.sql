@@ -49,6 +49,14 @@ SELECT * FROM pg_temp.start_fails($${"operations": [{"drop_column": {"table": "b
     "column": "day", "down": "DATE '2026-10-01'"}}]}$$);
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "bookings",
     "column": "day", "type": "timestamptz", "up": "day", "down": "day::date"}}]}$$);
+-- a partition in another schema (the backfill keeps its progress by name)
+CREATE SCHEMA partitioned_elsewhere;
+CREATE TABLE visits (id integer NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);
+CREATE TABLE partitioned_elsewhere.visits_2026 PARTITION OF visits FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+SELECT * FROM pg_temp.start_fails($${"operations": [{"add_column": {"table": "visits",
+    "column": {"name": "late", "type": "boolean", "nullable": true}, "up": "day > '2026-06-30'"}}]}$$);
+DROP TABLE visits;
+DROP SCHEMA partitioned_elsewhere;
 -- a constraint's index carried to a copy: its index could be built partition
 -- by partition, but not the constraint made of them yet
 SELECT * FROM pg_temp.start_fails($${"operations": [{"alter_column": {"table": "bookings",

@@ -323,7 +323,7 @@ plan_partitioned_index(MigrationPlan *plan, const PlannedTable *table, const cha
 	sql_exec(create_index_sql(index, name, psprintf("ONLY %s", qname(plan->schema, table->physical_name)),
 							  false));
 	plan_add_first_rollback_ddl(plan, psprintf("DROP INDEX IF EXISTS %s", qname(plan->schema, name)));
-	foreach(lc, plan_storage_tables(table))
+	foreach(lc, plan_storage_tables(plan, table))
 	{
 		const char *leaf = get_rel_name(lfirst_oid(lc));
 		const char *leaf_index = plan_staged_relation_name(plan, "", psprintf("%s_%s", final_name, leaf));

@@ -108,7 +108,7 @@ register_backfills(MigrationPlan *plan)
 
 		if (!plan_needs_backfill(table))
 			continue;
-		foreach(lp, plan_storage_tables(table))
+		foreach(lp, plan_storage_tables(plan, table))
 		{
 			Oid			relid = lfirst_oid(lp);
 

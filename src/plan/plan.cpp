@@ -367,7 +367,7 @@ column_comment(Oid relid, const char *column)
 }
 
 List *
-plan_storage_tables(const PlannedTable *table)
+plan_storage_tables(const MigrationPlan *plan, const PlannedTable *table)
 {
 	if (get_rel_relkind(table->relid) != RELKIND_PARTITIONED_TABLE)
 		return list_make1_oid(table->relid);
@@ -376,8 +376,25 @@ plan_storage_tables(const PlannedTable *table)
 	ListCell   *lc;
 
 	foreach(lc, find_all_inheritors(table->relid, AccessShareLock, NULL))
-		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_PARTITIONED_TABLE)
-			leaves = lappend_oid(leaves, lfirst_oid(lc));
+	{
+		Oid			leaf = lfirst_oid(lc);
+
+		if (get_rel_relkind(leaf) == RELKIND_PARTITIONED_TABLE)
+			continue;
+		if (get_rel_relkind(leaf) == RELKIND_FOREIGN_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" of table \"%s\" is a foreign table, which the migration "
+							"cannot change", get_rel_name(leaf), table->physical_name)));
+		if (get_rel_namespace(leaf) != plan->schema_oid)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" of table \"%s\" is in schema \"%s\"", get_rel_name(leaf),
+							table->physical_name, get_namespace_name(get_rel_namespace(leaf))),
+					 errdetail("The backfill and index builds keep their state by partition, in the "
+							   "migration's schema.")));
+		leaves = lappend_oid(leaves, leaf);
+	}
 	return leaves;
 }
 

@@ -193,8 +193,10 @@ Shape plan_up_shape(const PlannedTable *table);
 /* Whether start attaches a sync trigger to the table, and a backfill marker. */
 bool plan_has_sync_trigger(const PlannedTable *table);
 /* The tables that hold the rows of `table`: itself, or the leaf partitions
- * of a partitioned table (at any depth). */
-List *plan_storage_tables(const PlannedTable *table);
+ * of a partitioned table (at any depth), which must be plain tables in the
+ * plan's schema (the backfill and index builds keep their state by name
+ * there): 0A000 otherwise. */
+List *plan_storage_tables(const MigrationPlan *plan, const PlannedTable *table);
 bool plan_has_backfill_marker(const PlannedTable *table);
 /* Whether its existing rows need a backfill: it has "up" columns. */
 bool plan_needs_backfill(const PlannedTable *table);

@@ -927,25 +927,7 @@ require_syncable_rows(MigrationPlan *plan, PlannedTable *table)
 				 errmsg("table \"%s\" has inheritance children, whose columns cannot be kept in sync",
 						table->physical_name),
 				 errhint("Declarative partitioning is supported; inheritance is not.")));
-
-	ListCell   *lc;
-
-	foreach(lc, plan_storage_tables(table))
-	{
-		Oid			leaf = lfirst_oid(lc);
-
-		if (get_rel_relkind(leaf) == RELKIND_FOREIGN_TABLE)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("partition \"%s\" of table \"%s\" is a foreign table, whose rows cannot be "
-							"kept in sync", get_rel_name(leaf), table->physical_name)));
-		if (get_rel_namespace(leaf) != plan->schema_oid)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("partition \"%s\" of table \"%s\" is in schema \"%s\"", get_rel_name(leaf),
-							table->physical_name, get_namespace_name(get_rel_namespace(leaf))),
-					 errdetail("The backfill keeps its progress by partition, in the migration's schema.")));
-	}
+	(void) plan_storage_tables(plan, table);
 }
 
 void
