@@ -67,7 +67,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
         fi
     fi
     for pkg in build-essential g++ make cmake postgresql-15-pgtap \
-               libtap-parser-sourcehandler-pgtap-perl libipc-run-perl gnuplot-nox; do
+               libtap-parser-sourcehandler-pgtap-perl libipc-run-perl gnuplot-nox \
+               libpq-dev libyaml-cpp-dev; do
         installed "$pkg" || want+=("$pkg")
     done
     if [ "${#want[@]}" -gt 0 ]; then
