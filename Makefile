@@ -1,5 +1,5 @@
 # expand_contract — PGXS build (canonical). CMakeLists.txt builds the same library.
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG ?= pg_config
 
 EXTENSION  = expand_contract
 MODULE_big = expand_contract
