@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ Commands:
   pull DIR           write the schema's migration history as DIR/<name>.json
   baseline NAME      record the schema as it is as migration NAME
   latest             print the version schema an app should put in its search_path
+  convert FILE.sql [--yaml]
+                     the DDL in FILE.sql as a migration (the server's convert():
+                     up/down left as TODO where pgroll leaves them), on stdout
 
 Options:
   -d, --dbname=DB    database name, conninfo string or URI (else PG* variables
@@ -63,6 +67,7 @@ struct Options {
 	bool complete = false;
 	bool force = false;
 	bool no_backfill = false;
+	bool yaml = false;
 	std::vector<std::string> args;	/* command and its arguments */
 };
 
@@ -108,6 +113,8 @@ parse_options(int argc, char **argv)
 			o.force = true;
 		else if (a == "--no-backfill")
 			o.no_backfill = true;
+		else if (a == "--yaml")
+			o.yaml = true;
 		else if (a.size() > 1 && a[0] == '-')
 			throw UsageError("unknown option " + a);
 		else if (o.args.empty() || o.args[0] != "help")
@@ -367,6 +374,29 @@ latest(Connection &conn, const Options &o)
 		printf("%s\n", rows.at(0, 0).c_str());
 }
 
+std::string
+read_text(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+
+	if (!in)
+		throw FileError("could not read \"" + path + "\"");
+
+	std::ostringstream text;
+
+	text << in.rdbuf();
+	return text.str();
+}
+
+/* convert FILE.sql: the server converts; the client prints JSON or YAML. */
+void
+convert(Connection &conn, const Options &o, const std::string &sql)
+{
+	Rows		rows = conn.query("SELECT pg_catalog.jsonb_pretty(expand_contract.convert($1))", {sql});
+
+	fputs(o.yaml ? json_to_yaml(rows.at(0, 0)).c_str() : (rows.at(0, 0) + "\n").c_str(), stdout);
+}
+
 int
 run(const Options &o)
 {
@@ -378,7 +408,7 @@ run(const Options &o)
 
 	const std::string &command = o.args[0];
 	static const char *const kCommands[] = {"start", "complete", "rollback", "status", "validate",
-											"migrate", "pull", "baseline", "latest"};
+											"migrate", "pull", "baseline", "latest", "convert"};
 
 	if (std::none_of(std::begin(kCommands), std::end(kCommands),
 					 [&](const char *c) { return command == c; }))
@@ -417,6 +447,8 @@ run(const Options &o)
 		migrate(conn, o, argument(o, 1, "a directory"));
 	else if (command == "pull")
 		pull(conn, o, argument(o, 1, "a directory"));
+	else if (command == "convert")
+		convert(conn, o, read_text(argument(o, 1, "an SQL file")));
 	else if (command == "baseline")
 	{
 		Rows		rows = conn.query("SELECT expand_contract.baseline($1, $2)",

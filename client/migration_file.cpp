@@ -145,7 +145,47 @@ document_name(const YAML::Node &document)
 	return "";
 }
 
+void
+emit_yaml(YAML::Emitter &out, const YAML::Node &node)
+{
+	switch (node.Type())
+	{
+		case YAML::NodeType::Sequence:
+			out << YAML::BeginSeq;
+			for (const auto &item : node)
+				emit_yaml(out, item);
+			out << YAML::EndSeq;
+			break;
+		case YAML::NodeType::Map:
+			out << YAML::BeginMap;
+			for (const auto &item : node)
+			{
+				out << YAML::Key << item.first.as<std::string>() << YAML::Value;
+				emit_yaml(out, item.second);
+			}
+			out << YAML::EndMap;
+			break;
+		case YAML::NodeType::Scalar:
+			if (node.Tag() == "?")	/* a JSON number, boolean or null */
+				out << node.Scalar();
+			else
+				out << YAML::DoubleQuoted << node.Scalar();
+			break;
+		default:
+			out << YAML::Null;
+	}
+}
+
 } // namespace
+
+std::string
+json_to_yaml(const std::string &json)
+{
+	YAML::Emitter out;
+
+	emit_yaml(out, YAML::Load(json));
+	return std::string(out.c_str()) + "\n";
+}
 
 bool
 is_migration_file(const std::string &path)

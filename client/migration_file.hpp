@@ -19,6 +19,9 @@ struct MigrationFile {
  * read or parsed. */
 MigrationFile read_migration_file(const std::string &path);
 
+/* A JSON document as YAML (strings quoted, so they read back as strings). */
+std::string json_to_yaml(const std::string &json);
+
 /* Whether `path` names a migration file (by extension). */
 bool is_migration_file(const std::string &path);
 

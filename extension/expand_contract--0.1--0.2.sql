@@ -42,3 +42,12 @@ LANGUAGE C
 AS 'MODULE_PATHNAME', 'ec_prepare_partition';
 COMMENT ON FUNCTION @extschema@.prepare_partition(regclass, regclass) IS
     'Before ALTER TABLE partitioned ATTACH PARTITION partition during a migration: add the migration''s staged columns and checks to partition and compute its rows'' new columns; returns the rows computed';
+
+-- DDL as a migration document, read by the server's own parser.
+CREATE FUNCTION @extschema@.convert(sql text)
+RETURNS jsonb
+LANGUAGE C STRICT STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_convert';
+COMMENT ON FUNCTION @extschema@.convert(text) IS
+    'DDL (CREATE TABLE, ALTER TABLE ..., CREATE/DROP INDEX, DROP TABLE, RENAME, COMMENT ON COLUMN) as a pgroll migration document; up/down left as TODO where pgroll leaves them, anything else kept as an sql operation with a WARNING';

@@ -66,10 +66,10 @@ SELECT ok(to_regprocedure('expand_contract.catalog_row_guard()') IS NOT NULL
 SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
-          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'catalog_row_guard:c', 'complete:c', 'guard_ddl:c', 'mirror_grants:c', 'new_version_open:c', 'pause_backfill:c', 'prepare_partition:c', 'resume_backfill:c',
+          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'catalog_row_guard:c', 'complete:c', 'convert:c', 'guard_ddl:c', 'mirror_grants:c', 'new_version_open:c', 'pause_backfill:c', 'prepare_partition:c', 'resume_backfill:c',
                 'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'start_index_builds:c', 'status:sql',
                 'sync_trigger:c', 'validate:c', 'verify:c', 'version_use:c', 'wait_for_index_builds:c'],
-          'the interface is exactly baseline, catalog_row_guard, guard_ddl, mirror_grants, prepare_partition, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, start_index_builds, wait_for_index_builds, validate, verify, version_use, new_version_open, status, sync_trigger');
+          'the interface is exactly baseline, catalog_row_guard, convert, guard_ddl, mirror_grants, prepare_partition, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, start_index_builds, wait_for_index_builds, validate, verify, version_use, new_version_open, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')

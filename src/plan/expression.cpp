@@ -493,7 +493,10 @@ default_on_type(const NameRules &names, const char *source, const ColumnType &ty
 			return coerce_to_column(pstate, parsed, type.type, type.typmod, "default");
 		});
 
-		result = deparse_exactly(expr, NIL, false);
+		/* Without the assignment coercion to the column, which storing the
+		 * default applies again: shown, it would be stored as an explicit
+		 * cast, which means something else (it truncates a varchar). */
+		result = deparse_exactly(strip_implicit_coercions(expr), NIL, false);
 		if (is_volatile != NULL)
 			*is_volatile = contain_volatile_functions(expr);
 	});

@@ -83,6 +83,17 @@ q "CREATE SCHEMA legacy; CREATE TABLE legacy.items (id int PRIMARY KEY)"
 [ "$(ec --schema legacy --json baseline 00_legacy)" = '{"migration": "00_legacy", "version_schema": "legacy_00_legacy"}' ] \
     || fail "baseline"
 
+# convert: DDL as a migration, as YAML, which start then runs.
+echo "ALTER TABLE products ADD COLUMN color text DEFAULT 'red'; CREATE VIEW colors AS SELECT 1;" >"$work/06_color.sql"
+ec convert --yaml "$work/06_color.sql" >"$work/06_color.yaml" 2>"$work/convert.err"
+grep -q 'add_column:' "$work/06_color.yaml" || fail "convert --yaml wrote: $(cat "$work/06_color.yaml")"
+grep -q 'kept as an sql operation' "$work/convert.err" || fail "convert did not warn about the view"
+[ "$(ec convert "$work/06_color.sql" 2>/dev/null | python3 -c 'import json,sys; print(list(json.load(sys.stdin)["operations"][0]))')" \
+    = "['add_column']" ] || fail "convert as JSON"
+ec start --complete "$work/06_color.yaml" 2>/dev/null
+[ "$(q "SELECT column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'products' AND column_name = 'color'")" \
+    = "'red'::text" ] || fail "the converted migration did not add color"
+
 # Usage and file errors.
 set +e
 ec bogus 2>/dev/null; [ $? = 2 ] || fail "an unknown command does not exit 2"
@@ -107,4 +118,4 @@ grep -q 'backfill \[##############################\] 100%  1000000 rows in' "$wo
     || fail "the bar showed no progress on the way"
 [ "$(q "SELECT count(*) FILTER (WHERE registered) FROM public_05_registered.bookings")" = 333333 ] \
     || fail "the backfill did not fill registered"
-echo "client: migrate (twice), status, latest, validate, start, rollback, complete, baseline, pull, errors and the progress bar"
+echo "client: migrate (twice), status, latest, validate, start, rollback, complete, baseline, pull, convert, errors and the progress bar"
