@@ -68,7 +68,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
     for pkg in build-essential g++ make cmake postgresql-15-pgtap \
                libtap-parser-sourcehandler-pgtap-perl libipc-run-perl gnuplot-nox \
-               libpq-dev libyaml-cpp-dev python3 python3-yaml python3-jsonschema; do
+               libpq-dev libyaml-cpp-dev python3 python3-yaml python3-jsonschema \
+               debhelper postgresql-server-dev-all; do
         installed "$pkg" || want+=("$pkg")
     done
     if [ "${#want[@]}" -gt 0 ]; then
