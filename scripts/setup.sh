@@ -69,7 +69,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     for pkg in build-essential g++ make cmake postgresql-15-pgtap \
                libtap-parser-sourcehandler-pgtap-perl libipc-run-perl gnuplot-nox \
                libpq-dev libyaml-cpp-dev python3 python3-yaml python3-jsonschema \
-               debhelper postgresql-server-dev-all; do
+               debhelper postgresql-server-dev-all python3-sqlalchemy python3-psycopg2; do
         installed "$pkg" || want+=("$pkg")
     done
     if [ "${#want[@]}" -gt 0 ]; then
