@@ -68,6 +68,7 @@ struct Options {
 	bool force = false;
 	bool no_backfill = false;
 	bool yaml = false;
+	bool help = false;
 	std::vector<std::string> args;	/* command and its arguments */
 };
 
@@ -98,7 +99,7 @@ parse_options(int argc, char **argv)
 		};
 
 		if (a == "-h" || a == "--help")
-			o.args = {"help"};
+			o.help = true;
 		else if (a == "-d" || a == "--dbname" || a.rfind("--dbname=", 0) == 0)
 			o.dbname = value("dbname", "-d");
 		else if (a == "-s" || a == "--schema" || a.rfind("--schema=", 0) == 0)
@@ -117,7 +118,7 @@ parse_options(int argc, char **argv)
 			o.yaml = true;
 		else if (a.size() > 1 && a[0] == '-')
 			throw UsageError("unknown option " + a);
-		else if (o.args.empty() || o.args[0] != "help")
+		else
 			o.args.push_back(a);
 	}
 	return o;
@@ -397,13 +398,46 @@ convert(Connection &conn, const Options &o, const std::string &sql)
 	fputs(o.yaml ? json_to_yaml(rows.at(0, 0)).c_str() : (rows.at(0, 0) + "\n").c_str(), stdout);
 }
 
+/* COMMAND --help: that command's lines of the usage, and the options. */
+void
+print_command_help(const std::string &command)
+{
+	std::istringstream usage(kUsage);
+	std::string line;
+	bool		in_command = false;
+	bool		in_options = false;
+
+	printf("Usage: expand-contract [OPTIONS] %s\n\n", command.c_str());
+	while (std::getline(usage, line))
+	{
+		bool		command_line = line.rfind("  ", 0) == 0 && line.size() > 2 && line[2] != ' ';
+
+		if (command_line && !in_options)
+			in_command = line.rfind("  " + command + " ", 0) == 0 || line == "  " + command;
+		else if (!command_line && line.rfind("   ", 0) != 0)
+			in_command = false;
+		if (line == "Options:")
+		{
+			in_options = true;
+			printf("\n");
+		}
+		if (in_command || in_options)
+			printf("%s\n", line.c_str());
+	}
+}
+
 int
 run(const Options &o)
 {
-	if (o.args.empty() || o.args[0] == "help")
+	if (o.help && !o.args.empty())
 	{
-		fputs(kUsage, o.args.empty() ? stderr : stdout);
-		return o.args.empty() ? 2 : 0;
+		print_command_help(o.args[0]);
+		return 0;
+	}
+	if (o.help || o.args.empty())
+	{
+		fputs(kUsage, o.help ? stdout : stderr);
+		return o.help ? 0 : 2;
 	}
 
 	const std::string &command = o.args[0];

@@ -94,6 +94,11 @@ ec start --complete "$work/06_color.yaml" 2>/dev/null
 [ "$(q "SELECT column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'products' AND column_name = 'color'")" \
     = "'red'::text" ] || fail "the converted migration did not add color"
 
+# --help, for the client and for each command.
+"$EC" --help | grep -q "^  migrate DIR" || fail "--help"
+"$EC" start --help | grep -q "^  start FILE \[--complete\] \[--no-backfill\]" || fail "start --help"
+! "$EC" start --help | grep -q "^  migrate" || fail "start --help shows other commands"
+
 # Usage and file errors.
 set +e
 ec bogus 2>/dev/null; [ $? = 2 ] || fail "an unknown command does not exit 2"
