@@ -141,30 +141,6 @@ no_arguments(const Options &o)
 		throw UsageError(o.args[0] + " takes no arguments");
 }
 
-std::string
-json_text(const std::string &s)
-{
-	std::string out = "\"";
-
-	for (unsigned char c : s)
-	{
-		if (c == '"' || c == '\\')
-			out += '\\', out += (char) c;
-		else if (c == '\n')
-			out += "\\n";
-		else if (c < 0x20)
-		{
-			char		buf[8];
-
-			snprintf(buf, sizeof(buf), "\\u%04x", c);
-			out += buf;
-		}
-		else
-			out += (char) c;
-	}
-	return out + "\"";
-}
-
 /* Says what happened: a line on stderr, or a JSON object on stdout. */
 void
 report(const Options &o, const std::string &line, const std::map<std::string, std::string> &fields)
@@ -174,7 +150,7 @@ report(const Options &o, const std::string &line, const std::map<std::string, st
 		std::string out = "{";
 
 		for (const auto &f : fields)
-			out += (out.size() > 1 ? ", " : "") + json_text(f.first) + ": " + f.second;
+			out += (out.size() > 1 ? ", " : "") + json_string(f.first) + ": " + f.second;
 		printf("%s}\n", out.c_str());
 	}
 	else if (!o.quiet)
@@ -224,8 +200,8 @@ start_file(Connection &conn, const Options &o, const MigrationFile &file, bool t
 		complete(conn, o, true);
 	report(o, (then_complete ? "completed " : "started ") + file.name + ": version schema " + version +
 		   (o.no_backfill ? "" : ", " + std::to_string(rows) + " rows backfilled"),
-		   {{"migration", json_text(file.name)}, {"version_schema", json_text(version)},
-			{"phase", json_text(then_complete ? "completed" : "active")},
+		   {{"migration", json_string(file.name)}, {"version_schema", json_string(version)},
+			{"phase", json_string(then_complete ? "completed" : "active")},
 			{"rows_backfilled", std::to_string(rows)}});
 }
 
@@ -270,8 +246,8 @@ validate(Connection &conn, const Options &o, const MigrationFile &file)
 		std::string out = "[";
 
 		for (int r = 0; r < steps.size(); r++)
-			out += std::string(r > 0 ? ", " : "") + "{\"phase\": " + json_text(steps.at(r, 0)) +
-				", \"statement\": " + json_text(steps.at(r, 1)) + "}";
+			out += std::string(r > 0 ? ", " : "") + "{\"phase\": " + json_string(steps.at(r, 0)) +
+				", \"statement\": " + json_string(steps.at(r, 1)) + "}";
 		printf("%s]\n", out.c_str());
 		return;
 	}
@@ -358,7 +334,7 @@ pull(Connection &conn, const Options &o, const std::string &dir)
 		out << rows.at(r, 1) << "\n";
 	}
 	report(o, "pull: " + std::to_string(rows.size()) + " migrations written to " + dir,
-		   {{"written", std::to_string(rows.size())}, {"directory", json_text(dir)}});
+		   {{"written", std::to_string(rows.size())}, {"directory", json_string(dir)}});
 }
 
 void
@@ -370,7 +346,7 @@ latest(Connection &conn, const Options &o)
 		throw ServerError("55000", "schema \"" + o.schema + "\" has no migration history", "",
 						  "Start one, or record the schema as it is with baseline NAME.");
 	if (o.json)
-		printf("{\"version_schema\": %s}\n", json_text(rows.at(0, 0)).c_str());
+		printf("{\"version_schema\": %s}\n", json_string(rows.at(0, 0)).c_str());
 	else
 		printf("%s\n", rows.at(0, 0).c_str());
 }
@@ -489,7 +465,7 @@ run(const Options &o)
 									  {argument(o, 1, "a name"), o.schema});
 
 		report(o, "baseline " + o.args[1] + ": version schema " + rows.at(0, 0),
-			   {{"migration", json_text(o.args[1])}, {"version_schema", json_text(rows.at(0, 0))}});
+			   {{"migration", json_string(o.args[1])}, {"version_schema", json_string(rows.at(0, 0))}});
 	}
 	else
 	{
@@ -510,8 +486,8 @@ print_error(const Options &o, const std::string &sqlstate, const std::string &me
 		fprintf(stderr, "HINT: %s\n", hint.c_str());
 	if (o.json)
 		printf("{\"error\": {\"sqlstate\": %s, \"message\": %s, \"detail\": %s, \"hint\": %s}}\n",
-			   json_text(sqlstate).c_str(), json_text(message).c_str(), json_text(detail).c_str(),
-			   json_text(hint).c_str());
+			   json_string(sqlstate).c_str(), json_string(message).c_str(), json_string(detail).c_str(),
+			   json_string(hint).c_str());
 }
 
 } // namespace

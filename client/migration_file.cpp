@@ -38,35 +38,6 @@ stem_of(const std::string &path)
 	return dot == std::string::npos ? base : base.substr(0, dot);
 }
 
-std::string
-json_string(const std::string &text)
-{
-	std::string out = "\"";
-
-	for (unsigned char c : text)
-	{
-		switch (c)
-		{
-			case '"': out += "\\\""; break;
-			case '\\': out += "\\\\"; break;
-			case '\n': out += "\\n"; break;
-			case '\r': out += "\\r"; break;
-			case '\t': out += "\\t"; break;
-			default:
-				if (c < 0x20)
-				{
-					char		buf[8];
-
-					snprintf(buf, sizeof(buf), "\\u%04x", c);
-					out += buf;
-				}
-				else
-					out += (char) c;
-		}
-	}
-	return out + "\"";
-}
-
 /* A plain scalar as YAML 1.2's core schema types it. */
 std::string
 plain_scalar_json(const std::string &value)
@@ -185,6 +156,35 @@ json_to_yaml(const std::string &json)
 
 	emit_yaml(out, YAML::Load(json));
 	return std::string(out.c_str()) + "\n";
+}
+
+std::string
+json_string(const std::string &text)
+{
+	std::string out = "\"";
+
+	for (unsigned char c : text)
+	{
+		switch (c)
+		{
+			case '"': out += "\\\""; break;
+			case '\\': out += "\\\\"; break;
+			case '\n': out += "\\n"; break;
+			case '\r': out += "\\r"; break;
+			case '\t': out += "\\t"; break;
+			default:
+				if (c < 0x20)
+				{
+					char		buf[8];
+
+					snprintf(buf, sizeof(buf), "\\u%04x", c);
+					out += buf;
+				}
+				else
+					out += (char) c;
+		}
+	}
+	return out + "\"";
 }
 
 bool

@@ -19,6 +19,9 @@ struct MigrationFile {
  * read or parsed. */
 MigrationFile read_migration_file(const std::string &path);
 
+/* `text` as a JSON string literal. */
+std::string json_string(const std::string &text);
+
 /* A JSON document as YAML (strings quoted, so they read back as strings). */
 std::string json_to_yaml(const std::string &json);
 
