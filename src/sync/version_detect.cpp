@@ -155,7 +155,9 @@ define_version_setting()
 							   &version_setting,
 							   "",
 							   PGC_USERSET,
-							   0,
+							   /* Reported to the client (ParameterStatus), so a pooler
+							    * that tracks parameters per client can carry it. */
+							   GUC_REPORT,
 							   NULL, ec_version_setting_assigned, NULL);
 }
 
