@@ -27,7 +27,7 @@ read_progress(Connection &watcher, const std::string &schema)
 		"SELECT pg_catalog.sum(rows_done)::bigint, pg_catalog.sum(rows_total)::bigint, "
 		"       pg_catalog.sum(rows_per_second)::float8, "
 		"       pg_catalog.max(EXTRACT(epoch FROM eta))::bigint "
-		"FROM expand_contract.backfill_status WHERE schema_name = $1",
+		"FROM expand_contract.backfill_status WHERE schema_name OPERATOR(pg_catalog.=) $1",
 		{schema});
 	Progress	p;
 

@@ -275,7 +275,8 @@ migration_files(const std::string &dir)
 std::map<std::string, std::string>
 history(Connection &conn, const Options &o)
 {
-	Rows		rows = conn.query("SELECT name, phase FROM expand_contract.migrations WHERE schema_name = $1",
+	Rows		rows = conn.query("SELECT name, phase FROM expand_contract.migrations "
+								  "WHERE schema_name OPERATOR(pg_catalog.=) $1",
 								  {o.schema});
 	std::map<std::string, std::string> phases;
 
@@ -321,7 +322,7 @@ void
 pull(Connection &conn, const Options &o, const std::string &dir)
 {
 	Rows		rows = conn.query("SELECT name, pg_catalog.jsonb_pretty(document) FROM expand_contract.migrations "
-								  "WHERE schema_name = $1 ORDER BY started_at", {o.schema});
+								  "WHERE schema_name OPERATOR(pg_catalog.=) $1 ORDER BY started_at", {o.schema});
 
 	mkdir(dir.c_str(), 0777);
 	for (int r = 0; r < rows.size(); r++)

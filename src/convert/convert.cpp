@@ -286,6 +286,25 @@ column_json(const Source &src, const ColumnDef *def, const char *table)
 	return column.done();
 }
 
+/* Whether pgroll needs "up" for a column added to a table with rows: NOT
+ * NULL (or a primary key) and no default to fill them. */
+bool
+needs_up(const ColumnDef *def)
+{
+	bool		not_null = false;
+	ListCell   *lc;
+
+	foreach(lc, def->constraints)
+	{
+		ConstrType type = lfirst_node(Constraint, lc)->contype;
+
+		if (type == CONSTR_DEFAULT || type == CONSTR_IDENTITY || type == CONSTR_GENERATED)
+			return false;
+		not_null = not_null || type == CONSTR_NOTNULL || type == CONSTR_PRIMARY;
+	}
+	return not_null;
+}
+
 /* A table constraint as create_table's (or create_constraint's) fields. */
 JsonObjectText &
 constraint_fields(JsonObjectText &out, const Source &src, const Constraint *c, const char *table)
@@ -372,12 +391,9 @@ convert_alter_command(const Source &src, const char *table, const AlterTableCmd 
 		case AT_AddColumn:
 		{
 			const ColumnDef *def = castNode(ColumnDef, cmd->def);
-			const char *column = column_json(src, def, table);
-			bool		needs_up = strstr(column, "\"nullable\": false") != NULL &&
-				strstr(column, "\"default\": ") == NULL;
 
-			op.str("table", table).raw("column", column);
-			if (needs_up)
+			op.str("table", table).raw("column", column_json(src, def, table));
+			if (needs_up(def))
 				op.str("up", kTodo);
 			return operation("add_column", op.done());
 		}

@@ -289,7 +289,7 @@ unique_on_copies(MigrationPlan *plan, PlannedTable *table, const char *name, con
 									 psprintf("(%s)%s", plan_referenced_columns_sql(plan, table->name, columns),
 											  index_build_parameters_sql(plan, table, op,
 																		 op.optional_bool("nulls_not_distinct", false))),
-									 true});
+									 true, NULL});
 	plan->complete_ddl = lappend(plan->complete_ddl,
 								 psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s", table_sql,
 										  qi(name), primary ? "PRIMARY KEY" : "UNIQUE", qi(name),

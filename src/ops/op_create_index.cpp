@@ -133,7 +133,7 @@ op_create_index(MigrationPlan *plan, const JsonObject &op)
 		appendStringInfo(&sql, " WHERE %s",
 						 check_on_new_version(plan, table, predicate, "field \"predicate\""));
 
-	plan_index_build(plan, table, name, IndexDefinition{op.optional_bool("unique", false), sql.data, false});
+	plan_index_build(plan, table, name, IndexDefinition{op.optional_bool("unique", false), sql.data, false, NULL});
 }
 
 } // namespace ec

@@ -304,10 +304,8 @@ plan_partitioned_index(MigrationPlan *plan, const PlannedTable *table, const cha
 	ListCell   *lc;
 
 	/* A partition's index keeps its name after complete: named after the
-	 * parent's final name (a carried index's staged name without "_ec_i_"). */
-	const char *staged_prefix = EC_PREFIX "i_";
-	const char *final_name = strncmp(name, staged_prefix, strlen(staged_prefix)) == 0
-		? name + strlen(staged_prefix) : name;
+	 * parent's final name. */
+	const char *final_name = index.final_name ? index.final_name : name;
 
 	if (index.backs_constraint)
 		ereport(ERROR,

@@ -36,6 +36,7 @@ struct IndexDefinition {
 	bool unique;
 	const char *definition;
 	bool backs_constraint;     /* complete turns it into a constraint */
+	const char *final_name;    /* the name complete gives it; NULL: its own */
 };
 
 /*

@@ -11,11 +11,13 @@
  * row with the migration's rules (the parent's sync trigger, bound by name
  * on the table), so that once attached the new version reads its rows
  * right: views already open cannot wait for a backfill. It runs as the
- * migration's owner; the table is not read by the application yet, so it
- * is updated in one statement.
+ * migration's owner and takes its locks as the phases do (phase_lock.hpp);
+ * the table is not read by the application yet, so it is updated in one
+ * statement.
  */
 #include "boundary.hpp"
 #include "catalog/catalog.hpp"
+#include "phase/phase_lock.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
 #include "plan/expression.hpp"
@@ -75,10 +77,12 @@ add_staged_checks(Oid parent, Oid table, const char *table_sql)
 	List	   *checks = sql_rows(
 		"SELECT p.conname::pg_catalog.text, pg_catalog.pg_get_constraintdef(p.oid) "
 		"FROM pg_catalog.pg_constraint p "
-		"WHERE p.conrelid = $1::pg_catalog.oid AND p.contype = 'c' "
+		"WHERE p.conrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+		"  AND p.contype OPERATOR(pg_catalog.=) 'c' "
 		"  AND pg_catalog.starts_with(p.conname::pg_catalog.text, $3) "
 		"  AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c "
-		"                  WHERE c.conrelid = $2::pg_catalog.oid AND c.conname = p.conname)",
+		"                  WHERE c.conrelid OPERATOR(pg_catalog.=) $2::pg_catalog.oid "
+		"                    AND c.conname OPERATOR(pg_catalog.=) p.conname)",
 		3, args);
 	ListCell   *lc;
 
@@ -163,6 +167,20 @@ prepare_partition(Oid table, Oid partitioned)
 	return rows;
 }
 
+struct PrepareArgs {
+	Oid table;
+	Oid partitioned;
+	int64 rows;
+};
+
+void
+prepare_attempt(void *arg)
+{
+	PrepareArgs *args = static_cast<PrepareArgs *>(arg);
+
+	args->rows = prepare_partition(args->table, args->partitioned);
+}
+
 } // namespace
 
 } // namespace ec
@@ -175,12 +193,13 @@ EC_FUNCTION(ec_prepare_partition)
 				 errmsg("prepare_partition needs a table and a partitioned table")));
 
 	int			pinned = ec::pin_settings(ec::kPinnedSearchPath);
+	ec::PrepareArgs args = {PG_GETARG_OID(0), PG_GETARG_OID(1), 0};
 
 	SPI_connect();
-
-	int64		rows = ec::prepare_partition(PG_GETARG_OID(0), PG_GETARG_OID(1));
-
+	/* ALTER TABLE locks the table ACCESS EXCLUSIVE: waited for as a phase
+	 * waits, one short lock timeout at a time. */
+	ec::run_phase("prepare_partition", get_rel_namespace(args.partitioned), ec::prepare_attempt, &args);
 	SPI_finish();
 	ec::unpin_settings(pinned);
-	PG_RETURN_INT64(rows);
+	PG_RETURN_INT64(args.rows);
 }

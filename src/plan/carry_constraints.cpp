@@ -245,7 +245,7 @@ carry_index(MigrationPlan *plan, PlannedTable *table, Oid index, Oid constraint)
 																	   qi(get_tablespace_name(tablespace))) : "",
 									 pred ? " WHERE " : "",
 									 pred ? carried_expression_sql(table, pred) : ""),
-											OidIsValid(constraint)});
+											OidIsValid(constraint), name});
 	if (!OidIsValid(constraint))
 	{
 		plan->complete_ddl = lappend(plan->complete_ddl,
