@@ -51,3 +51,38 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_convert';
 COMMENT ON FUNCTION @extschema@.convert(text) IS
     'DDL (CREATE TABLE, ALTER TABLE ..., CREATE/DROP INDEX, DROP TABLE, RENAME, COMMENT ON COLUMN) as a pgroll migration document; up/down left as TODO where pgroll leaves them, anything else kept as an sql operation with a WARNING';
+
+-- Logical replication: the publisher's phases are applied on a subscriber
+-- when its row of the migration arrives (in the apply worker, hence ENABLE
+-- ALWAYS); the subscriber's catalog keeps only its own rows.
+CREATE FUNCTION @extschema@.replicated_phase()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ec_replicated_phase';
+REVOKE ALL ON FUNCTION @extschema@.replicated_phase() FROM PUBLIC;
+CREATE TRIGGER replicated_phase BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.migrations
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.replicated_phase();
+ALTER TABLE @extschema@.migrations ENABLE ALWAYS TRIGGER replicated_phase;
+
+CREATE FUNCTION @extschema@.local_catalog_row()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ec_local_catalog_row';
+REVOKE ALL ON FUNCTION @extschema@.local_catalog_row() FROM PUBLIC;
+CREATE TRIGGER local_catalog_row BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.backfill_progress
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.local_catalog_row();
+ALTER TABLE @extschema@.backfill_progress ENABLE ALWAYS TRIGGER local_catalog_row;
+CREATE TRIGGER local_catalog_row BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.backfill_runs
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.local_catalog_row();
+ALTER TABLE @extschema@.backfill_runs ENABLE ALWAYS TRIGGER local_catalog_row;
+CREATE TRIGGER local_catalog_row BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.index_builds
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.local_catalog_row();
+ALTER TABLE @extschema@.index_builds ENABLE ALWAYS TRIGGER local_catalog_row;
+
+CREATE FUNCTION @extschema@.publish_catalog(publication name)
+RETURNS boolean
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_publish_catalog';
+COMMENT ON FUNCTION @extschema@.publish_catalog(name) IS
+    'Add the migration catalog to a publication, so that its subscribers apply each migration of the tables it publishes when it arrives; returns whether it was added';

@@ -2,7 +2,7 @@
 BEGIN;
 -- pgTAP runs in one transaction: let the phases run inside it.
 SET LOCAL expand_contract.phase_in_transaction_block = on;
-SELECT plan(62);
+SELECT plan(63);
 
 -- start ------------------------------------------------------------------------
 SELECT has_function('expand_contract', 'start', ARRAY['text', 'jsonb', 'name'],
@@ -61,15 +61,19 @@ SELECT ok(has_function_privilege('public', 'expand_contract.sync_trigger()', 'EX
 SELECT ok(to_regprocedure('expand_contract.catalog_row_guard()') IS NOT NULL
           AND NOT has_function_privilege('public', 'expand_contract.catalog_row_guard()', 'EXECUTE'),
           'PUBLIC may not execute catalog_row_guard');
+-- So are the triggers that apply a publisher's phases on a subscriber.
+SELECT ok(NOT has_function_privilege('public', 'expand_contract.replicated_phase()', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'expand_contract.local_catalog_row()', 'EXECUTE'),
+          'PUBLIC may not execute replicated_phase or local_catalog_row');
 
 -- C implementations live in the extension's library ----------------------------
 SELECT is((SELECT array_agg(p.proname::text || ':' || l.lanname ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'expand_contract'::regnamespace),
-          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'catalog_row_guard:c', 'complete:c', 'convert:c', 'guard_ddl:c', 'mirror_grants:c', 'new_version_open:c', 'pause_backfill:c', 'prepare_partition:c', 'resume_backfill:c',
+          ARRAY['backfill:c', 'baseline:c', 'cancel_backfill:c', 'catalog_row_guard:c', 'complete:c', 'convert:c', 'guard_ddl:c', 'local_catalog_row:c', 'mirror_grants:c', 'new_version_open:c', 'pause_backfill:c', 'prepare_partition:c', 'publish_catalog:c', 'replicated_phase:c', 'resume_backfill:c',
                 'rollback:c', 'run_backfill:c', 'start:c', 'start_backfill:c', 'start_index_builds:c', 'status:sql',
                 'sync_trigger:c', 'validate:c', 'verify:c', 'version_use:c', 'wait_for_index_builds:c'],
-          'the interface is exactly baseline, catalog_row_guard, convert, guard_ddl, mirror_grants, prepare_partition, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, start_index_builds, wait_for_index_builds, validate, verify, version_use, new_version_open, status, sync_trigger');
+          'the interface is exactly baseline, catalog_row_guard, convert, guard_ddl, local_catalog_row, mirror_grants, prepare_partition, publish_catalog, replicated_phase, start, complete, rollback, backfill, run_backfill, start/pause/resume/cancel_backfill, start_index_builds, wait_for_index_builds, validate, verify, version_use, new_version_open, status, sync_trigger');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'expand_contract'::regnamespace
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')

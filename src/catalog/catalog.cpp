@@ -203,6 +203,16 @@ record_backfill_table(MigrationPlan *plan, const char *table_name, List *key_col
 }
 
 void
+record_backfill_done(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+
+	catalog_exec("UPDATE expand_contract.backfill_progress SET done = true, "
+				 "updated_at = pg_catalog.clock_timestamp() "
+				 "WHERE schema_name = $1 AND migration = $2 AND NOT done", 2, args);
+}
+
+void
 record_completed_migration(const MigrationRecord &record)
 {
 	const char *args[] = {record.schema, record.name};

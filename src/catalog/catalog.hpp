@@ -52,6 +52,9 @@ void record_started_migration(MigrationPlan *plan, const char *parent, const cha
 void record_backfill_table(MigrationPlan *plan, const char *table_name, List *key_columns,
 						   const char *rows_estimate);
 void record_completed_migration(const MigrationRecord &record);
+/* Every table of the migration counts as backfilled: on a subscriber, once
+ * the publisher says so (its batches arrived as rows). */
+void record_backfill_done(const MigrationRecord &record);
 void forget_migration(const MigrationRecord &record);
 
 /* ERROR 42501 unless the caller has the privileges of the migration's owner. */

@@ -93,13 +93,15 @@ void
 finish_build(const Builder &b, const char *migration, const char *index, const char *state,
 			 const char *error)
 {
-	const char *args[] = {b.schema, migration, index, state, error};
+	const char *args[] = {b.schema, migration, index, state, error, psprintf("%d", MyProcPid)};
 
+	/* Only while the build is still ours: a subscriber's complete may have
+	 * stopped us and built the index itself. */
 	builder_begin();
 	catalog_exec("UPDATE expand_contract.index_builds SET state = $4, error = $5, "
 				 "finished_at = pg_catalog.clock_timestamp() "
-				 "WHERE schema_name = $1 AND migration = $2 AND index_name = $3",
-				 5, args);
+				 "WHERE schema_name = $1 AND migration = $2 AND index_name = $3 AND pid = $6::integer",
+				 6, args);
 	builder_commit();
 }
 
@@ -474,6 +476,56 @@ require_index_builds_valid(const MigrationRecord &record)
 			 : errhint("Wait for it (expand_contract.index_build_status), or "
 					   "SELECT expand_contract.start_index_builds('%s') if no worker builds it.",
 					   record.schema)));
+}
+
+namespace {
+
+/* The statement create_index_sql wrote, without CONCURRENTLY. */
+const char *
+built_in_transaction(const char *statement)
+{
+	static const char *const kForms[][2] = {
+		{"CREATE INDEX CONCURRENTLY ", "CREATE INDEX "},
+		{"CREATE UNIQUE INDEX CONCURRENTLY ", "CREATE UNIQUE INDEX "},
+	};
+
+	for (const auto &form : kForms)
+		if (strncmp(statement, form[0], strlen(form[0])) == 0)
+			return psprintf("%s%s", form[1], statement + strlen(form[0]));
+	elog(ERROR, "expand_contract: unexpected index build statement: %s", statement);
+}
+
+} // namespace
+
+void
+build_unfinished_indexes_here(const MigrationRecord &record)
+{
+	const char *args[] = {record.schema, record.name};
+
+	stop_index_builds(record);
+
+	List	   *rows = catalog_rows("SELECT index_name, statement FROM expand_contract.index_builds "
+									"WHERE schema_name = $1 AND migration = $2 AND state <> 'valid' "
+									"ORDER BY index_name", 2, args);
+	ListCell   *lc;
+
+	if (rows == NIL)
+		return;
+
+	RunAs		owner = begin_run_as(record.owner, kPinnedSearchPath);
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+
+		/* What a stopped build left: PostgreSQL's invalid index. */
+		sql_exec(psprintf("DROP INDEX IF EXISTS %s", qname(record.schema, row[0])));
+		sql_exec(built_in_transaction(row[1]));
+	}
+	end_run_as(owner);
+	catalog_exec("UPDATE expand_contract.index_builds SET state = 'valid', error = NULL, pid = NULL, "
+				 "finished_at = pg_catalog.clock_timestamp() "
+				 "WHERE schema_name = $1 AND migration = $2 AND state <> 'valid'", 2, args);
 }
 
 void

@@ -64,6 +64,12 @@ void launch_index_builds(const char *schema, const char *migration);
 
 /* complete(): ERROR 55000 unless every build of the migration is valid. */
 void require_index_builds_valid(const MigrationRecord &record);
+/* complete() on a logical subscriber: every build not valid yet is stopped
+ * and run here, in the apply worker's transaction, without CONCURRENTLY
+ * (which cannot run there). The subscriber's only writer is the apply
+ * worker itself, and the publisher has built the same index on the same
+ * rows, so this blocks no client and cannot fail on a duplicate. */
+void build_unfinished_indexes_here(const MigrationRecord &record);
 /* rollback(): asks running builders of the migration to stop. */
 void stop_index_builds(const MigrationRecord &record);
 

@@ -14,7 +14,9 @@
 #include "pg/error_context.hpp"
 #include "ops/operations.hpp"
 #include "phase/index_builds.hpp"
+#include "phase/lifecycle.hpp"
 #include "phase/phase_lock.hpp"
+#include "phase/replication.hpp"
 #include "pg/security.hpp"
 #include "sync/version_activity.hpp"
 #include "pg/sql.hpp"
@@ -173,6 +175,11 @@ struct StartArgs {
 	const char *schema;
 	const char *version_schema;	/* out */
 	bool builds_indexes;		/* out */
+	/* Applied from a publisher (replicated_phase.cpp): its parent and
+	 * previous version, not this database's history. */
+	bool replicated = false;
+	const char *parent = NULL;
+	const char *previous_version_schema = NULL;
 };
 
 void
@@ -205,12 +212,19 @@ start_attempt(void *arg)
 	plan->names = args->caller;
 
 	last_completed_migration(schema, &parent, &previous_version_schema);
+	if (args->replicated)
+	{
+		parent = args->parent;
+		previous_version_schema = args->previous_version_schema;
+	}
 	if (previous_version_schema != NULL && OidIsValid(get_namespace_oid(previous_version_schema, true)))
 		plan->previous_version_schema = previous_version_schema;
 
 	ListCell   *lc;
 
 	apply_operations(plan, document);
+	if (!args->replicated)
+		require_replicable(plan);
 	plan_carry_constraints(plan);
 	foreach(lc, plan->tables)
 		install_sync_trigger(plan, (PlannedTable *) lfirst(lc));
@@ -583,3 +597,129 @@ EC_FUNCTION(ec_rollback)
 	SPI_finish();
 	PG_RETURN_VOID();
 }
+
+namespace ec {
+
+namespace {
+
+/* The subscriber's open migration of `schema`, which must be the
+ * publisher's `name`: anything else means the two sides went apart. */
+MigrationRecord
+lock_replicated_migration(const char *schema, const char *name, const char *action)
+{
+	MigrationRecord record = lock_active_migration(schema, action);
+
+	if (strcmp(record.name, name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s the publisher's migration \"%s\" of schema \"%s\": migration \"%s\" is open here",
+						action, name, schema, record.name),
+				 errhint("Roll back the subscriber's own migration; the publisher's phases are applied here.")));
+	return record;
+}
+
+struct ReplicatedPhaseArgs {
+	const char *schema;
+	const char *name;
+};
+
+void
+replicated_open_attempt(void *arg)
+{
+	ReplicatedPhaseArgs *args = static_cast<ReplicatedPhaseArgs *>(arg);
+	MigrationRecord record = lock_replicated_migration(args->schema, args->name, "open");
+
+	record_backfill_done(record);
+	open_new_version_if_backfilled(record);
+}
+
+void
+replicated_complete_attempt(void *arg)
+{
+	ReplicatedPhaseArgs *args = static_cast<ReplicatedPhaseArgs *>(arg);
+	MigrationRecord record = lock_replicated_migration(args->schema, args->name, "complete");
+
+	record_backfill_done(record);
+	build_unfinished_indexes_here(record);
+	open_new_version_if_backfilled(record);
+	run_planned_steps(record, record.previous_version_schema, record.complete_steps);
+	record_completed_migration(record);
+}
+
+void
+replicated_rollback_attempt(void *arg)
+{
+	ReplicatedPhaseArgs *args = static_cast<ReplicatedPhaseArgs *>(arg);
+	MigrationRecord record = lock_replicated_migration(args->schema, args->name, "roll back");
+
+	stop_index_builds(record);
+	run_planned_steps(record, record.version_schema, record.rollback_steps);
+	forget_migration(record);
+}
+
+void
+run_replicated_phase(const char *phase, const char *schema, const char *name, void (*attempt)(void *))
+{
+	ReplicatedPhaseArgs args = {schema, name};
+	int			pinned = pin_settings(kPinnedSearchPath);
+
+	run_phase(phase, get_namespace_oid(schema, false), attempt, &args);
+	unpin_settings(pinned);
+}
+
+} // namespace
+
+void
+apply_replicated_start(const ReplicatedMigration &migration)
+{
+	MigrationRecord open;
+	int			pinned = pin_settings(kPinnedSearchPath);
+
+	if (find_active_migration(migration.schema, &open, false) && strcmp(open.name, migration.name) == 0)
+	{
+		unpin_settings(pinned);
+		return;
+	}
+
+	StartArgs	args = {{migration.sql_search_path, true}, migration.name, migration.document,
+						require_schema(migration.schema), NULL, false};
+
+	args.replicated = true;
+	args.parent = migration.parent;
+	args.previous_version_schema = migration.previous_version_schema;
+
+	/* Started by its owner, as on the publisher: what start creates is the
+	 * owner's, and its checks are the owner's. The apply worker's user (a
+	 * superuser) may become any role; an ERROR restores it. */
+	Oid			saved_user;
+	int			saved_context;
+
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(role_oid(migration.owner, psprintf("migration \"%s\"", migration.name)),
+						   saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	run_phase("start", get_namespace_oid(args.schema, false), start_attempt, &args);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	if (args.builds_indexes)
+		launch_index_builds(args.schema, args.name);
+	unpin_settings(pinned);
+}
+
+void
+apply_replicated_open(const char *schema, const char *name)
+{
+	run_replicated_phase("open", schema, name, replicated_open_attempt);
+}
+
+void
+apply_replicated_complete(const char *schema, const char *name)
+{
+	run_replicated_phase("complete", schema, name, replicated_complete_attempt);
+}
+
+void
+apply_replicated_rollback(const char *schema, const char *name)
+{
+	run_replicated_phase("rollback", schema, name, replicated_rollback_attempt);
+}
+
+} // namespace ec
