@@ -47,8 +47,19 @@ apt_install() {
         APT_UPDATED=1
     fi
     log "apt-get install $*"
+    # Packages with a service (postgresql-15, pgbouncer) would start it:
+    # the tests start their own servers, and leave none running.
+    local policy=/usr/sbin/policy-rc.d own_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+        "${SUDO[@]}" chmod 755 "$policy"
+        own_policy=1
+    fi
+    local status=0
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "$@"
+        apt-get install -y -qq --no-install-recommends "$@" || status=$?
+    [ "$own_policy" = 1 ] && "${SUDO[@]}" rm -f "$policy"
+    return "$status"
 }
 
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -69,7 +80,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     for pkg in build-essential g++ make cmake postgresql-15-pgtap \
                libtap-parser-sourcehandler-pgtap-perl libipc-run-perl gnuplot-nox \
                libpq-dev libyaml-cpp-dev python3 python3-yaml python3-jsonschema \
-               debhelper postgresql-server-dev-all python3-sqlalchemy python3-psycopg2; do
+               debhelper postgresql-server-dev-all python3-sqlalchemy python3-psycopg2 pgbouncer; do
         installed "$pkg" || want+=("$pkg")
     done
     if [ "${#want[@]}" -gt 0 ]; then

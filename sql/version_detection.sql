@@ -1,15 +1,18 @@
 -- version_detection: how the sync trigger decides whether a write comes from
 -- the OLD or the NEW version of the app.
 --
---   1. the session setting expand_contract.version, when it names the new
---      version (its version schema or migration name) or the old one (the
---      base schema or the previous version schema);
---   2. otherwise the view the statement writes through: a view of the new
---      version schema means the new version;
+--   1. the view the statement writes through: a view of the new version
+--      schema means the new version, whatever the session's setting says;
+--   2. for a statement that writes the table itself, the session setting
+--      expand_contract.version, when it names the new version (its version
+--      schema or migration name) or the old one (the base schema or the
+--      previous version schema); but a statement that assigns a column only
+--      the old version has is the old version's;
 --   3. otherwise (the statement writes the base table) the old version.
 --
--- Rule 2 needs no session state, so it holds for schema-qualified names, for
--- any search_path, and behind transaction-pooling poolers.
+-- Rule 1 needs no session state, so it holds for schema-qualified names, for
+-- any search_path, and behind transaction-pooling poolers, where a setting
+-- one client made may reach another's transactions.
 
 CREATE SCHEMA version_detection;
 SET search_path = version_detection;
@@ -145,31 +148,44 @@ UPDATE bookings SET studio = 'Pottery' WHERE student = 'Ada';
 DELETE FROM bookings WHERE studio = 'probe';
 
 --------------------------------------------------------------------------------
--- expand_contract.version overrides the view
+-- expand_contract.version decides for writes of the table itself
 --------------------------------------------------------------------------------
+-- Probe C: a booked row, then an UPDATE of the table itself that assigns
+-- only the new version's staged column: the setting decides.
+INSERT INTO bookings (student, studio, status) VALUES
+    ('C: table, staged column only, version = version schema', 'probe', 'booked'),
+    ('C: table, staged column only, version = migration name', 'probe', 'booked'),
+    ('C: table, staged column only, version = unrelated name', 'probe', 'booked'),
+    ('C: table, staged column only, SET LOCAL version', 'probe', 'booked'),
+    ('C: table, staged column only, after that transaction', 'probe', 'booked');
+PREPARE staged_write(text) AS
+UPDATE version_detection.bookings SET _ec_new_booking_status = 'cancelled' WHERE student = $1;
 SET expand_contract.version = 'version_detection_02_split_status';
-EXECUTE base_write('A: table, version = version schema');
+EXECUTE staged_write('C: table, staged column only, version = version schema');
 SET expand_contract.version = '02_split_status';
-EXECUTE base_write('A: table, version = migration name');
+EXECUTE staged_write('C: table, staged column only, version = migration name');
 SET expand_contract.version = 'some_other_schema';   -- names neither version: ignored
-EXECUTE base_write('A: table, version = unrelated name');
+EXECUTE staged_write('C: table, staged column only, version = unrelated name');
 BEGIN;
 SET LOCAL expand_contract.version = 'version_detection_02_split_status';
-EXECUTE base_write('A: table, SET LOCAL version = version schema');
+EXECUTE staged_write('C: table, staged column only, SET LOCAL version');
 COMMIT;
-EXECUTE base_write('A: table, after that transaction (unrelated name again)');
-RESET expand_contract.version;
--- Naming the old version makes a write through the new view an old-version
--- write: status does not follow booking_status, and booking_status, which is
--- not the old version's to set, is computed from status all the same.
-INSERT INTO bookings (student, studio, status) VALUES ('B: view, version = base schema', 'probe', 'booked');
+EXECUTE staged_write('C: table, staged column only, after that transaction');
+-- A statement that assigns status, a column only the old version has (the
+-- new version's writes compute it), is the old version's even when the
+-- setting names the new one: a setting leaked to an old client of a pool
+-- must not make its writes lose status.
+SET expand_contract.version = 'version_detection_02_split_status';
+EXECUTE base_write('A: table assigning status, version = new version schema');
+-- The view written through wins over the setting in the other direction
+-- too: naming the old version does not make a write through the new
+-- version's view an old-version write.
+INSERT INTO bookings (student, studio, status) VALUES ('B: new view, version = base schema', 'probe', 'booked');
 SET expand_contract.version = 'version_detection';
 UPDATE version_detection_02_split_status.bookings SET booking_status = 'cancelled'
- WHERE student = 'B: view, version = base schema';
+ WHERE student = 'B: new view, version = base schema';
 RESET expand_contract.version;
 SELECT situation, written_as FROM probes ORDER BY situation;
-SELECT student, status, _ec_new_booking_status FROM bookings
- WHERE student = 'B: view, version = base schema';
 DELETE FROM bookings WHERE studio = 'probe';
 
 --------------------------------------------------------------------------------

@@ -360,6 +360,21 @@ int trigger_format(const Trigger *trigger);
  * child of the caller's (per-row) context and moved under CacheMemoryContext
  * only once complete, so an error half-way leaks nothing.
  */
+
+/* The columns the new version's writes compute (the downs' targets): only
+ * the old version has them, so a statement assigning one is the old
+ * version's, whatever the session's setting says. */
+List *
+old_only_columns(List *downs, TupleDesc desc)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, downs)
+		names = lappend(names, pstrdup(NameStr(TupleDescAttr(desc, ((SyncRule *) lfirst(lc))->target - 1)->attname)));
+	return names;
+}
+
 SyncState *
 compile_state(Trigger *trigger, Relation rel)
 {
@@ -409,6 +424,7 @@ compile_state(Trigger *trigger, Relation rel)
 	}
 	state->ups = compile_targets(ups, &state->nups, &state->spec.ups, &state->read_tables);
 	state->downs = compile_targets(downs, &state->ndowns, &state->spec.downs, &state->read_tables);
+	state->spec.identity.old_only_columns = old_only_columns(state->spec.downs, state->desc);
 	state->econtext = CreateStandaloneExprContext();
 	state->work_slot = MakeSingleTupleTableSlot(state->desc, &TTSOpsHeapTuple);
 	state->values = (Datum *) palloc0(sizeof(Datum) * state->desc->natts);

@@ -162,10 +162,10 @@ define_version_setting()
 }
 
 /*
- * Rule 1, the setting: Match::None when it does not name either version. It
- * is the session's word about the session's own writes, so it does not reach
- * into a SECURITY DEFINER function (or any code run with another role's
- * rights): a caller must not change how the definer's writes are attributed.
+ * The setting: Match::None when it does not name either version. It is the
+ * session's word about the session's own writes, so it does not reach into
+ * a SECURITY DEFINER function (or any code run with another role's rights):
+ * a caller must not change how the definer's writes are attributed.
  */
 Match
 setting_version(const VersionIdentity &identity)
@@ -178,32 +178,97 @@ setting_version(const VersionIdentity &identity)
 }
 
 bool
-planned_write_is_new_version(const VersionIdentity &identity, List *rtable, Oid relid)
+is_old_only_column(const VersionIdentity &identity, const char *name)
 {
+	ListCell   *lc;
+
+	foreach(lc, identity.old_only_columns)
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the statement inserts or updates, in `relid`, a column only the
+ * old version has (what the client named, as the permission check sees it). */
+bool
+assigns_old_only_column(const VersionIdentity &identity, List *rtable, Oid relid)
+{
+	ListCell   *lc;
+
+	if (identity.old_only_columns == NIL)
+		return false;
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind != RTE_RELATION || rte->relid != relid)
+			continue;
+
+		Bitmapset  *assigned = bms_union(rte->insertedCols, rte->updatedCols);
+		int			member = -1;
+
+		while ((member = bms_next_member(assigned, member)) >= 0)
+		{
+			AttrNumber	attnum = member + FirstLowInvalidHeapAttributeNumber;
+			const char *name = attnum > 0 ? get_attname(relid, attnum, true) : NULL;
+
+			if (name != NULL && is_old_only_column(identity, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Plans embed the version their writes are attributed to (statement_sync);
+ * set when one was decided by the setting, so that a new setting makes
+ * plans again only then. */
+bool plans_follow_setting = false;
+
+/* Rules 1 and 2 for one statement; Match::None leaves it to rule 3. */
+Match
+statement_version(const VersionIdentity &identity, List *rtable, Oid relid)
+{
+	Match		via_view = rtable_version(identity, rtable, relid);
+
+	if (via_view != Match::None)
+		return via_view;
+
 	Match		setting = setting_version(identity);
 
-	if (setting != Match::None)
-		return setting == Match::New;
-	return rtable_version(identity, rtable, relid) == Match::New;
+	if (setting == Match::New && assigns_old_only_column(identity, rtable, relid))
+		return Match::Old;
+	return setting;
+}
+
+bool
+planned_write_is_new_version(const VersionIdentity &identity, List *rtable, Oid relid)
+{
+	Match		via_view = rtable_version(identity, rtable, relid);
+
+	if (via_view != Match::None)
+		return via_view == Match::New;
+	plans_follow_setting = true;
+	return statement_version(identity, rtable, relid) == Match::New;
 }
 
 static bool
 decide_writer_version(const VersionIdentity &identity, Oid relid, VersionCache *cache)
 {
-	Match		setting = setting_version(identity);
-
-	if (setting != Match::None)
-		return setting == Match::New;
-
 	if (running.stmt != NULL)
 	{
 		if (cache->statement != running.number)
 		{
 			cache->statement = running.number;
-			cache->is_new = rtable_version(identity, running.stmt->rtable, relid) == Match::New;
+			cache->is_new = statement_version(identity, running.stmt->rtable, relid) == Match::New;
 		}
 		return cache->is_new;
 	}
+
+	/* COPY (whose columns are not known here) or a statement not seen. */
+	Match		setting = setting_version(identity);
+
+	if (setting != Match::None)
+		return setting == Match::New;
 
 	/*
 	 * No statement in ExecutorRun: the row comes from COPY or replication
@@ -277,10 +342,14 @@ ec_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool ex
 	ec::pg_entry([&] { ec::run_tracked(query, direction, count, execute_once); });
 }
 
-/* Plans embed the version their writes are attributed to (statement_sync):
- * a new setting must make them plan again. */
+/* A plan decided by the setting must be made again under a new one; plans
+ * of writes through version views (the pooler-safe pattern, with SET LOCAL
+ * per transaction) do not depend on it, and are kept. */
 extern "C" void
 ec_version_setting_assigned(const char *value, void *extra)
 {
+	if (!ec::plans_follow_setting)
+		return;
+	ec::plans_follow_setting = false;
 	ec::pg_entry([] { ResetPlanCache(); });
 }

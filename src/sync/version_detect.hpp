@@ -2,16 +2,20 @@
  * version_detect.hpp — which schema version is writing a row.
  *
  * In order:
- *  1. the session setting expand_contract.version (a version schema or
- *     migration name; the base schema means the old version), except inside
- *     code that runs with another role's rights (SECURITY DEFINER);
- *  2. the view the statement writes through: a target view in the new version
+ *  1. the view the statement writes through: a target view in the new version
  *     schema means the new version, one in the previous version schema or the
  *     base schema the old one;
+ *  2. for a statement that writes the table itself, the session setting
+ *     expand_contract.version (a version schema or migration name; the base
+ *     schema means the old version), except inside code that runs with
+ *     another role's rights (SECURITY DEFINER), and except that a statement
+ *     assigning a column only the old version has (one the new version's
+ *     writes compute) is the old version's;
  *  3. otherwise the statement writes the base table: the old version.
  *
- * Rule 2 needs no session state, so it holds behind transaction-pooling
- * poolers and for schema-qualified names. The statement is known because an
+ * Rule 1 needs no session state, so it holds behind transaction-pooling
+ * poolers and for schema-qualified names, and wins over a setting leaked
+ * from another client of the pool, in both directions. The statement is known because an
  * ExecutorRun hook records the innermost running one; the decision is made
  * once per statement and table, never per row.
  */
@@ -27,6 +31,7 @@ struct VersionIdentity {
 	const char *new_schema;
 	const char *base_schema;
 	const char *previous_schema; /* "" when there is none */
+	List *old_only_columns;      /* char *: columns the new version's writes compute */
 };
 
 /* The decision for the last statement seen, per sync trigger. */
