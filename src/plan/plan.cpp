@@ -4,6 +4,8 @@
  */
 #include "plan/plan.hpp"
 
+#include "plan/distributed_tables.hpp"
+
 #include "pg/sql.hpp"
 
 namespace ec {
@@ -104,6 +106,7 @@ plan_table(MigrationPlan *plan, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", name)));
+	refuse_distributed_table(relid, plan->schema, name);
 
 	PlannedTable *table = plan_describe_table(relid, name);
 
