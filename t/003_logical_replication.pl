@@ -90,6 +90,22 @@ my $connstr = $publisher->connstr . ' dbname=postgres';
 $subscriber->safe_psql('postgres', "CREATE SUBSCRIPTION app CONNECTION '$connstr' PUBLICATION app");
 $all_tables->safe_psql('postgres', "CREATE SUBSCRIPTION everything CONNECTION '$connstr' PUBLICATION everything");
 $subscriber->wait_for_subscription_sync($publisher, 'app');
+
+# A subscriber without the extension cannot take a publication that carries
+# the catalog: it learns it when it subscribes, not at the first migration.
+my $bare = PostgreSQL::Test::Cluster->new('without_extension');
+$bare->init;
+$bare->start;
+$bare->safe_psql('postgres', q{
+    CREATE TABLE bookings (id integer PRIMARY KEY, status text NOT NULL, note text);
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.items (id integer PRIMARY KEY, price_cents integer NOT NULL);
+});
+($rc, $out, $err) = $bare->psql('postgres',
+    "CREATE SUBSCRIPTION app_bare CONNECTION '$connstr' PUBLICATION app WITH (create_slot = false, enabled = false)");
+like($err, qr/schema "expand_contract" does not exist/,
+     'a subscriber without expand_contract is refused when it subscribes');
+$bare->stop;
 $all_tables->wait_for_subscription_sync($publisher, 'everything');
 
 sub caught_up
