@@ -17,6 +17,8 @@ namespace {
 int batch_target_ms = 100;
 int lock_timeout_ms = 1000;
 int max_replication_lag_kb = -1;
+int max_rows_per_second = 0;
+int max_wal_kb_per_second = 0;
 
 /* The longest pause between batches: longer ones would let a runner hold a
  * schema's backfill hostage. */
@@ -54,6 +56,16 @@ define_backfill_settings()
 							"Backfill pauses while a standby or replication slot lags more than this (-1: never).",
 							NULL, &max_replication_lag_kb, -1, -1, INT_MAX, PGC_USERSET,
 							GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.backfill_max_rows_per_second",
+							"Most rows per second a backfill visits (0: no limit).",
+							"The runner pauses after a batch for as long as the limit asks.",
+							&max_rows_per_second, 0, 0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.backfill_max_wal_per_second",
+							"Most WAL per second a backfill writes (0: no limit).",
+							"Writers' commits wait for the WAL flush, and a backfill's WAL queues "
+							"ahead of theirs: this bounds what it adds to their latency.",
+							&max_wal_kb_per_second, 0, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
 }
 
 RunOptions
@@ -67,6 +79,8 @@ run_options_from_call(FunctionCallInfo fcinfo)
 	options.target_ms = batch_target_ms;
 	options.lock_timeout_ms = lock_timeout_ms;
 	options.max_lag_kb = max_replication_lag_kb;
+	options.max_rows_per_second = max_rows_per_second;
+	options.max_wal_kb_per_second = max_wal_kb_per_second;
 
 	if (options.batch_size < 1)
 		ereport(ERROR,
@@ -118,16 +132,18 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 		kind == RunnerKind::Call ? "running" : "starting",
 		options.adaptive ? NULL : int_text(options.batch_size), int_text(options.delay_ms),
 		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
-		GetUserNameFromId(GetUserId(), false)};
+		GetUserNameFromId(GetUserId(), false), int_text(options.max_rows_per_second),
+		int_text(options.max_wal_kb_per_second)};
 
 	/* The runner's backend start tells it from a later backend with its pid;
 	 * a worker that has not reported yet fills it in itself. */
 	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
 				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
-				 "  lock_timeout_ms, max_replication_lag_kb) "
+				 "  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, max_wal_kb_per_second) "
 				 "VALUES ($1, $2, $3, $4::integer, "
 				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
-				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer) "
+				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer, "
+				 "  $12::integer, $13::integer) "
 				 "ON CONFLICT (schema_name) DO UPDATE SET migration = EXCLUDED.migration, "
 				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
 				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
@@ -135,8 +151,10 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 				 "  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
 				 "  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
 				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
+				 "  max_rows_per_second = EXCLUDED.max_rows_per_second, "
+				 "  max_wal_kb_per_second = EXCLUDED.max_wal_kb_per_second, throttled_ms = 0, "
 				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
-				 11, args);
+				 13, args);
 }
 
 bool
@@ -153,7 +171,8 @@ load_worker_claim(const char *schema, RunOptions *options)
 									"  updated_at = pg_catalog.clock_timestamp() "
 									"WHERE schema_name = $1 AND pid = $2::integer AND runner = 'worker' "
 									"RETURNING batch_size, batch_delay_ms, batch_target_ms, "
-									"  lock_timeout_ms, max_replication_lag_kb",
+									"  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, "
+									"  max_wal_kb_per_second",
 									2, args);
 
 	if (rows == NIL)
@@ -167,6 +186,8 @@ load_worker_claim(const char *schema, RunOptions *options)
 	options->target_ms = atoi(row[2]);
 	options->lock_timeout_ms = atoi(row[3]);
 	options->max_lag_kb = atoi(row[4]);
+	options->max_rows_per_second = atoi(row[5]);
+	options->max_wal_kb_per_second = atoi(row[6]);
 	return true;
 }
 
@@ -298,6 +319,7 @@ struct LoopState {
 	char state[32];             /* last state written to the run row */
 	NameData table;             /* last current_table written */
 	RunProgress progress;
+	int64 unrecorded_throttle_ms; /* paused for the rate limits since the last write */
 };
 
 void
@@ -328,6 +350,39 @@ count_yield(const LoopState &loop)
 	catalog_exec("UPDATE expand_contract.backfill_runs SET writer_waits = writer_waits + 1 "
 				 "WHERE schema_name = $1 AND pid = $2::integer",
 				 2, args);
+}
+
+/* The pauses the rate limits asked for, added up in the run row. */
+void
+record_throttle(LoopState *loop)
+{
+	if (loop->unrecorded_throttle_ms == 0)
+		return;
+
+	const char *args[] = {loop->schema, int_text(MyProcPid), int_text(loop->unrecorded_throttle_ms)};
+
+	catalog_exec("UPDATE expand_contract.backfill_runs SET throttled_ms = throttled_ms + $3::bigint "
+				 "WHERE schema_name = $1 AND pid = $2::integer",
+				 3, args);
+	loop->unrecorded_throttle_ms = 0;
+}
+
+/*
+ * How long to pause after a step that visited `rows` and wrote `wal_bytes`
+ * in `step_ms`, so that the backfill stays within its rows-per-second and
+ * WAL-per-second limits: the step should have taken as long as the slower
+ * of the two allows. Never more than max_batch_delay_ms at once.
+ */
+int
+rate_limit_pause_ms(const RunOptions &options, int64 rows, uint64 wal_bytes, double step_ms)
+{
+	double		wanted_ms = 0;
+
+	if (options.max_rows_per_second > 0)
+		wanted_ms = Max(wanted_ms, rows * 1000.0 / options.max_rows_per_second);
+	if (options.max_wal_kb_per_second > 0)
+		wanted_ms = Max(wanted_ms, (wal_bytes / 1024.0) * 1000.0 / options.max_wal_kb_per_second);
+	return (int) Min((double) max_batch_delay_ms, Max(0.0, wanted_ms - step_ms));
 }
 
 /* The request pause/resume/cancel_backfill left for this runner; NULL when
@@ -370,6 +425,7 @@ run_pinned_step(LoopState *loop)
 
 	if (request == NULL)
 		return Step::Gone;
+	record_throttle(loop);
 	if (strcmp(request, "cancel") == 0)
 	{
 		write_state(loop, "cancelled");
@@ -464,6 +520,10 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 
 	for (;;)
 	{
+		TimestampTz step_start = GetCurrentTimestamp();
+		int64		rows_before = loop.progress.rows;
+		uint64		wal_before = pgWalUsage.wal_bytes;
+
 		hooks.begin();
 		MemoryContextSwitchTo(step_context);
 
@@ -471,6 +531,12 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 
 		MemoryContextSwitchTo(loop_context);
 		hooks.commit();
+
+		/* This backend's own WAL, the batch's commit record included. */
+		int			pause = rate_limit_pause_ms(loop.options, loop.progress.rows - rows_before,
+												pgWalUsage.wal_bytes - wal_before,
+												(double) (GetCurrentTimestamp() - step_start) / 1000.0);
+
 		/* A commit may leave TopMemoryContext current: report from the
 		 * step's context, which is reset next. */
 		MemoryContextSwitchTo(step_context);
@@ -488,7 +554,9 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 					loop.options.batch_size = next_batch_size(&aim, loop.options, loop.progress);
 				if (hooks.notices)
 					notice_progress(&loop.progress);
-				sleep_ms(loop.options.delay_ms);
+				if (pause > loop.options.delay_ms)
+					loop.unrecorded_throttle_ms += pause - loop.options.delay_ms;
+				sleep_ms(Max(pause, loop.options.delay_ms));
 				continue;
 			case Step::Paused:
 			case Step::Throttled:

@@ -30,6 +30,8 @@ struct RunOptions {
 	int target_ms;
 	int lock_timeout_ms;
 	int max_lag_kb;             /* -1: no throttling */
+	int max_rows_per_second;    /* 0: no limit */
+	int max_wal_kb_per_second;  /* 0: no limit */
 };
 
 struct RunnerHooks {
@@ -39,8 +41,9 @@ struct RunnerHooks {
 	bool notices;               /* raise progress NOTICEs (a CALL's client sees them) */
 };
 
-/* The settings expand_contract.batch_target_ms, lock_timeout and
- * max_replication_lag. */
+/* The settings expand_contract.batch_target_ms, lock_timeout,
+ * max_replication_lag, backfill_max_rows_per_second and
+ * backfill_max_wal_per_second. */
 void define_backfill_settings();
 
 /* Options from a run_backfill/start_backfill call: batch_size (argument 1,

@@ -1,0 +1,70 @@
+-- Rate limits: writers' commits wait for the WAL flush, and a backfill's WAL
+-- queues ahead of theirs, so a backfill can be held to a number of rows, or
+-- of WAL bytes, per second. The runner pauses after each batch for as long
+-- as the limit asks (backfill_runners.throttled_ms adds the pauses up), and
+-- its worker carries the limits of the session that started it.
+\set SHOW_CONTEXT never
+CREATE SCHEMA backfill_rate_limits;
+SET search_path = backfill_rate_limits;
+CREATE TABLE readings (id integer PRIMARY KEY, celsius numeric NOT NULL);
+INSERT INTO readings SELECT g, g % 40 FROM generate_series(1, 2000) g;
+
+CREATE FUNCTION pg_temp.start() RETURNS void LANGUAGE sql AS $$
+    SELECT FROM expand_contract.start('02_fahrenheit', '{"operations": [{"add_column": {"table": "readings",
+      "column": {"name": "fahrenheit", "type": "numeric", "nullable": true}, "up": "celsius * 9 / 5 + 32"}}]}',
+      'backfill_rate_limits')
+$$;
+CREATE FUNCTION pg_temp.run() RETURNS TABLE (max_rows_per_second integer, max_wal_kb_per_second integer,
+                                             paused boolean, rows_left bigint)
+LANGUAGE sql AS $$
+    SELECT r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms > 0,
+           (SELECT sum(b.rows_left)::bigint FROM expand_contract.backfill_status b
+             WHERE b.schema_name = 'backfill_rate_limits')
+      FROM expand_contract.backfill_runners r WHERE r.schema_name = 'backfill_rate_limits'
+$$;
+SET client_min_messages = warning;   -- the backfill's NOTICEs report rates
+
+-- No limit (the default): the runner never pauses.
+SELECT pg_temp.start();
+CALL expand_contract.run_backfill('backfill_rate_limits', 500);
+SELECT * FROM pg_temp.run();
+SELECT expand_contract.rollback('backfill_rate_limits');
+
+-- At most 5000 rows per second: batches of 500 rows take 100 ms each.
+SELECT pg_temp.start();
+SET expand_contract.backfill_max_rows_per_second = 5000;
+CALL expand_contract.run_backfill('backfill_rate_limits', 500);
+SELECT * FROM pg_temp.run();
+RESET expand_contract.backfill_max_rows_per_second;
+SELECT expand_contract.rollback('backfill_rate_limits');
+
+-- At most 256 kB of WAL per second.
+SELECT pg_temp.start();
+SET expand_contract.backfill_max_wal_per_second = '256kB';
+CALL expand_contract.run_backfill('backfill_rate_limits', 500);
+SELECT * FROM pg_temp.run();
+RESET expand_contract.backfill_max_wal_per_second;
+SELECT expand_contract.rollback('backfill_rate_limits');
+
+-- The worker takes the limits of the session that started it.
+SELECT pg_temp.start();
+SET expand_contract.backfill_max_rows_per_second = 5000;
+SELECT expand_contract.start_backfill('backfill_rate_limits', 500) IS NOT NULL AS worker_started;
+RESET expand_contract.backfill_max_rows_per_second;
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN (SELECT state FROM expand_contract.backfill_runners
+                    WHERE schema_name = 'backfill_rate_limits') = 'done';
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT * FROM pg_temp.run();
+SELECT expand_contract.complete('backfill_rate_limits');
+SELECT count(*) FILTER (WHERE fahrenheit = celsius * 9 / 5 + 32) AS computed, count(*) AS total FROM readings;
+
+RESET client_min_messages;
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA backfill_rate_limits CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'backfill_rate_limits';
