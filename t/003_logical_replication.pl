@@ -233,6 +233,48 @@ for my $node (@subscribers)
        '0', "$name: the subscription never stopped");
 }
 
+# --- a migration that creates a table ---------------------------------------
+# The subscriber's start creates it too; its rows reach the subscription once
+# the subscriber refreshes it (FOR TABLES IN SCHEMA and FOR ALL TABLES
+# publish it at once on the publisher), and the refresh copies them.
+my $orders = q{{"operations": [{"create_table": {"name": "orders", "columns": [
+    {"name": "id", "type": "integer", "pk": true},
+    {"name": "item", "type": "integer", "nullable": false}]}}]}};
+$publisher->safe_psql('postgres', start_sql('03_orders', $orders, 'shop'));
+$publisher->safe_psql('postgres', q{
+    INSERT INTO shop_03_orders.orders SELECT g, g % 500 + 1 FROM generate_series(1, 200) g;
+    INSERT INTO shop.items VALUES (1004, 7);
+});
+caught_up();
+for my $node (@subscribers)
+{
+    my $name = $node->name;
+    is($node->safe_psql('postgres', q{SELECT count(*) FROM shop.orders}), '0',
+       "$name: the new table is there, its rows wait for a refresh");
+    my $subscription = $node == $subscriber ? 'app' : 'everything';
+    $node->safe_psql('postgres', "ALTER SUBSCRIPTION $subscription REFRESH PUBLICATION");
+    $node->wait_for_subscription_sync($publisher, $subscription);
+}
+$publisher->safe_psql('postgres', q{
+    INSERT INTO shop_03_orders.orders VALUES (201, 3);
+    SELECT expand_contract.complete('shop');
+    INSERT INTO shop.orders VALUES (202, 4);
+});
+caught_up();
+my $order_rows = q{SELECT count(*) || ' ' || md5(string_agg(o::text, '|' ORDER BY id)) FROM shop.orders o};
+$expected = $publisher->safe_psql('postgres', $order_rows);
+for my $node (@subscribers)
+{
+    my $name = $node->name;
+    is($node->safe_psql('postgres', $order_rows), $expected, "$name: every row of the new table arrived");
+    is($node->safe_psql('postgres', q{SELECT phase FROM expand_contract.status('shop') WHERE migration = '03_orders'}),
+       'completed', "$name: the migration that made it completed");
+    is($node->safe_psql('postgres', $items), $publisher->safe_psql('postgres', $items),
+       "$name: and the schema's other tables kept up");
+    is($node->safe_psql('postgres', q{SELECT sum(apply_error_count + sync_error_count) FROM pg_stat_subscription_stats}),
+       '0', "$name: the subscription still never stopped");
+}
+
 # The subscriber's catalog is its own: nothing the FOR ALL TABLES
 # publication carried of the publisher's backfill or builds is there.
 is($all_tables->safe_psql('postgres', q{SELECT count(*) FROM expand_contract.backfill_runs}),
