@@ -105,3 +105,86 @@ SELECT r.schema_name, r.migration, r.runner, r.pid, r.backend_start, r.role_name
                        OR (a.state = 'active' AND a.query_start <= r.updated_at))) AS alive,
        r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms
   FROM @extschema@.backfill_runs r;
+
+-- Parallel backfill: start_backfill(..., workers => N) splits what is left
+-- of each table backfilled by key into N parts (a progress row each), and
+-- worker i of N takes the parts whose number modulo N is i.
+ALTER TABLE @extschema@.backfill_progress ADD COLUMN part integer NOT NULL DEFAULT 0;
+ALTER TABLE @extschema@.backfill_progress DROP CONSTRAINT backfill_progress_pkey,
+    ADD PRIMARY KEY (schema_name, migration, table_name, part);
+ALTER TABLE @extschema@.backfill_runs
+    ADD COLUMN worker integer NOT NULL DEFAULT 0,
+    ADD COLUMN workers integer NOT NULL DEFAULT 1;
+ALTER TABLE @extschema@.backfill_runs DROP CONSTRAINT backfill_runs_pkey,
+    ADD PRIMARY KEY (schema_name, worker);
+CREATE OR REPLACE VIEW @extschema@.backfill_runners AS
+SELECT r.schema_name, r.migration, r.runner, r.pid, r.backend_start, r.role_name, r.request,
+       r.state, r.current_table, r.error, r.writer_waits, r.batch_size, r.batch_delay_ms,
+       r.batch_target_ms, r.lock_timeout_ms, r.max_replication_lag_kb, r.started_at, r.updated_at,
+       EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                WHERE a.pid = r.pid
+                  AND (r.backend_start IS NULL OR a.backend_start = r.backend_start)
+                  AND (r.runner = 'worker'
+                       OR (a.state = 'active' AND a.query_start <= r.updated_at))) AS alive,
+       r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms, r.worker, r.workers
+  FROM @extschema@.backfill_runs r;
+-- A table's parts summed; its state is that of the runner at it (a live
+-- one first).
+CREATE OR REPLACE VIEW @extschema@.backfill_status AS
+SELECT b.schema_name, b.migration, b.table_name,
+       CASE
+           WHEN b.done THEN 'done'
+           WHEN r.schema_name IS NULL OR r.state = 'done' THEN 'waiting'
+           WHEN r.state IN ('failed', 'cancelled')
+               THEN CASE WHEN r.current_table IS NULL OR r.current_table = b.table_name
+                         THEN r.state ELSE 'waiting' END
+           WHEN NOT r.alive THEN 'interrupted'
+           WHEN r.state IN ('paused', 'throttled') THEN r.state
+           WHEN r.current_table IS NOT NULL AND r.current_table <> b.table_name THEN 'waiting'
+           WHEN r.state = 'starting' THEN 'running'
+           ELSE r.state
+       END AS state,
+       b.rows_done,
+       CASE WHEN b.done THEN 0
+            WHEN b.rows_total IS NULL THEN NULL   -- not counted yet
+            ELSE GREATEST(b.rows_total - b.rows_done, 0) END AS rows_left,
+       b.rows_total,
+       CASE WHEN NOT b.done THEN pg_catalog.round(b.rows_per_second::numeric, 1) END
+           AS rows_per_second,
+       CASE WHEN NOT b.done AND b.rows_per_second > 0
+            THEN pg_catalog.make_interval(secs =>
+                     pg_catalog.round(GREATEST(b.rows_total - b.rows_done, 0)
+                                      / b.rows_per_second)::double precision)
+       END AS eta,
+       b.batches, b.started_at, b.updated_at,
+       CASE WHEN r.current_table IS NULL OR r.current_table = b.table_name THEN r.error END AS error,
+       r.runner,
+       CASE WHEN r.alive THEN r.pid END AS pid
+  FROM (SELECT p.schema_name, p.migration, p.table_name, pg_catalog.bool_and(p.done) AS done,
+               pg_catalog.sum(p.rows_done)::bigint AS rows_done,
+               CASE WHEN pg_catalog.bool_or(p.rows_total IS NULL) THEN NULL
+                    ELSE pg_catalog.sum(p.rows_total)::bigint END AS rows_total,
+               pg_catalog.sum(p.rows_per_second) FILTER (WHERE NOT p.done) AS rows_per_second,
+               pg_catalog.sum(p.batches)::bigint AS batches,
+               pg_catalog.min(p.started_at) AS started_at, pg_catalog.max(p.updated_at) AS updated_at
+          FROM @extschema@.backfill_progress p
+         GROUP BY p.schema_name, p.migration, p.table_name) b
+  JOIN @extschema@.migrations m
+    ON m.schema_name = b.schema_name AND m.name = b.migration AND m.phase = 'active'
+  LEFT JOIN LATERAL (
+        SELECT * FROM @extschema@.backfill_runners w
+         WHERE w.schema_name = b.schema_name AND w.migration = b.migration
+         ORDER BY w.current_table IS NOT DISTINCT FROM b.table_name DESC, w.alive DESC,
+                  w.state <> 'done' DESC, w.worker
+         LIMIT 1) r ON true;
+DROP FUNCTION @extschema@.start_backfill(name, integer, integer);
+CREATE FUNCTION @extschema@.start_backfill(schema name DEFAULT 'public',
+                                           batch_size integer DEFAULT NULL,
+                                           batch_delay_ms integer DEFAULT 0,
+                                           workers integer DEFAULT 1)
+RETURNS integer
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'ec_start_backfill';
+COMMENT ON FUNCTION @extschema@.start_backfill(name, integer, integer, integer) IS
+    'Run the committed-batch backfill in background workers as the calling role (workers > 1: each table''s key range split between them); returns the first worker''s pid';

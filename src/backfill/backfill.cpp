@@ -14,6 +14,16 @@ namespace ec {
 
 namespace {
 
+/* The part of a progress row; a database still at 0.1 has none. */
+const char *
+progress_part_column()
+{
+	return catalog_at_version_0_1() ? "0" : "part";
+}
+
+/* A part of fewer rows is not worth a worker of its own. */
+constexpr int64 kMinRowsPerPart = 1000;
+
 struct BackfillTable {
 	const char *name;
 	const char *table_sql;
@@ -28,6 +38,7 @@ struct BackfillTable {
 	int64 rows_total;
 	int64 rows_done;
 	int64 batches;
+	int part;                   /* of the table's key range (parallel backfill) */
 };
 
 bool
@@ -229,11 +240,12 @@ save_progress(const char *schema, const char *migration, const BackfillTable &t,
 	const char *args[] = {schema, migration, t.name, t.high_water, t.cursor,
 						  psprintf(INT64_FORMAT, t.rows_total), psprintf(INT64_FORMAT, t.rows_done),
 						  psprintf(INT64_FORMAT, t.batches), done ? "true" : "false",
-						  psprintf(INT64_FORMAT, visited), psprintf("%.6f", seconds)};
+						  psprintf(INT64_FORMAT, visited), psprintf("%.6f", seconds),
+						  psprintf("%d", t.part)};
 
 	/* The rate is smoothed over recent batches so that one slow batch does
 	 * not swing the ETA. */
-	catalog_exec("UPDATE expand_contract.backfill_progress SET high_water = $4::text[], "
+	catalog_exec(psprintf("UPDATE expand_contract.backfill_progress SET high_water = $4::text[], "
 				 "cursor = $5::text[], rows_total = $6::bigint, rows_done = $7::bigint, "
 				 "batches = $8::bigint, done = $9::boolean, "
 				 "started_at = COALESCE(started_at, pg_catalog.clock_timestamp()), "
@@ -241,8 +253,9 @@ save_progress(const char *schema, const char *migration, const BackfillTable &t,
 				 "rows_per_second = CASE WHEN $11::float8 <= 0 THEN rows_per_second "
 				 "  WHEN rows_per_second IS NULL THEN $10::float8 / $11::float8 "
 				 "  ELSE 0.7 * rows_per_second + 0.3 * ($10::float8 / $11::float8) END "
-				 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3",
-				 11, args);
+				 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 "
+				 "AND %s = $12::pg_catalog.int4", progress_part_column()),
+				 12, args);
 }
 
 int64
@@ -460,6 +473,143 @@ range_finished(const BackfillTable &t, const BatchResult &batch, int batch_size)
 	return batch.visited < batch_size;
 }
 
+
+/* A progress row (table_name, key_columns, marker_column, high_water, cursor,
+ * rows_total, rows_done, batches, part) as the batches see it. */
+BackfillTable
+loaded_table(const char *schema, Oid relid, char **row)
+{
+	BackfillTable t;
+	ListCell   *kc;
+
+	memset(&t, 0, sizeof(t));
+	t.name = row[0];
+	t.table_sql = qname(schema, row[0]);
+	t.marker = qi(row[2]);
+	t.high_water = row[3];
+	t.cursor = row[4];
+	t.rows_total = parse_int64(row[5]);
+	t.rows_done = parse_int64(row[6]);
+	t.batches = parse_int64(row[7]);
+	t.part = (int) parse_int64(row[8]);
+	foreach(kc, text_array_elements(row[1]))
+	{
+		t.keys = lappend(t.keys, (void *) qi((const char *) lfirst(kc)));
+		ColumnType	type = column_type(relid, (const char *) lfirst(kc));
+
+		t.key_types = lappend(t.key_types, (void *) type.sql);
+		t.key_types_oid = lappend_oid(t.key_types_oid, type.type);
+	}
+	return t;
+}
+
+/* The rows of t's range still to visit: (cursor, high_water]. */
+const char *
+range_condition(const BackfillTable &t)
+{
+	return t.cursor ? psprintf("%s AND %s", key_bound(t, BTGreaterStrategyNumber, 1),
+							   key_bound(t, BTLessEqualStrategyNumber, 2))
+		: key_bound(t, BTLessEqualStrategyNumber, 2);
+}
+
+/*
+ * Splits what is left of t's range into `parts` ranges of about as many
+ * rows, by the keys at every (left / parts)th row (read from the key index):
+ * part 0 keeps the row and its cursor and ends at the first split key, part k
+ * begins after the kth. Returns false (and splits nothing) when too few rows
+ * are left for parts to be worth it.
+ */
+bool
+split_table(const char *schema, const char *migration, BackfillTable &t, int parts)
+{
+	const char *bounds[] = {t.cursor, t.high_water};
+	int64		left = parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s",
+													  t.table_sql, range_condition(t)), 2, bounds));
+
+	if (left < (int64) parts * kMinRowsPerPart)
+		return false;
+
+	List	   *splits = NIL;
+
+	for (int k = 1; k < parts; k++)
+	{
+		const char *args[] = {t.cursor, t.high_water, psprintf(INT64_FORMAT, k * left / parts - 1)};
+
+		splits = lappend(splits, (void *) sql_value(
+			psprintf("SELECT ARRAY[%s]::pg_catalog.text FROM %s WHERE %s ORDER BY %s "
+					 "OFFSET $3::pg_catalog.int8 LIMIT 1",
+					 key_list(t, "", "::pg_catalog.text"), t.table_sql, range_condition(t),
+					 key_list(t, "", "")), 3, args));
+	}
+
+	const char *share = psprintf(INT64_FORMAT, left / parts);
+
+	for (int k = 0; k < parts; k++)
+	{
+		const char *low = k == 0 ? t.cursor : (const char *) list_nth(splits, k - 1);
+		const char *high = k == parts - 1 ? t.high_water : (const char *) list_nth(splits, k);
+		const char *args[] = {schema, migration, t.name, psprintf("%d", k), low, high, share};
+
+		/* Part 0 is the row that was; its done rows stay counted. */
+		catalog_exec("INSERT INTO expand_contract.backfill_progress AS p (schema_name, migration, "
+					 "  table_name, part, key_columns, marker_column, high_water, cursor, rows_total) "
+					 "SELECT schema_name, migration, table_name, $4::pg_catalog.int4, key_columns, "
+					 "  marker_column, $6::pg_catalog.text[], $5::pg_catalog.text[], $7::pg_catalog.int8 "
+					 "FROM expand_contract.backfill_progress "
+					 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 AND part = 0 "
+					 "ON CONFLICT (schema_name, migration, table_name, part) DO UPDATE "
+					 "SET high_water = EXCLUDED.high_water, "
+					 "  rows_total = p.rows_done + EXCLUDED.rows_total", 7, args);
+	}
+	return true;
+}
+
+} // namespace
+
+void
+split_backfill(const MigrationRecord &record, int parts)
+{
+	if (catalog_at_version_0_1())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a backfill with more than one worker needs extension version 0.2"),
+				 errhint("ALTER EXTENSION expand_contract UPDATE")));
+
+	const char *args[] = {record.schema, record.name};
+	/* Tables by key, not split yet (a split table keeps its parts: any
+	 * number of workers shares them). */
+	List	   *rows = catalog_rows(
+		"SELECT table_name, key_columns, marker_column, high_water, cursor, rows_total, rows_done, "
+		"  batches, part FROM expand_contract.backfill_progress p "
+		"WHERE schema_name = $1 AND migration = $2 AND NOT done AND part = 0 "
+		"  AND key_columns <> '{}' AND NOT EXISTS (SELECT FROM expand_contract.backfill_progress o "
+		"    WHERE o.schema_name = p.schema_name AND o.migration = p.migration "
+		"      AND o.table_name = p.table_name AND o.part <> 0) "
+		"ORDER BY table_name", 2, args);
+	Oid			nsp = get_namespace_oid(record.schema, false);
+	RunAs		owner = begin_run_as(record.owner, kPinnedSearchPath, true);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		Oid			relid = get_relname_relid(row[0], nsp);
+		BackfillTable t;
+
+		prepare_table(relid, record.owner);
+		t = loaded_table(record.schema, relid, row);
+		if (t.high_water == NULL)
+		{
+			if (!begin_table(t, relid))
+				continue;
+			save_progress(record.schema, record.name, t, false, 0, 0);
+		}
+		(void) split_table(record.schema, record.name, t, parts);
+	}
+	end_run_as(owner);
+}
+
+namespace {
 } // namespace
 
 List *
@@ -501,16 +651,22 @@ backfill_row_estimate(Oid relid)
 
 BackfillPass
 run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_batches,
-					 ReportBatch report, void *arg, int lock_timeout_ms, TimestampTz interval_start)
+					 ReportBatch report, void *arg, int lock_timeout_ms, TimestampTz interval_start,
+					 WorkerShare share)
 {
 	const char *schema = record.schema;
 	const char *migration = record.name;
-	const char *args[] = {schema, migration};
-	List	   *rows = catalog_rows("SELECT table_name, key_columns, marker_column, high_water, "
-									"cursor, rows_total, rows_done, batches "
-									"FROM expand_contract.backfill_progress "
-									"WHERE schema_name = $1 AND migration = $2 AND NOT done "
-									"ORDER BY table_name", 2, args);
+	const char *args[] = {schema, migration, psprintf("%d", share.of), psprintf("%d", share.worker)};
+	const char *part = progress_part_column();
+	List	   *rows = catalog_rows(psprintf("SELECT table_name, key_columns, marker_column, high_water, "
+											 "cursor, rows_total, rows_done, batches, %s "
+											 "FROM expand_contract.backfill_progress "
+											 "WHERE schema_name = $1 AND migration = $2 AND NOT done "
+											 "AND %s OPERATOR(pg_catalog.%%) $3::pg_catalog.int4 "
+											 "OPERATOR(pg_catalog.=) $4::pg_catalog.int4 "
+											 "ORDER BY table_name%s", part, part,
+											 catalog_at_version_0_1() ? "" : ", part"),
+									4, args);
 	Oid			nsp = get_namespace_oid(schema, false);
 	BackfillPass pass = {0, 0, false};
 	ListCell   *lc;
@@ -532,7 +688,6 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 	{
 		char	  **row = (char **) lfirst(lc);
 		BackfillTable t;
-		ListCell   *kc;
 
 		if (pass.lock_timed_out || (max_batches >= 0 && pass.batches >= max_batches))
 			break;
@@ -540,23 +695,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 		Oid			relid = get_relname_relid(row[0], nsp);
 
 		prepare_table(relid, record.owner);
-		memset(&t, 0, sizeof(t));
-		t.name = row[0];
-		t.table_sql = qname(schema, row[0]);
-		t.marker = qi(row[2]);
-		t.high_water = row[3];
-		t.cursor = row[4];
-		t.rows_total = parse_int64(row[5]);
-		t.rows_done = parse_int64(row[6]);
-		t.batches = parse_int64(row[7]);
-		foreach(kc, text_array_elements(row[1]))
-		{
-			t.keys = lappend(t.keys, (void *) qi((const char *) lfirst(kc)));
-			ColumnType	type = column_type(relid, (const char *) lfirst(kc));
-
-			t.key_types = lappend(t.key_types, (void *) type.sql);
-			t.key_types_oid = lappend_oid(t.key_types_oid, type.type);
-		}
+		t = loaded_table(schema, relid, row);
 
 		if (t.high_water == NULL && !begin_table(t, relid))
 		{

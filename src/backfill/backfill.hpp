@@ -44,6 +44,21 @@ struct BackfillPass {
 	bool lock_timed_out;        /* a batch gave up waiting for a row lock */
 };
 
+/* Which parts of the tables' ranges a runner takes: those whose number
+ * modulo `of` is `worker` (one runner: all). */
+struct WorkerShare {
+	int worker;
+	int of;
+};
+
+/*
+ * A parallel backfill: the range left of each table backfilled by key, not
+ * split yet, is split into `parts` parts of about as many rows (a progress
+ * row each), which runners share by WorkerShare. Tables by position, and
+ * tables with few rows left, stay whole.
+ */
+void split_backfill(const MigrationRecord &record, int parts);
+
 /*
  * Runs up to max_batches batches (negative: until done). With a positive
  * lock_timeout_ms each batch runs in a subtransaction that waits at most that
@@ -54,6 +69,6 @@ struct BackfillPass {
  */
 BackfillPass run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_batches,
 								  ReportBatch report, void *arg, int lock_timeout_ms = 0,
-								  TimestampTz interval_start = 0);
+								  TimestampTz interval_start = 0, WorkerShare share = {0, 1});
 
 } // namespace ec

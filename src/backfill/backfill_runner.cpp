@@ -81,6 +81,8 @@ run_options_from_call(FunctionCallInfo fcinfo)
 	options.max_lag_kb = max_replication_lag_kb;
 	options.max_rows_per_second = max_rows_per_second;
 	options.max_wal_kb_per_second = max_wal_kb_per_second;
+	options.worker = 0;
+	options.workers = 1;
 
 	if (options.batch_size < 1)
 		ereport(ERROR,
@@ -121,9 +123,13 @@ require_no_active_runner(const char *schema)
 				 errhint("Wait for it, or stop it with expand_contract.cancel_backfill().")));
 }
 
+namespace {
+
+/* The claim in a database still at 0.1, whose run rows have no rate limits
+ * and one worker. */
 void
-claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
-				   const RunOptions &options)
+claim_backfill_run_v1(const char *schema, const char *migration, RunnerKind kind, int pid,
+					  const RunOptions &options)
 {
 	require_no_active_runner(schema);
 
@@ -132,19 +138,65 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 		kind == RunnerKind::Call ? "running" : "starting",
 		options.adaptive ? NULL : int_text(options.batch_size), int_text(options.delay_ms),
 		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
+		GetUserNameFromId(GetUserId(), false)};
+
+	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
+				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
+				 "  lock_timeout_ms, max_replication_lag_kb) "
+				 "VALUES ($1, $2, $3, $4::integer, "
+				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
+				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer) "
+				 "ON CONFLICT (schema_name) DO UPDATE SET migration = EXCLUDED.migration, "
+				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
+				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
+				 "  current_table = NULL, error = NULL, writer_waits = 0, batch_size = EXCLUDED.batch_size, "
+				 "  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
+				 "  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
+				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
+				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
+				 11, args);
+}
+
+} // namespace
+
+void
+claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
+				   const RunOptions &options)
+{
+	if (catalog_at_version_0_1())
+	{
+		claim_backfill_run_v1(schema, migration, kind, pid, options);
+		return;
+	}
+	/* The other workers of one start_backfill are claimed after the first. */
+	if (options.worker == 0)
+	{
+		const char *stale_args[] = {schema, int_text(options.workers)};
+
+		require_no_active_runner(schema);
+		catalog_exec("DELETE FROM expand_contract.backfill_runs "
+					 "WHERE schema_name = $1 AND worker >= $2::integer", 2, stale_args);
+	}
+
+	const char *args[] = {
+		schema, migration, kind == RunnerKind::Call ? "call" : "worker", int_text(pid),
+		kind == RunnerKind::Call ? "running" : "starting",
+		options.adaptive ? NULL : int_text(options.batch_size), int_text(options.delay_ms),
+		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
 		GetUserNameFromId(GetUserId(), false), int_text(options.max_rows_per_second),
-		int_text(options.max_wal_kb_per_second)};
+		int_text(options.max_wal_kb_per_second), int_text(options.worker), int_text(options.workers)};
 
 	/* The runner's backend start tells it from a later backend with its pid;
 	 * a worker that has not reported yet fills it in itself. */
 	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
 				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
-				 "  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, max_wal_kb_per_second) "
+				 "  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, max_wal_kb_per_second, "
+				 "  worker, workers) "
 				 "VALUES ($1, $2, $3, $4::integer, "
 				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
 				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer, "
-				 "  $12::integer, $13::integer) "
-				 "ON CONFLICT (schema_name) DO UPDATE SET migration = EXCLUDED.migration, "
+				 "  $12::integer, $13::integer, $14::integer, $15::integer) "
+				 "ON CONFLICT (schema_name, worker) DO UPDATE SET migration = EXCLUDED.migration, "
 				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
 				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
 				 "  current_table = NULL, error = NULL, writer_waits = 0, batch_size = EXCLUDED.batch_size, "
@@ -153,8 +205,9 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
 				 "  max_rows_per_second = EXCLUDED.max_rows_per_second, "
 				 "  max_wal_kb_per_second = EXCLUDED.max_wal_kb_per_second, throttled_ms = 0, "
+				 "  workers = EXCLUDED.workers, "
 				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
-				 13, args);
+				 15, args);
 }
 
 bool
@@ -165,14 +218,16 @@ load_worker_claim(const char *schema, RunOptions *options)
 	/* start_backfill holds the schema's lock until it commits the claim. */
 	lock_schema_migrations(schema);
 
-	List	   *rows = catalog_rows("UPDATE expand_contract.backfill_runs SET state = 'running', "
-									"  backend_start = (SELECT backend_start FROM pg_catalog.pg_stat_activity "
-									"                   WHERE pid = pg_catalog.pg_backend_pid()), "
-									"  updated_at = pg_catalog.clock_timestamp() "
-									"WHERE schema_name = $1 AND pid = $2::integer AND runner = 'worker' "
-									"RETURNING batch_size, batch_delay_ms, batch_target_ms, "
-									"  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, "
-									"  max_wal_kb_per_second",
+	/* A database still at 0.1 has no rate limits and one worker. */
+	List	   *rows = catalog_rows(psprintf("UPDATE expand_contract.backfill_runs SET state = 'running', "
+											 "  backend_start = (SELECT backend_start FROM pg_catalog.pg_stat_activity "
+											 "                   WHERE pid = pg_catalog.pg_backend_pid()), "
+											 "  updated_at = pg_catalog.clock_timestamp() "
+											 "WHERE schema_name = $1 AND pid = $2::integer AND runner = 'worker' "
+											 "RETURNING batch_size, batch_delay_ms, batch_target_ms, "
+											 "  lock_timeout_ms, max_replication_lag_kb, %s",
+											 catalog_at_version_0_1() ? "0, 0, 0, 1"
+											 : "max_rows_per_second, max_wal_kb_per_second, worker, workers"),
 									2, args);
 
 	if (rows == NIL)
@@ -188,6 +243,8 @@ load_worker_claim(const char *schema, RunOptions *options)
 	options->max_lag_kb = atoi(row[4]);
 	options->max_rows_per_second = atoi(row[5]);
 	options->max_wal_kb_per_second = atoi(row[6]);
+	options->worker = atoi(row[7]);
+	options->workers = atoi(row[8]);
 	return true;
 }
 
@@ -356,7 +413,7 @@ count_yield(const LoopState &loop)
 void
 record_throttle(LoopState *loop)
 {
-	if (loop->unrecorded_throttle_ms == 0)
+	if (loop->unrecorded_throttle_ms == 0 || catalog_at_version_0_1())
 		return;
 
 	const char *args[] = {loop->schema, int_text(MyProcPid), int_text(loop->unrecorded_throttle_ms)};
@@ -452,7 +509,8 @@ run_pinned_step(LoopState *loop)
 	BackfillPass pass = run_backfill_batches(record, loop->options.batch_size, 1,
 											 track_batch, &loop->progress,
 											 loop->options.lock_timeout_ms,
-											 loop->progress.last_batch_end);
+											 loop->progress.last_batch_end,
+											 {loop->options.worker, loop->options.workers});
 
 	if (pass.lock_timed_out)
 	{

@@ -32,6 +32,8 @@ struct RunOptions {
 	int max_lag_kb;             /* -1: no throttling */
 	int max_rows_per_second;    /* 0: no limit */
 	int max_wal_kb_per_second;  /* 0: no limit */
+	int worker;                 /* this runner's number, of `workers` (parallel backfill) */
+	int workers;
 };
 
 struct RunnerHooks {

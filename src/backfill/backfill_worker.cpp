@@ -16,6 +16,7 @@
  * does not name it.
  */
 #include "backfill/backfill_runner.hpp"
+#include "backfill/backfill.hpp"
 
 #include "boundary.hpp"
 #include "pg/background_worker.hpp"
@@ -24,6 +25,9 @@
 #include "pg/sql.hpp"
 
 namespace ec {
+
+/* Workers one start_backfill may start: each takes a worker slot. */
+constexpr int kMaxBackfillWorkers = 16;
 
 namespace {
 
@@ -137,12 +141,12 @@ request_runner(const char *schema, const char *request, const char *action)
 				 errdetail("Members of the role that started it, of the migration's owner and of "
 						   "the owners of its tables may.")));
 
-	const char *update_args[] = {schema, runner[0], request};
+	const char *update_args[] = {schema, request};
 
-	/* updated_at stays the runner's own: it tells a CALL still at work. */
-	catalog_exec("UPDATE expand_contract.backfill_runs SET request = $3 "
-				 "WHERE schema_name = $1 AND pid = $2::integer",
-				 3, update_args);
+	/* Every worker of the run. updated_at stays the runner's own: it tells
+	 * a CALL still at work. */
+	catalog_exec("UPDATE expand_contract.backfill_runs SET request = $2 WHERE schema_name = $1",
+				 2, update_args);
 }
 
 /* pause/resume/cancel_backfill(schema) */
@@ -211,10 +215,22 @@ run_worker(const char *schema)
 
 } // namespace ec
 
+/*
+ * start_backfill(schema, batch_size, batch_delay_ms, workers): with more than
+ * one worker, what is left of each table backfilled by key is split into as
+ * many parts first (split_backfill), and worker i takes the parts whose
+ * number modulo workers is i. Returns the first worker's pid.
+ */
 EC_FUNCTION(ec_start_backfill)
 {
 	const char *schema = ec::require_schema_argument(fcinfo, 0);
 	ec::RunOptions options = ec::run_options_from_call(fcinfo);
+	int			workers = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_INT32(3) : 1;
+
+	if (workers < 1 || workers > ec::kMaxBackfillWorkers)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("workers must be between 1 and %d, not %d", ec::kMaxBackfillWorkers, workers)));
 
 	SPI_connect();
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
@@ -223,13 +239,24 @@ EC_FUNCTION(ec_start_backfill)
 
 	/* Refuse before a worker is forked for nothing. */
 	ec::require_no_active_runner(schema);
+	if (workers > 1)
+		ec::split_backfill(record, workers);
 
-	int			pid = ec::launch_worker(schema);
+	int			first_pid = 0;
 
-	/* Until this commits the worker waits on the schema lock we hold. */
-	ec::claim_backfill_run(schema, record.name, ec::RunnerKind::Worker, pid, options);
+	options.workers = workers;
+	for (int i = 0; i < workers; i++)
+	{
+		int			pid = ec::launch_worker(schema);
+
+		/* Until this commits each worker waits on the schema lock we hold. */
+		options.worker = i;
+		ec::claim_backfill_run(schema, record.name, ec::RunnerKind::Worker, pid, options);
+		if (i == 0)
+			first_pid = pid;
+	}
 	SPI_finish();
-	PG_RETURN_INT32(pid);
+	PG_RETURN_INT32(first_pid);
 }
 
 EC_FUNCTION(ec_pause_backfill)

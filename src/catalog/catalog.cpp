@@ -202,6 +202,32 @@ record_backfill_table(MigrationPlan *plan, const char *table_name, List *key_col
 				 6, args);
 }
 
+bool
+catalog_at_version_0_1()
+{
+	Relation	pg_extension = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	bool		v1 = false;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("expand_contract"));
+
+	SysScanDesc scan = systable_beginscan(pg_extension, ExtensionNameIndexId, true, NULL, 1, &key);
+	HeapTuple	tuple = systable_getnext(scan);
+
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
+										   RelationGetDescr(pg_extension), &isnull);
+
+		v1 = !isnull && strcmp(TextDatumGetCString(version), "0.1") == 0;
+	}
+	systable_endscan(scan);
+	table_close(pg_extension, AccessShareLock);
+	return v1;
+}
+
 void
 record_backfill_done(const MigrationRecord &record)
 {

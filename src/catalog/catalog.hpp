@@ -25,6 +25,11 @@ struct MigrationRecord {
 	TimestampTz started_at;
 };
 
+/* Whether the database's extension is still at version 0.1: a new library
+ * keeps using 0.1's catalog (no backfill parts, no rate limits, no
+ * parallel workers) until ALTER EXTENSION expand_contract UPDATE. */
+bool catalog_at_version_0_1();
+
 /* The schema name, checked to exist (ERROR 3F000 otherwise). */
 const char *require_schema(const char *schema);
 /* require_schema of a function's name argument `arg`; ERROR 22004 if NULL. */

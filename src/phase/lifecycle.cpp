@@ -247,7 +247,10 @@ const char *
 backfill_left(const MigrationRecord &record, int64 *rows, int64 *ntables)
 {
 	const char *args[] = {record.schema, record.name};
-	List	   *found = catalog_rows("SELECT pg_catalog.string_agg(table_name::text, ', ' ORDER BY table_name), "
+	/* ntables counts progress rows: a table split for a parallel backfill
+	 * has one per part, and each takes its own batches. */
+	List	   *found = catalog_rows("SELECT pg_catalog.string_agg(DISTINCT table_name::text, ', ' "
+									 "ORDER BY table_name::text), "
 									 "pg_catalog.sum(GREATEST(COALESCE(rows_total, 0) - rows_done, 0)), "
 									 "pg_catalog.bool_or(rows_total IS NULL), pg_catalog.count(*) "
 									 "FROM expand_contract.backfill_progress "

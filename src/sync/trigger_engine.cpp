@@ -4,6 +4,7 @@
 #include "sync/trigger_engine.hpp"
 
 #include "boundary.hpp"
+#include "catalog/catalog.hpp"
 #include "plan/expression.hpp"
 #include "pg/sql.hpp"
 #include "sync/version_detect.hpp"
@@ -780,32 +781,6 @@ v1_trigger_arguments(const VersionIdentity &identity, const char *marker, List *
 	return lappend(args, downs == NIL ? (void *) "<>" : nodeToString(downs));
 }
 
-/* Whether the database's extension is still at version 0.1. */
-bool
-extension_at_v1()
-{
-	Relation	pg_extension = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyData key;
-	bool		v1 = false;
-
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("expand_contract"));
-
-	SysScanDesc scan = systable_beginscan(pg_extension, ExtensionNameIndexId, true, NULL, 1, &key);
-	HeapTuple	tuple = systable_getnext(scan);
-
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
-										   RelationGetDescr(pg_extension), &isnull);
-
-		v1 = !isnull && strcmp(TextDatumGetCString(version), "0.1") == 0;
-	}
-	systable_endscan(scan);
-	table_close(pg_extension, AccessShareLock);
-	return v1;
-}
 
 } // namespace
 
@@ -995,7 +970,7 @@ install_sync_trigger(MigrationPlan *plan, PlannedTable *table)
 
 	initStringInfo(&args);
 	const char *marker = has_up ? kBackfillMarker : "";
-	List	   *trigger_args = extension_at_v1() ? v1_trigger_arguments(identity, marker, ups, downs)
+	List	   *trigger_args = catalog_at_version_0_1() ? v1_trigger_arguments(identity, marker, ups, downs)
 		: trigger_arguments(rel, identity, marker, ups, downs);
 
 	foreach(lc, trigger_args)

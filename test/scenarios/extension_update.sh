@@ -44,8 +44,11 @@ SELECT count(*) FROM expand_contract.backfill(batch_size => 10, max_batches => 1
 SQL
 [ "$(q "$trigger_args" | cut -d'|' -f1)" = 7 ] || fail "the 0.1 start did not attach a 0.1 trigger"
 
-# The new library, the database still at 0.1: both versions write.
+# The new library, the database still at 0.1: both versions write, and a
+# CALL run_backfill uses 0.1's catalog (no parts, no rate limits).
 writes_both_versions 100
+q "CALL expand_contract.run_backfill('public', 10)" 2>/dev/null
+[ "$(q "SELECT bool_and(done) FROM expand_contract.backfill_progress")" = t ] || fail "run_backfill at 0.1 did not finish"
 
 q "ALTER EXTENSION expand_contract UPDATE"
 [ "$(q "SELECT extversion FROM pg_extension WHERE extname = 'expand_contract'")" = 0.2 ] || fail "not at 0.2"

@@ -1,0 +1,106 @@
+-- Parallel backfill: start_backfill(..., workers => 2) splits what is left
+-- of each table backfilled by key into two parts of about as many rows, and
+-- each worker takes its own: progress by part, summed in backfill_status,
+-- per worker in backfill_runners. Both versions write meanwhile; workers
+-- pause, resume and cancel together; a worker killed mid-way leaves its
+-- part where it was, and a later start_backfill (any number of workers)
+-- goes on from there.
+\set SHOW_CONTEXT never
+CREATE SCHEMA backfill_parallel;
+SET search_path = backfill_parallel;
+CREATE TABLE events (id integer PRIMARY KEY, kind text NOT NULL);
+INSERT INTO events SELECT g, CASE WHEN g % 4 = 0 THEN 'click' ELSE 'view' END
+  FROM generate_series(1, 20000) g;
+CREATE TABLE tags (tag text, weight integer NOT NULL);   -- no key: by position, not split
+INSERT INTO tags SELECT 't' || g, g FROM generate_series(1, 3000) g;
+SET expand_contract.open_new_version = 'at_start';
+SELECT FROM expand_contract.start('02_flags', '{"operations": [
+  {"add_column": {"table": "events", "column": {"name": "is_click", "type": "boolean", "nullable": true},
+                  "up": "kind = ''click''"}},
+  {"add_column": {"table": "tags", "column": {"name": "heavy", "type": "boolean", "nullable": true},
+                  "up": "weight > 1500"}}]}', 'backfill_parallel');
+SET client_min_messages = warning;
+
+-- Waits until every worker of the run is in one of `wanted`; shows them.
+CREATE FUNCTION pg_temp.workers_reach(VARIADIC wanted text[]) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    seen text;
+BEGIN
+    FOR i IN 1..600 LOOP
+        SELECT string_agg(worker || ': ' || CASE WHEN alive OR state IN ('done', 'cancelled', 'failed')
+                                                 THEN state ELSE 'gone' END, ', ' ORDER BY worker)
+          INTO seen FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel';
+        IF (SELECT bool_and((CASE WHEN alive OR state IN ('done', 'cancelled', 'failed')
+                                  THEN state ELSE 'gone' END) = ANY (wanted))
+              FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel') THEN
+            RETURN seen;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN 'timed out: ' || seen;
+END $$;
+-- Writes of both versions.
+CREATE FUNCTION pg_temp.write_both(first integer) RETURNS void LANGUAGE sql AS $$
+    UPDATE backfill_parallel.events SET kind = 'click' WHERE id % 1000 = first % 1000;
+    INSERT INTO backfill_parallel.events VALUES (first, 'view');
+    INSERT INTO backfill_parallel_02_flags.events VALUES (first + 1, 'click', true);
+$$;
+
+-- Two workers, paused as soon as they run: the key range of events is split
+-- at its middle row, disjoint and covering; tags is not split.
+SELECT expand_contract.start_backfill('backfill_parallel', 500, 200, workers => 2) IS NOT NULL AS started;
+SELECT expand_contract.pause_backfill('backfill_parallel');
+SELECT pg_temp.workers_reach('paused');
+SELECT table_name, part, high_water,
+       CASE WHEN part = 0 THEN cursor IS NULL OR cursor[1]::integer <= 10000
+            ELSE cursor[1]::integer >= 10000 END AS cursor_in_its_range
+  FROM expand_contract.backfill_progress
+ WHERE schema_name = 'backfill_parallel' AND table_name = 'events' ORDER BY 1, 2;
+SELECT count(*) AS tags_parts FROM expand_contract.backfill_progress
+ WHERE schema_name = 'backfill_parallel' AND table_name = 'tags';
+SELECT pg_temp.write_both(30000);
+
+-- Resumed, then cancelled: both workers stop, their progress kept.
+SELECT expand_contract.resume_backfill('backfill_parallel');
+SELECT pg_sleep(0.3);
+SELECT pg_temp.write_both(30010);
+SELECT expand_contract.cancel_backfill('backfill_parallel');
+SELECT pg_temp.workers_reach('cancelled', 'done');
+SELECT table_name, bool_and(NOT done) AS not_done, count(*) AS parts
+  FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_parallel' AND table_name = 'events'
+ GROUP BY 1;
+
+-- Two workers again: the parts are kept (not split anew). Worker 1 is
+-- killed while paused; worker 0 finishes its share, worker 1's part waits.
+SELECT expand_contract.start_backfill('backfill_parallel', 500, 50, workers => 2) IS NOT NULL AS started;
+SELECT expand_contract.pause_backfill('backfill_parallel');
+SELECT pg_temp.workers_reach('paused');
+SELECT count(*) AS parts FROM expand_contract.backfill_progress
+ WHERE schema_name = 'backfill_parallel' AND table_name = 'events';
+SELECT pg_terminate_backend(pid) FROM expand_contract.backfill_runners
+ WHERE schema_name = 'backfill_parallel' AND worker = 1;
+SELECT pg_temp.workers_reach('paused', 'gone');
+SELECT expand_contract.resume_backfill('backfill_parallel');
+SELECT pg_temp.write_both(30020);
+SELECT pg_temp.workers_reach('done', 'gone');
+SELECT table_name, part, done FROM expand_contract.backfill_progress
+ WHERE schema_name = 'backfill_parallel' ORDER BY 1, 2;
+SELECT table_name, state FROM expand_contract.backfill_status
+ WHERE schema_name = 'backfill_parallel' ORDER BY 1;
+
+-- One worker takes the part left, from its cursor.
+SELECT expand_contract.start_backfill('backfill_parallel', 500) IS NOT NULL AS started;
+SELECT pg_temp.workers_reach('done');
+SELECT bool_and(done) AS all_done, sum(rows_done) >= 20000 AS rows_counted
+  FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_parallel';
+SELECT count(*) AS mismatches FROM expand_contract.verify('backfill_parallel');
+SELECT FROM expand_contract.complete('backfill_parallel');
+SELECT count(*) AS events, count(*) FILTER (WHERE is_click) AS clicks,
+       count(*) FILTER (WHERE is_click IS DISTINCT FROM (kind = 'click')) AS wrong FROM events;
+SELECT count(*) FILTER (WHERE heavy IS DISTINCT FROM (weight > 1500)) AS wrong_tags FROM tags;
+
+RESET client_min_messages;
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA backfill_parallel CASCADE;
+DELETE FROM expand_contract.migrations WHERE schema_name = 'backfill_parallel';
