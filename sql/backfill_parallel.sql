@@ -79,6 +79,14 @@ SELECT count(*) AS parts FROM expand_contract.backfill_progress
  WHERE schema_name = 'backfill_parallel' AND table_name = 'events';
 SELECT pg_terminate_backend(pid) FROM expand_contract.backfill_runners
  WHERE schema_name = 'backfill_parallel' AND worker = 1;
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN NOT (SELECT alive FROM expand_contract.backfill_runners
+                        WHERE schema_name = 'backfill_parallel' AND worker = 1);
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
 SELECT pg_temp.workers_reach('paused', 'gone');
 SELECT expand_contract.resume_backfill('backfill_parallel');
 SELECT pg_temp.write_both(30020);
@@ -99,8 +107,31 @@ SELECT count(*) AS events, count(*) FILTER (WHERE is_click) AS clicks,
        count(*) FILTER (WHERE is_click IS DISTINCT FROM (kind = 'click')) AS wrong FROM events;
 SELECT count(*) FILTER (WHERE heavy IS DISTINCT FROM (weight > 1500)) AS wrong_tags FROM tags;
 
+-- With the new version gated until backfilled (the default), the last
+-- worker to be done opens it.
+RESET expand_contract.open_new_version;
+SELECT FROM expand_contract.start('03_kind_code', '{"operations": [
+  {"add_column": {"table": "events", "column": {"name": "kind_code", "type": "integer", "nullable": true},
+                  "up": "length(kind)"}}]}', 'backfill_parallel');
+SELECT DISTINCT new_version_open FROM expand_contract.status('backfill_parallel');
+SELECT expand_contract.start_backfill('backfill_parallel', 1000, workers => 2) IS NOT NULL AS started;
+SELECT pg_temp.workers_reach('done');
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN (SELECT open_steps = '[]' FROM expand_contract.migrations
+                    WHERE schema_name = 'backfill_parallel' AND phase = 'active');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT open_steps = '[]' AS views_opened FROM expand_contract.migrations
+ WHERE schema_name = 'backfill_parallel' AND phase = 'active';
+SELECT count(*) FILTER (WHERE kind_code = length(kind)) AS computed FROM backfill_parallel_03_kind_code.events;
+SELECT FROM expand_contract.complete('backfill_parallel');
+
 RESET client_min_messages;
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA backfill_parallel CASCADE;
+DROP SCHEMA IF EXISTS backfill_parallel_03_kind_code CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'backfill_parallel';

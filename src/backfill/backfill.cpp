@@ -761,7 +761,10 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 		}
 	}
 	end_run_as(owner);
-	try_open_new_version_if_backfilled(record);
+	/* Workers of a parallel run would each wait for the others' snapshots:
+	 * the runner opens the version once its workers are done. */
+	if (share.of == 1)
+		try_open_new_version_if_backfilled(record);
 	return pass;
 }
 

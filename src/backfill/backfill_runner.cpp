@@ -5,6 +5,7 @@
 #include "backfill/backfill_runner.hpp"
 
 #include "backfill/backfill.hpp"
+#include "phase/version_schema.hpp"
 #include "boundary.hpp"
 #include "catalog/catalog.hpp"
 #include "pg/security.hpp"
@@ -460,8 +461,9 @@ run_pinned_step(LoopState *loop)
 {
 	MigrationRecord record;
 
-	lock_schema_migrations(loop->schema);
-	if (!find_active_migration(loop->schema, &record))
+	/* Shared: the workers of a parallel backfill step side by side. */
+	lock_schema_migrations_shared(loop->schema);
+	if (!find_active_migration(loop->schema, &record, false))
 	{
 		if (loop->first && loop->kind == RunnerKind::Call)
 			(void) require_active_migration(loop->schema, "backfill");
@@ -544,6 +546,32 @@ run_step(LoopState *loop)
 
 	unpin_settings(pinned);
 	return step;
+}
+
+/*
+ * After a worker of a parallel run is done (its state committed), in a
+ * transaction of its own: the last of the workers to be done opens the new
+ * version, its snapshot taken after every worker's last batch committed, so
+ * no worker's transaction is one it must wait for. Two done at once may
+ * both try; the opening is done once.
+ */
+void
+open_after_parallel_run(LoopState &loop, const RunnerHooks &hooks)
+{
+	hooks.begin();
+
+	int			pinned = pin_settings(kPinnedSearchPath);
+	const char *args[] = {loop.schema, int_text(MyProcPid)};
+	MigrationRecord record;
+
+	lock_schema_migrations_shared(loop.schema);
+	if (find_active_migration(loop.schema, &record, false) &&
+		catalog_rows("SELECT 1 FROM expand_contract.backfill_runners "
+					 "WHERE schema_name = $1 AND pid <> $2::integer AND alive "
+					 "AND state NOT IN ('done', 'failed', 'cancelled')", 2, args) == NIL)
+		try_open_new_version_if_backfilled(record);
+	unpin_settings(pinned);
+	hooks.commit();
 }
 
 const char *
@@ -644,6 +672,8 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 					ereport(NOTICE, (errmsg("backfill cancelled; its progress is kept")));
 				break;
 			case Step::Finished:
+				if (loop.options.workers > 1)
+					open_after_parallel_run(loop, hooks);
 				break;
 		}
 		break;

@@ -38,6 +38,16 @@ lock_schema_migrations(const char *schema)
 					1, args);
 }
 
+void
+lock_schema_migrations_shared(const char *schema)
+{
+	const char *args[] = {schema};
+
+	(void) sql_rows("SELECT pg_catalog.pg_advisory_xact_lock_shared("
+					"pg_catalog.hashtext('expand_contract'), pg_catalog.hashtext($1))",
+					1, args);
+}
+
 namespace {
 
 /* The steps stored in column `column` of the open migration, in order. */

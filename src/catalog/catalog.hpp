@@ -37,6 +37,9 @@ const char *require_schema_argument(FunctionCallInfo fcinfo, int arg);
 
 /* Serialises phase functions on one schema until the transaction ends. */
 void lock_schema_migrations(const char *schema);
+/* The same lock shared: the steps of a backfill's workers run side by side,
+ * never beside a phase. */
+void lock_schema_migrations_shared(const char *schema);
 
 /* The open migration of `schema`; false when there is none. With lock, its
  * row stays locked until the transaction ends (phases do; readers such as

@@ -261,16 +261,20 @@ open_new_version_if_backfilled(const MigrationRecord &record)
 namespace {
 
 /* The transaction that marked the migration's backfill done: the newest
- * writer of its progress rows. */
+ * writer of its progress rows; InvalidTransactionId while a table (or a
+ * part of one, which another worker may be at) is still to do. */
 TransactionId
 backfill_done_xid(const MigrationRecord &record)
 {
 	const char *args[] = {record.schema, record.name};
-	List	   *rows = catalog_rows("SELECT xmin::pg_catalog.text FROM expand_contract.backfill_progress "
+	List	   *rows = catalog_rows("SELECT xmin::pg_catalog.text, done FROM expand_contract.backfill_progress "
 									"WHERE schema_name = $1 AND migration = $2", 2, args);
 	TransactionId newest = InvalidTransactionId;
 	ListCell   *lc;
 
+	foreach(lc, rows)
+		if (strcmp(((char **) lfirst(lc))[1], "t") != 0)
+			return InvalidTransactionId;
 	foreach(lc, rows)
 	{
 		TransactionId xid = (TransactionId) strtoul(((char **) lfirst(lc))[0], NULL, 10);

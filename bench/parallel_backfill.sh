@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# parallel_backfill.sh — a backfill by 1 and by N workers against one plain
+# UPDATE of the same column. Report: bench/parallel_backfill.md.
+#
+#   bash bench/parallel_backfill.sh [--rows N] [--rounds N] [--workers N]
+#
+# One throwaway cluster (scripts/cluster.sh), the installed library, no
+# other load. Per round, in rotating order, VACUUM and CHECKPOINT before
+# each: "update", one UPDATE plain.bookings SET registered = (status = ...)
+# on a copy without a migration; "ec_1", CALL run_backfill('ec') of an open
+# migration adding the same column; "ec_N", start_backfill('ec', workers =>
+# N) until every worker is done. The migration is rolled back and started
+# again between runs. Prints seconds per run, then medians and ratios.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROWS=1000000
+ROUNDS=5
+WORKERS=2
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rows) ROWS="$2"; shift 2 ;;
+        --rounds) ROUNDS="$2"; shift 2 ;;
+        --workers) WORKERS="$2"; shift 2 ;;
+        *) echo "usage: $0 [--rows N] [--rounds N] [--workers N]" >&2; exit 2 ;;
+    esac
+done
+EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '8GB'
+checkpoint_timeout = '30min'" source scripts/cluster.sh >/dev/null
+q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+q <<SQL
+CREATE EXTENSION expand_contract;
+CREATE SCHEMA ec;
+CREATE SCHEMA plain;
+CREATE TABLE ec.bookings (id integer PRIMARY KEY, status text NOT NULL, studio text NOT NULL);
+INSERT INTO ec.bookings SELECT g, CASE WHEN g % 3 = 0 THEN 'attended_registered' ELSE 'booked' END,
+                               'studio ' || (g % 50) FROM generate_series(1, $ROWS) g;
+CREATE TABLE plain.bookings AS SELECT *, NULL::boolean AS registered FROM ec.bookings;
+ALTER TABLE plain.bookings ADD PRIMARY KEY (id);
+VACUUM ANALYZE;
+SQL
+DOC='{"operations": [{"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = '"''"'attended_registered'"''"'"}}]}'
+now_s() { date +%s.%N; }
+seconds_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.3f", b - a }'; }
+prepare() { q -c "VACUUM ec.bookings" -c "VACUUM plain.bookings" -c "CHECKPOINT"; }
+start_migration() { q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', 'ec')"; }
+run_variant() {   # variant -> prints seconds
+    local t0
+    case "$1" in
+        update)
+            prepare; t0=$(now_s)
+            q -c "UPDATE plain.bookings SET registered = (status = 'attended_registered')"
+            seconds_since "$t0" ;;
+        ec_1)
+            start_migration; prepare; t0=$(now_s)
+            q -c "CALL expand_contract.run_backfill('ec')"
+            seconds_since "$t0"
+            q -c "SELECT expand_contract.rollback('ec')" >/dev/null ;;
+        ec_n)
+            start_migration; prepare; t0=$(now_s)
+            q -c "SELECT FROM expand_contract.start_backfill('ec', workers => $WORKERS)"
+            q -c "DO \$\$ BEGIN
+                    WHILE EXISTS (SELECT FROM expand_contract.backfill_runners
+                                   WHERE schema_name = 'ec' AND state NOT IN ('done', 'failed', 'cancelled')) LOOP
+                        PERFORM pg_sleep(0.01);
+                    END LOOP;
+                  END \$\$"
+            seconds_since "$t0"
+            [ "$(q -c "SELECT bool_and(done) FROM expand_contract.backfill_progress WHERE schema_name = 'ec'")" = t ] \
+                || { echo "ec_n: backfill not done" >&2; exit 1; }
+            q -c "SELECT expand_contract.rollback('ec')" >/dev/null ;;
+    esac
+}
+VARIANTS=(update ec_1 ec_n)
+RESULTS="$(mktemp)"
+trap 'rm -f "$RESULTS"' EXIT
+for round in $(seq "$ROUNDS"); do
+    for i in 0 1 2; do
+        v="${VARIANTS[$(( (i + round) % 3 ))]}"
+        s=$(run_variant "$v" | tail -1)
+        echo "$v $round $s" | tee -a "$RESULTS"
+    done
+done
+median() { awk -v v="$1" '$1 == v { print $3 }' "$RESULTS" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+u=$(median update); one=$(median ec_1); n=$(median ec_n)
+echo
+echo "| variant | median s ($ROWS rows, $ROUNDS rounds) | ratio to one UPDATE |"
+echo "|---|---:|---:|"
+echo "| one plain UPDATE | $u | 1.00x |"
+echo "| run_backfill, 1 runner | $one | $(awk -v a="$one" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
+echo "| start_backfill, $WORKERS workers | $n | $(awk -v a="$n" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
