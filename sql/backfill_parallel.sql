@@ -27,17 +27,18 @@ DECLARE
     seen text;
 BEGIN
     FOR i IN 1..600 LOOP
-        SELECT string_agg(worker || ': ' || CASE WHEN alive OR state IN ('done', 'cancelled', 'failed')
-                                                 THEN state ELSE 'gone' END, ', ' ORDER BY worker)
-          INTO seen FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel';
-        IF (SELECT bool_and((CASE WHEN alive OR state IN ('done', 'cancelled', 'failed')
-                                  THEN state ELSE 'gone' END) = ANY (wanted))
-              FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel') THEN
+        -- What is shown is what was checked: one query.
+        SELECT string_agg(worker || ': ' || s, ', ' ORDER BY worker) INTO seen
+          FROM (SELECT worker, CASE WHEN alive OR state IN ('done', 'cancelled', 'failed')
+                                    THEN state ELSE 'gone' END AS s
+                  FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel') w
+        HAVING bool_and(s = ANY (wanted));
+        IF seen IS NOT NULL THEN
             RETURN seen;
         END IF;
         PERFORM pg_sleep(0.05);
     END LOOP;
-    RETURN 'timed out: ' || seen;
+    RETURN 'timed out';
 END $$;
 -- Writes of both versions.
 CREATE FUNCTION pg_temp.write_both(first integer) RETURNS void LANGUAGE sql AS $$

@@ -45,8 +45,8 @@ SELECT fk_ok('expand_contract', 'backfill_progress', ARRAY['schema_name', 'migra
              'backfill_progress rows belong to a migration');
 
 SELECT has_table('expand_contract', 'backfill_runs', 'table expand_contract.backfill_runs exists');
-SELECT col_is_pk('expand_contract', 'backfill_runs', ARRAY['schema_name'],
-                 'one backfill run per schema');
+SELECT col_is_pk('expand_contract', 'backfill_runs', ARRAY['schema_name', 'worker'],
+                 'one backfill run per schema and worker (a parallel backfill has several)');
 
 -- These tables hold user state, so pg_dump must dump their rows;
 -- backfill_runs describes processes and is left out.

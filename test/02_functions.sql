@@ -102,11 +102,11 @@ SELECT is((SELECT proconfig FROM pg_proc WHERE oid = to_regprocedure('expand_con
           NULL, 'run_backfill has no SET clause, so it may commit');
 
 -- the background worker and its controls ------------------------------------------
-SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.start_backfill(name,integer,integer)')),
-          'schema name DEFAULT ''public''::name, batch_size integer DEFAULT NULL::integer, batch_delay_ms integer DEFAULT 0',
-          'start_backfill(schema name DEFAULT ''public'', batch_size integer DEFAULT NULL, batch_delay_ms integer DEFAULT 0)');
-SELECT function_returns('expand_contract', 'start_backfill', ARRAY['name', 'integer', 'integer'], 'integer',
-                        'start_backfill returns the worker''s pid');
+SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.start_backfill(name,integer,integer,integer)')),
+          'schema name DEFAULT ''public''::name, batch_size integer DEFAULT NULL::integer, batch_delay_ms integer DEFAULT 0, workers integer DEFAULT 1',
+          'start_backfill(schema name DEFAULT ''public'', batch_size integer DEFAULT NULL, batch_delay_ms integer DEFAULT 0, workers integer DEFAULT 1)');
+SELECT function_returns('expand_contract', 'start_backfill', ARRAY['name', 'integer', 'integer', 'integer'], 'integer',
+                        'start_backfill returns the (first) worker''s pid');
 SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.pause_backfill(name)')),
           'schema name DEFAULT ''public''::name', 'pause_backfill(schema name DEFAULT ''public'')');
 SELECT is(pg_get_function_arguments(to_regprocedure('expand_contract.resume_backfill(name)')),
