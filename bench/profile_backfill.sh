@@ -31,8 +31,8 @@ for v in update backfill; do
   else echo "CALL expand_contract.run_backfill('ec'); SELECT 'x';" >&"${P[1]}"; fi
   read -r out <&"${P[0]}"
   t1=$(date +%s.%N)
-  kill -INT $perf_pid; wait $perf_pid 2>/dev/null
+  kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
   echo "$v $(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}') s"
-  echo "\q" >&"${P[1]}"; wait $P_PID 2>/dev/null
+  echo "\q" >&"${P[1]}"; wait "$P_PID" 2>/dev/null || true
   psql -X -q -c "CHECKPOINT"
 done
