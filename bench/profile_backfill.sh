@@ -6,7 +6,7 @@
 #   bash bench/profile_backfill.sh     # writes /tmp/perf_update.data, /tmp/perf_backfill.data
 #   perf report -i /tmp/perf_backfill.data --no-children --sort dso,symbol -n
 set -euo pipefail
-cd /work/main
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EC_CLUSTER_PORT=54450 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
 export PGOPTIONS="-c client_min_messages=warning"
 psql -X -q -At <<'SQL'
