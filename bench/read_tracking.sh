@@ -3,7 +3,7 @@
 # Prints one line per run (mode, version, round, tps); the report holds the medians.
 # Read-tracking cost: a point SELECT on a migrated table (old version) and through the new version's view,
 # with the library preloaded (reads noted) and not preloaded (nothing noted). pgbench -S style, 1 client.
-cd /work/main
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 run() {
   local conf="$1" label="$2"
   ( EC_CLUSTER_PORT=54410 EC_CLUSTER_CONF="$conf" source scripts/cluster.sh >/dev/null
