@@ -114,7 +114,9 @@ ALTER TABLE @extschema@.backfill_progress DROP CONSTRAINT backfill_progress_pkey
     ADD PRIMARY KEY (schema_name, migration, table_name, part);
 ALTER TABLE @extschema@.backfill_runs
     ADD COLUMN worker integer NOT NULL DEFAULT 0,
-    ADD COLUMN workers integer NOT NULL DEFAULT 1;
+    ADD COLUMN workers integer NOT NULL DEFAULT 1,
+    -- A worker vacuums its table after this many rows (backfill_vacuum_every).
+    ADD COLUMN vacuum_every_rows integer NOT NULL DEFAULT 0;
 ALTER TABLE @extschema@.backfill_runs DROP CONSTRAINT backfill_runs_pkey,
     ADD PRIMARY KEY (schema_name, worker);
 CREATE OR REPLACE VIEW @extschema@.backfill_runners AS
@@ -126,7 +128,8 @@ SELECT r.schema_name, r.migration, r.runner, r.pid, r.backend_start, r.role_name
                   AND (r.backend_start IS NULL OR a.backend_start = r.backend_start)
                   AND (r.runner = 'worker'
                        OR (a.state = 'active' AND a.query_start <= r.updated_at))) AS alive,
-       r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms, r.worker, r.workers
+       r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms, r.worker, r.workers,
+       r.vacuum_every_rows
   FROM @extschema@.backfill_runs r;
 -- A table's parts summed; its state is that of the runner at it (a live
 -- one first).

@@ -20,6 +20,7 @@ int lock_timeout_ms = 1000;
 int max_replication_lag_kb = -1;
 int max_rows_per_second = 0;
 int max_wal_kb_per_second = 0;
+int vacuum_every_rows = 0;
 
 /* The longest pause between batches: longer ones would let a runner hold a
  * schema's backfill hostage. */
@@ -67,6 +68,11 @@ define_backfill_settings()
 							"ahead of theirs: this bounds what it adds to their latency.",
 							&max_wal_kb_per_second, 0, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("expand_contract.backfill_vacuum_every",
+							"A backfill worker vacuums its table after this many rows (0: never).",
+							"The row versions earlier batches left dead are then reused by later "
+							"ones, so the table grows by about this many rows' worth, not doubles.",
+							&vacuum_every_rows, 0, 0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 RunOptions
@@ -82,6 +88,7 @@ run_options_from_call(FunctionCallInfo fcinfo)
 	options.max_lag_kb = max_replication_lag_kb;
 	options.max_rows_per_second = max_rows_per_second;
 	options.max_wal_kb_per_second = max_wal_kb_per_second;
+	options.vacuum_every_rows = vacuum_every_rows;
 	options.worker = 0;
 	options.workers = 1;
 
@@ -185,18 +192,19 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 		options.adaptive ? NULL : int_text(options.batch_size), int_text(options.delay_ms),
 		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
 		GetUserNameFromId(GetUserId(), false), int_text(options.max_rows_per_second),
-		int_text(options.max_wal_kb_per_second), int_text(options.worker), int_text(options.workers)};
+		int_text(options.max_wal_kb_per_second), int_text(options.worker), int_text(options.workers),
+		int_text(options.vacuum_every_rows)};
 
 	/* The runner's backend start tells it from a later backend with its pid;
 	 * a worker that has not reported yet fills it in itself. */
 	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
 				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
 				 "  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, max_wal_kb_per_second, "
-				 "  worker, workers) "
+				 "  worker, workers, vacuum_every_rows) "
 				 "VALUES ($1, $2, $3, $4::integer, "
 				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
 				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer, "
-				 "  $12::integer, $13::integer, $14::integer, $15::integer) "
+				 "  $12::integer, $13::integer, $14::integer, $15::integer, $16::integer) "
 				 "ON CONFLICT (schema_name, worker) DO UPDATE SET migration = EXCLUDED.migration, "
 				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
 				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
@@ -206,9 +214,9 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
 				 "  max_rows_per_second = EXCLUDED.max_rows_per_second, "
 				 "  max_wal_kb_per_second = EXCLUDED.max_wal_kb_per_second, throttled_ms = 0, "
-				 "  workers = EXCLUDED.workers, "
+				 "  workers = EXCLUDED.workers, vacuum_every_rows = EXCLUDED.vacuum_every_rows, "
 				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
-				 15, args);
+				 16, args);
 }
 
 bool
@@ -227,8 +235,9 @@ load_worker_claim(const char *schema, RunOptions *options)
 											 "WHERE schema_name = $1 AND pid = $2::integer AND runner = 'worker' "
 											 "RETURNING batch_size, batch_delay_ms, batch_target_ms, "
 											 "  lock_timeout_ms, max_replication_lag_kb, %s",
-											 catalog_at_version_0_1() ? "0, 0, 0, 1"
-											 : "max_rows_per_second, max_wal_kb_per_second, worker, workers"),
+											 catalog_at_version_0_1() ? "0, 0, 0, 1, 0"
+											 : "max_rows_per_second, max_wal_kb_per_second, worker, workers, "
+											   "vacuum_every_rows"),
 									2, args);
 
 	if (rows == NIL)
@@ -246,6 +255,7 @@ load_worker_claim(const char *schema, RunOptions *options)
 	options->max_wal_kb_per_second = atoi(row[6]);
 	options->worker = atoi(row[7]);
 	options->workers = atoi(row[8]);
+	options->vacuum_every_rows = atoi(row[9]);
 	return true;
 }
 
@@ -602,6 +612,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 	MemoryContext step_context = AllocSetContextCreate(loop_context, "backfill step",
 													   ALLOCSET_DEFAULT_SIZES);
 	int			lock_retries = 0;
+	int64		rows_at_last_vacuum = 0;
 	BatchAim	aim = {(double) Min(min_target_ms, options.target_ms), 0};
 
 	for (;;)
@@ -642,6 +653,13 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 					notice_progress(&loop.progress);
 				if (pause > loop.options.delay_ms)
 					loop.unrecorded_throttle_ms += pause - loop.options.delay_ms;
+				/* Between steps, outside any transaction, as VACUUM must be. */
+				if (hooks.vacuum != NULL && loop.options.vacuum_every_rows > 0 &&
+					loop.progress.rows - rows_at_last_vacuum >= loop.options.vacuum_every_rows)
+				{
+					hooks.vacuum(schema, NameStr(loop.progress.table));
+					rows_at_last_vacuum = loop.progress.rows;
+				}
 				sleep_ms(Max(pause, loop.options.delay_ms));
 				continue;
 			case Step::Paused:
@@ -722,7 +740,7 @@ EC_FUNCTION(ec_run_backfill)
 				 errhint("It commits after every batch; inside a transaction use expand_contract.backfill().")));
 	const char *schema = ec::require_schema_argument(fcinfo, 0);
 	ec::RunOptions options = ec::run_options_from_call(fcinfo);
-	ec::RunnerHooks hooks = {call_begin, call_commit, call_activity, true};
+	ec::RunnerHooks hooks = {call_begin, call_commit, call_activity, NULL, true};
 
 	SPI_connect_ext(SPI_OPT_NONATOMIC);
 	ec::run_backfill_loop(schema, ec::RunnerKind::Call, options, hooks);

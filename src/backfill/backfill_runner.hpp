@@ -32,6 +32,7 @@ struct RunOptions {
 	int max_lag_kb;             /* -1: no throttling */
 	int max_rows_per_second;    /* 0: no limit */
 	int max_wal_kb_per_second;  /* 0: no limit */
+	int vacuum_every_rows;      /* a worker vacuums its table after this many rows (0: never) */
 	int worker;                 /* this runner's number, of `workers` (parallel backfill) */
 	int workers;
 };
@@ -40,6 +41,8 @@ struct RunnerHooks {
 	void (*begin)();            /* start a step's transaction (if not already in one) */
 	void (*commit)();           /* commit it */
 	void (*activity)(const char *text); /* what the runner is doing, for pg_stat_activity */
+	/* VACUUM schema.table between steps (NULL: cannot, as in a CALL) */
+	void (*vacuum)(const char *schema, const char *table);
 	bool notices;               /* raise progress NOTICEs (a CALL's client sees them) */
 };
 

@@ -192,6 +192,23 @@ worker_activity(const char *text)
 	pgstat_report_activity(STATE_RUNNING, text);
 }
 
+/* VACUUM of the table being backfilled, at top level, as its owner (as
+ * vacuum.c would run it for them). */
+void
+worker_vacuum(const char *schema, const char *table)
+{
+	Oid			owner = InvalidOid;
+
+	worker_begin();
+	Oid			relid = get_relname_relid(table, get_namespace_oid(schema, false));
+
+	if (OidIsValid(relid))
+		owner = relation_owner(relid);
+	worker_commit();
+	if (OidIsValid(owner))
+		(void) run_at_top_level(psprintf("VACUUM %s", qname(schema, table)), owner, NULL, NULL);
+}
+
 /* The worker's life once connected; errors propagate to its caller. */
 void
 run_worker(const char *schema)
@@ -205,7 +222,7 @@ run_worker(const char *schema)
 	if (!claimed)
 		return;
 
-	RunnerHooks hooks = {worker_begin, worker_commit, worker_activity, false};
+	RunnerHooks hooks = {worker_begin, worker_commit, worker_activity, worker_vacuum, false};
 
 	run_backfill_loop(schema, RunnerKind::Worker, options, hooks);
 	pgstat_report_activity(STATE_IDLE, NULL);

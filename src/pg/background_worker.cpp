@@ -49,4 +49,52 @@ absorb_worker_error(MemoryContext context, char *message, size_t size, bool with
 	RESUME_INTERRUPTS();
 }
 
+bool
+run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *wanted_arg)
+{
+	/* As a client's statement lives in MessageContext: CREATE INDEX
+	 * CONCURRENTLY and VACUUM commit and start transactions while they run,
+	 * and the parse tree must outlive them. */
+	MemoryContext statement_context = AllocSetContextCreate(TopMemoryContext, "top-level statement",
+															ALLOCSET_DEFAULT_SIZES);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	MemoryContextSwitchTo(statement_context);
+	if (wanted != NULL && !wanted(wanted_arg))
+	{
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(statement_context->parent);
+		MemoryContextDelete(statement_context);
+		return false;
+	}
+	/* An abort of this transaction restores the connected user. */
+	SetUserIdAndSecContext(role, SECURITY_LOCAL_USERID_CHANGE);
+	pgstat_report_activity(STATE_RUNNING, statement);
+
+	List	   *parsed = pg_parse_query(statement);
+
+	if (list_length(parsed) != 1)
+		elog(ERROR, "expand_contract: a top-level statement is one statement");
+
+	RawStmt    *raw = linitial_node(RawStmt, parsed);
+	PlannedStmt *planned = makeNode(PlannedStmt);
+
+	planned->commandType = CMD_UTILITY;
+	planned->canSetTag = true;
+	planned->utilityStmt = raw->stmt;
+	planned->stmt_location = raw->stmt_location;
+	planned->stmt_len = raw->stmt_len;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ProcessUtility(planned, statement, false, PROCESS_UTILITY_TOPLEVEL, NULL, NULL, None_Receiver, NULL);
+	if (ActiveSnapshotSet())
+		PopActiveSnapshot();
+	SetUserIdAndSecContext(GetAuthenticatedUserId(), 0);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(statement_context->parent);
+	MemoryContextDelete(statement_context);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
+}
+
 } // namespace ec

@@ -21,4 +21,11 @@ BackgroundWorkerHandle *start_background_worker(const char *function, const char
  * can record the failure in a fresh one. Runs in `context`. */
 void absorb_worker_error(MemoryContext context, char *message, size_t size, bool with_detail);
 
+/* Runs one utility statement the way a client's simple query would, at top
+ * level, in a transaction of its own (which it may commit and restart, as
+ * CREATE INDEX CONCURRENTLY and VACUUM do), as `role`; with `wanted`, only
+ * if wanted(wanted_arg) says so in that transaction (false: skipped). For a
+ * worker between its own transactions. */
+bool run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *wanted_arg);
+
 } // namespace ec

@@ -124,56 +124,11 @@ still_wanted(const char *const *guard_args)
 	return wanted;
 }
 
-/* Runs one utility statement the way a client's simple query would, at top
- * level, in a transaction of its own (which it may commit and restart, as
- * CREATE INDEX CONCURRENTLY does), as `role`; with guard_args, only if
- * still_wanted(guard_args) says so (false: skipped). */
+/* still_wanted as run_at_top_level's guard. */
 bool
-run_top_level(const char *statement, Oid role, const char *const *guard_args)
+build_still_wanted(void *guard_args)
 {
-	/* As a client's statement lives in MessageContext: CREATE INDEX
-	 * CONCURRENTLY commits and starts transactions while it runs, and its
-	 * parse tree must outlive them. */
-	MemoryContext statement_context = AllocSetContextCreate(TopMemoryContext, "index build statement",
-															ALLOCSET_DEFAULT_SIZES);
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	MemoryContextSwitchTo(statement_context);
-	if (guard_args != NULL && !still_wanted(guard_args))
-	{
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(statement_context->parent);
-		MemoryContextDelete(statement_context);
-		return false;
-	}
-	/* An abort of this transaction restores the connected user. */
-	SetUserIdAndSecContext(role, SECURITY_LOCAL_USERID_CHANGE);
-	pgstat_report_activity(STATE_RUNNING, statement);
-
-	List	   *parsed = pg_parse_query(statement);
-
-	if (list_length(parsed) != 1)
-		elog(ERROR, "expand_contract: an index build is one statement");
-
-	RawStmt    *raw = linitial_node(RawStmt, parsed);
-	PlannedStmt *planned = makeNode(PlannedStmt);
-
-	planned->commandType = CMD_UTILITY;
-	planned->canSetTag = true;
-	planned->utilityStmt = raw->stmt;
-	planned->stmt_location = raw->stmt_location;
-	planned->stmt_len = raw->stmt_len;
-	PushActiveSnapshot(GetTransactionSnapshot());
-	ProcessUtility(planned, statement, false, PROCESS_UTILITY_TOPLEVEL, NULL, NULL, None_Receiver, NULL);
-	if (ActiveSnapshotSet())
-		PopActiveSnapshot();
-	SetUserIdAndSecContext(GetAuthenticatedUserId(), 0);
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(statement_context->parent);
-	MemoryContextDelete(statement_context);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return true;
+	return still_wanted(static_cast<const char *const *>(guard_args));
 }
 
 /* Builds one claimed index; its failure is recorded, not raised. */
@@ -203,8 +158,9 @@ build_one(const Builder &b, char **claim)
 		const char *guard[] = {b.schema, claim[4], index};
 
 		if (leftover)
-			run_top_level(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname(b.schema, index)), owner, NULL);
-		skipped = !run_top_level(statement, owner, guard);
+			run_at_top_level(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname(b.schema, index)), owner,
+							 NULL, NULL);
+		skipped = !run_at_top_level(statement, owner, build_still_wanted, const_cast<char **>(guard));
 	}
 	PG_CATCH();
 	{
