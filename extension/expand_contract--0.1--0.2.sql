@@ -89,22 +89,11 @@ COMMENT ON FUNCTION @extschema@.publish_catalog(name) IS
 
 -- Rate limits of a backfill (backfill_max_rows_per_second and
 -- backfill_max_wal_per_second, carried to its worker) and how long they
--- made it pause.
+-- made it pause (backfill_runners shows them; it is redefined below).
 ALTER TABLE @extschema@.backfill_runs
     ADD COLUMN max_rows_per_second integer NOT NULL DEFAULT 0,
     ADD COLUMN max_wal_kb_per_second integer NOT NULL DEFAULT 0,
     ADD COLUMN throttled_ms bigint NOT NULL DEFAULT 0;
-CREATE OR REPLACE VIEW @extschema@.backfill_runners AS
-SELECT r.schema_name, r.migration, r.runner, r.pid, r.backend_start, r.role_name, r.request,
-       r.state, r.current_table, r.error, r.writer_waits, r.batch_size, r.batch_delay_ms,
-       r.batch_target_ms, r.lock_timeout_ms, r.max_replication_lag_kb, r.started_at, r.updated_at,
-       EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
-                WHERE a.pid = r.pid
-                  AND (r.backend_start IS NULL OR a.backend_start = r.backend_start)
-                  AND (r.runner = 'worker'
-                       OR (a.state = 'active' AND a.query_start <= r.updated_at))) AS alive,
-       r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms
-  FROM @extschema@.backfill_runs r;
 
 -- Parallel backfill: start_backfill(..., workers => N) splits what is left
 -- of each table backfilled by key into N parts (a progress row each), and

@@ -21,25 +21,7 @@ SELECT FROM expand_contract.start('02_flags', '{"operations": [
                   "up": "weight > 1500"}}]}', 'backfill_parallel');
 SET client_min_messages = warning;
 
--- Waits until every worker of the run is in one of `wanted`; shows them.
-CREATE FUNCTION pg_temp.workers_reach(VARIADIC wanted text[]) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    seen text;
-BEGIN
-    FOR i IN 1..600 LOOP
-        -- What is shown is what was checked: one query.
-        SELECT string_agg(worker || ': ' || s, ', ' ORDER BY worker) INTO seen
-          FROM (SELECT worker, CASE WHEN alive OR state IN ('done', 'cancelled', 'failed')
-                                    THEN state ELSE 'gone' END AS s
-                  FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel') w
-        HAVING bool_and(s = ANY (wanted));
-        IF seen IS NOT NULL THEN
-            RETURN seen;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-    RETURN 'timed out';
-END $$;
+\i sql/include/backfill_workers.psql
 -- Writes of both versions.
 CREATE FUNCTION pg_temp.write_both(first integer) RETURNS void LANGUAGE sql AS $$
     UPDATE backfill_parallel.events SET kind = 'click' WHERE id % 1000 = first % 1000;
@@ -51,7 +33,7 @@ $$;
 -- at its middle row, disjoint and covering; tags is not split.
 SELECT expand_contract.start_backfill('backfill_parallel', 500, 200, workers => 2) IS NOT NULL AS started;
 SELECT expand_contract.pause_backfill('backfill_parallel');
-SELECT pg_temp.workers_reach('paused');
+SELECT pg_temp.workers_reach('backfill_parallel', 'paused');
 SELECT table_name, part, high_water,
        CASE WHEN part = 0 THEN cursor IS NULL OR cursor[1]::integer <= 10000
             ELSE cursor[1]::integer >= 10000 END AS cursor_in_its_range
@@ -66,7 +48,7 @@ SELECT expand_contract.resume_backfill('backfill_parallel');
 SELECT pg_sleep(0.3);
 SELECT pg_temp.write_both(30010);
 SELECT expand_contract.cancel_backfill('backfill_parallel');
-SELECT pg_temp.workers_reach('cancelled', 'done');
+SELECT pg_temp.workers_reach('backfill_parallel', 'cancelled', 'done');
 SELECT table_name, bool_and(NOT done) AS not_done, count(*) AS parts
   FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_parallel' AND table_name = 'events'
  GROUP BY 1;
@@ -75,7 +57,7 @@ SELECT table_name, bool_and(NOT done) AS not_done, count(*) AS parts
 -- killed while paused; worker 0 finishes its share, worker 1's part waits.
 SELECT expand_contract.start_backfill('backfill_parallel', 500, 50, workers => 2) IS NOT NULL AS started;
 SELECT expand_contract.pause_backfill('backfill_parallel');
-SELECT pg_temp.workers_reach('paused');
+SELECT pg_temp.workers_reach('backfill_parallel', 'paused');
 SELECT count(*) AS parts FROM expand_contract.backfill_progress
  WHERE schema_name = 'backfill_parallel' AND table_name = 'events';
 SELECT pg_terminate_backend(pid) FROM expand_contract.backfill_runners
@@ -88,10 +70,10 @@ BEGIN
         PERFORM pg_sleep(0.05);
     END LOOP;
 END $$;
-SELECT pg_temp.workers_reach('paused', 'gone');
+SELECT pg_temp.workers_reach('backfill_parallel', 'paused', 'gone');
 SELECT expand_contract.resume_backfill('backfill_parallel');
 SELECT pg_temp.write_both(30020);
-SELECT pg_temp.workers_reach('done', 'gone');
+SELECT pg_temp.workers_reach('backfill_parallel', 'done', 'gone');
 SELECT table_name, part, done FROM expand_contract.backfill_progress
  WHERE schema_name = 'backfill_parallel' ORDER BY 1, 2;
 SELECT table_name, state FROM expand_contract.backfill_status
@@ -99,7 +81,7 @@ SELECT table_name, state FROM expand_contract.backfill_status
 
 -- One worker takes the part left, from its cursor.
 SELECT expand_contract.start_backfill('backfill_parallel', 500) IS NOT NULL AS started;
-SELECT pg_temp.workers_reach('done');
+SELECT pg_temp.workers_reach('backfill_parallel', 'done');
 SELECT bool_and(done) AS all_done, sum(rows_done) >= 20000 AS rows_counted
   FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_parallel';
 SELECT count(*) AS mismatches FROM expand_contract.verify('backfill_parallel');
@@ -116,7 +98,7 @@ SELECT FROM expand_contract.start('03_kind_code', '{"operations": [
                   "up": "length(kind)"}}]}', 'backfill_parallel');
 SELECT DISTINCT new_version_open FROM expand_contract.status('backfill_parallel');
 SELECT expand_contract.start_backfill('backfill_parallel', 1000, workers => 2) IS NOT NULL AS started;
-SELECT pg_temp.workers_reach('done');
+SELECT pg_temp.workers_reach('backfill_parallel', 'done');
 DO $$
 BEGIN
     FOR i IN 1..600 LOOP

@@ -11,26 +11,12 @@ SELECT FROM expand_contract.start('02_ratio', '{"operations": [{"add_column": {"
   'backfill_parallel_failure');
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.workers_reach(VARIADIC wanted text[]) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    seen text;
-BEGIN
-    FOR i IN 1..600 LOOP
-        SELECT string_agg(worker || ': ' || state, ', ' ORDER BY worker), bool_and(state = ANY (wanted))
-          INTO seen FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_parallel_failure'
-          HAVING bool_and(state = ANY (wanted));
-        IF seen IS NOT NULL THEN
-            RETURN seen;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-    RETURN 'timed out';
-END $$;
+\i sql/include/backfill_workers.psql
 
 -- Row 15000 (in the second part) divides by zero: worker 1 fails there,
 -- worker 0 finishes.
 SELECT expand_contract.start_backfill('backfill_parallel_failure', 1000, workers => 2) IS NOT NULL AS started;
-SELECT pg_temp.workers_reach('done', 'failed');
+SELECT pg_temp.workers_reach('backfill_parallel_failure', 'done', 'failed');
 SELECT worker, state, error FROM expand_contract.backfill_runners
  WHERE schema_name = 'backfill_parallel_failure' ORDER BY worker;
 SELECT part, done, cursor[1]::integer < 15000 AS stopped_before_the_row
@@ -41,7 +27,7 @@ SELECT table_name, state FROM expand_contract.backfill_status WHERE schema_name 
 -- now), one worker takes up the failed part.
 UPDATE readings SET divisor = 4 WHERE id = 15000;
 SELECT expand_contract.start_backfill('backfill_parallel_failure', 1000) IS NOT NULL AS started;
-SELECT pg_temp.workers_reach('done');
+SELECT pg_temp.workers_reach('backfill_parallel_failure', 'done');
 SELECT bool_and(done) AS all_done FROM expand_contract.backfill_progress
  WHERE schema_name = 'backfill_parallel_failure';
 SELECT count(*) AS mismatches FROM expand_contract.verify('backfill_parallel_failure');
