@@ -131,57 +131,21 @@ require_no_active_runner(const char *schema)
 				 errhint("Wait for it, or stop it with expand_contract.cancel_backfill().")));
 }
 
-namespace {
-
-/* The claim in a database still at 0.1, whose run rows have no rate limits
- * and one worker. */
-void
-claim_backfill_run_v1(const char *schema, const char *migration, RunnerKind kind, int pid,
-					  const RunOptions &options)
-{
-	require_no_active_runner(schema);
-
-	const char *args[] = {
-		schema, migration, kind == RunnerKind::Call ? "call" : "worker", int_text(pid),
-		kind == RunnerKind::Call ? "running" : "starting",
-		options.adaptive ? NULL : int_text(options.batch_size), int_text(options.delay_ms),
-		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
-		GetUserNameFromId(GetUserId(), false)};
-
-	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
-				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
-				 "  lock_timeout_ms, max_replication_lag_kb) "
-				 "VALUES ($1, $2, $3, $4::integer, "
-				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
-				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer) "
-				 "ON CONFLICT (schema_name) DO UPDATE SET migration = EXCLUDED.migration, "
-				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
-				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
-				 "  current_table = NULL, error = NULL, writer_waits = 0, batch_size = EXCLUDED.batch_size, "
-				 "  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
-				 "  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
-				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
-				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
-				 11, args);
-}
-
-} // namespace
-
 void
 claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, int pid,
 				   const RunOptions &options)
 {
-	if (catalog_at_version_0_1())
-	{
-		claim_backfill_run_v1(schema, migration, kind, pid, options);
-		return;
-	}
+	/* A database still at 0.1 has one run per schema, without rate limits
+	 * or workers: the same claim without 0.2's columns. */
+	bool		v1 = catalog_at_version_0_1();
+
 	/* The other workers of one start_backfill are claimed after the first. */
 	if (options.worker == 0)
+		require_no_active_runner(schema);
+	if (options.worker == 0 && !v1)
 	{
 		const char *stale_args[] = {schema, int_text(options.workers)};
 
-		require_no_active_runner(schema);
 		catalog_exec("DELETE FROM expand_contract.backfill_runs "
 					 "WHERE schema_name = $1 AND worker >= $2::integer", 2, stale_args);
 	}
@@ -197,26 +161,28 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 
 	/* The runner's backend start tells it from a later backend with its pid;
 	 * a worker that has not reported yet fills it in itself. */
-	catalog_exec("INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
-				 "  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
-				 "  lock_timeout_ms, max_replication_lag_kb, max_rows_per_second, max_wal_kb_per_second, "
-				 "  worker, workers, vacuum_every_rows) "
-				 "VALUES ($1, $2, $3, $4::integer, "
-				 "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
-				 "  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer, "
-				 "  $12::integer, $13::integer, $14::integer, $15::integer, $16::integer) "
-				 "ON CONFLICT (schema_name, worker) DO UPDATE SET migration = EXCLUDED.migration, "
-				 "  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
-				 "  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
-				 "  current_table = NULL, error = NULL, writer_waits = 0, batch_size = EXCLUDED.batch_size, "
-				 "  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
-				 "  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
-				 "  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, "
-				 "  max_rows_per_second = EXCLUDED.max_rows_per_second, "
-				 "  max_wal_kb_per_second = EXCLUDED.max_wal_kb_per_second, throttled_ms = 0, "
-				 "  workers = EXCLUDED.workers, vacuum_every_rows = EXCLUDED.vacuum_every_rows, "
-				 "  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
-				 16, args);
+	catalog_exec(psprintf(
+		"INSERT INTO expand_contract.backfill_runs AS r (schema_name, migration, runner, pid, "
+		"  backend_start, role_name, state, batch_size, batch_delay_ms, batch_target_ms, "
+		"  lock_timeout_ms, max_replication_lag_kb%s) "
+		"VALUES ($1, $2, $3, $4::integer, "
+		"  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $4::integer), "
+		"  $11, $5, $6::integer, $7::integer, $8::integer, $9::integer, $10::integer%s) "
+		"ON CONFLICT (%s) DO UPDATE SET migration = EXCLUDED.migration, "
+		"  runner = EXCLUDED.runner, pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, "
+		"  role_name = EXCLUDED.role_name, request = 'run', state = EXCLUDED.state, "
+		"  current_table = NULL, error = NULL, writer_waits = 0, batch_size = EXCLUDED.batch_size, "
+		"  batch_delay_ms = EXCLUDED.batch_delay_ms, batch_target_ms = EXCLUDED.batch_target_ms, "
+		"  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
+		"  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, %s"
+		"  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
+		v1 ? "" : ", max_rows_per_second, max_wal_kb_per_second, worker, workers, vacuum_every_rows",
+		v1 ? "" : ", $12::integer, $13::integer, $14::integer, $15::integer, $16::integer",
+		v1 ? "schema_name" : "schema_name, worker",
+		v1 ? "" : "max_rows_per_second = EXCLUDED.max_rows_per_second, "
+		"  max_wal_kb_per_second = EXCLUDED.max_wal_kb_per_second, throttled_ms = 0, "
+		"  workers = EXCLUDED.workers, vacuum_every_rows = EXCLUDED.vacuum_every_rows, "),
+		v1 ? 11 : 16, args);
 }
 
 bool
@@ -472,7 +438,7 @@ run_pinned_step(LoopState *loop)
 	MigrationRecord record;
 
 	/* Shared: the workers of a parallel backfill step side by side. */
-	lock_schema_migrations_shared(loop->schema);
+	lock_schema_migrations(loop->schema, true);
 	if (!find_active_migration(loop->schema, &record, false))
 	{
 		if (loop->first && loop->kind == RunnerKind::Call)
@@ -574,7 +540,7 @@ open_after_parallel_run(LoopState &loop, const RunnerHooks &hooks)
 	const char *args[] = {loop.schema, int_text(MyProcPid)};
 	MigrationRecord record;
 
-	lock_schema_migrations_shared(loop.schema);
+	lock_schema_migrations(loop.schema, true);
 	if (find_active_migration(loop.schema, &record, false) &&
 		catalog_rows("SELECT 1 FROM expand_contract.backfill_runners "
 					 "WHERE schema_name = $1 AND pid <> $2::integer AND alive "

@@ -29,22 +29,13 @@ require_schema_argument(FunctionCallInfo fcinfo, int arg)
 }
 
 void
-lock_schema_migrations(const char *schema)
+lock_schema_migrations(const char *schema, bool shared)
 {
 	const char *args[] = {schema};
 
-	(void) sql_rows("SELECT pg_catalog.pg_advisory_xact_lock("
-					"pg_catalog.hashtext('expand_contract'), pg_catalog.hashtext($1))",
-					1, args);
-}
-
-void
-lock_schema_migrations_shared(const char *schema)
-{
-	const char *args[] = {schema};
-
-	(void) sql_rows("SELECT pg_catalog.pg_advisory_xact_lock_shared("
-					"pg_catalog.hashtext('expand_contract'), pg_catalog.hashtext($1))",
+	(void) sql_rows(psprintf("SELECT pg_catalog.%s(pg_catalog.hashtext('expand_contract'), "
+							 "pg_catalog.hashtext($1))",
+							 shared ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock"),
 					1, args);
 }
 

@@ -35,11 +35,10 @@ const char *require_schema(const char *schema);
 /* require_schema of a function's name argument `arg`; ERROR 22004 if NULL. */
 const char *require_schema_argument(FunctionCallInfo fcinfo, int arg);
 
-/* Serialises phase functions on one schema until the transaction ends. */
-void lock_schema_migrations(const char *schema);
-/* The same lock shared: the steps of a backfill's workers run side by side,
- * never beside a phase. */
-void lock_schema_migrations_shared(const char *schema);
+/* Serialises phase functions on one schema until the transaction ends.
+ * Shared, as the steps of a backfill's workers take it, they run side by
+ * side, never beside a phase. */
+void lock_schema_migrations(const char *schema, bool shared = false);
 
 /* The open migration of `schema`; false when there is none. With lock, its
  * row stays locked until the transaction ends (phases do; readers such as

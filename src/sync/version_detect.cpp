@@ -224,20 +224,24 @@ assigns_old_only_column(const VersionIdentity &identity, List *rtable, Oid relid
  * plans again only then. */
 bool plans_follow_setting = false;
 
+/* Rule 2, for a statement that writes the table itself. */
+Match
+setting_decides(const VersionIdentity &identity, List *rtable, Oid relid)
+{
+	Match		setting = setting_version(identity);
+
+	if (setting == Match::New && assigns_old_only_column(identity, rtable, relid))
+		return Match::Old;
+	return setting;
+}
+
 /* Rules 1 and 2 for one statement; Match::None leaves it to rule 3. */
 Match
 statement_version(const VersionIdentity &identity, List *rtable, Oid relid)
 {
 	Match		via_view = rtable_version(identity, rtable, relid);
 
-	if (via_view != Match::None)
-		return via_view;
-
-	Match		setting = setting_version(identity);
-
-	if (setting == Match::New && assigns_old_only_column(identity, rtable, relid))
-		return Match::Old;
-	return setting;
+	return via_view != Match::None ? via_view : setting_decides(identity, rtable, relid);
 }
 
 bool
@@ -248,7 +252,7 @@ planned_write_is_new_version(const VersionIdentity &identity, List *rtable, Oid 
 	if (via_view != Match::None)
 		return via_view == Match::New;
 	plans_follow_setting = true;
-	return statement_version(identity, rtable, relid) == Match::New;
+	return setting_decides(identity, rtable, relid) == Match::New;
 }
 
 static bool
