@@ -1,5 +1,5 @@
 /*
- * statement_sync.cpp — synced columns computed inside UPDATE plans; see
+ * statement_sync.cpp — synced columns computed inside write plans; see
  * statement_sync.hpp.
  */
 #include "sync/statement_sync.hpp"
@@ -36,11 +36,21 @@ attnum_of(TupleDesc desc, const char *name)
 	return InvalidAttrNumber;
 }
 
-/* The statement's writes can be computed in its plan only when our trigger
- * is the table's sole BEFORE UPDATE row trigger (others could change the row
- * after us) and no expression needs a subquery plan of its own. */
+/* Whether `trigger` fires in this session (trigger.c's rule). */
 bool
-plannable(const SyncSpec *spec, Relation rel)
+fires(const Trigger *trigger)
+{
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return trigger->tgenabled == TRIGGER_FIRES_ON_REPLICA || trigger->tgenabled == TRIGGER_FIRES_ALWAYS;
+	return trigger->tgenabled == TRIGGER_FIRES_ON_ORIGIN || trigger->tgenabled == TRIGGER_FIRES_ALWAYS;
+}
+
+/* The statement's writes can be computed in its plan only when our trigger
+ * fires and is the table's sole BEFORE row trigger for the statement's
+ * `events` (TRIGGER_TYPE_INSERT, _UPDATE: others could change the row after
+ * us), and no expression needs a subquery plan of its own. */
+bool
+plannable(const SyncSpec *spec, Relation rel, int16 events)
 {
 	TriggerDesc *triggers = rel->trigdesc;
 	ListCell   *lc;
@@ -50,9 +60,12 @@ plannable(const SyncSpec *spec, Relation rel)
 	for (int i = 0; i < triggers->numtriggers; i++)
 	{
 		Trigger    *t = &triggers->triggers[i];
+		bool		ours = strcmp(t->tgname, kSyncTriggerName) == 0;
 
-		if (TRIGGER_TYPE_MATCHES(t->tgtype, TRIGGER_TYPE_ROW, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_UPDATE) &&
-			t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, kSyncTriggerName) != 0)
+		if (ours && !fires(t))
+			return false;
+		if (!ours && TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
+			(t->tgtype & events) != 0 && t->tgenabled != TRIGGER_DISABLED)
 			return false;
 	}
 	foreach(lc, list_concat_copy(spec->ups, spec->downs))
@@ -61,16 +74,68 @@ plannable(const SyncSpec *spec, Relation rel)
 	return true;
 }
 
-struct UpdateRewrite {
+/* Whether each rule in `rules` that will be computed reads, of `values`
+ * (what the statement writes), only values that are the same each time
+ * they are evaluated. A rule computed in the plan reads a copy of the
+ * written expression: a volatile one (random(), a sequence's default)
+ * would be drawn again and disagree with the row. */
+bool
+reads_stable_values(List *rules, List *values)
+{
+	ListCell   *lc;
+
+	foreach(lc, rules)
+	{
+		const SyncRule *r = (const SyncRule *) lfirst(lc);
+		int			x = -1;
+
+		while ((x = bms_next_member(r->inputs, x)) >= 0)
+		{
+			AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
+			TargetEntry *te = attnum > 0 ? get_tle_by_resno(values, attnum) : NULL;
+
+			if (attnum == 0)
+				return false;	/* the whole row */
+			if (te != NULL && contain_volatile_functions((Node *) te->expr))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The marker's value in the rows of a statement planned here: false, at a
+ * location no parsed constant has. It is how ExecutorStart recognises an
+ * INSERT planned here, whose plan lists every column anyway. */
+constexpr int kPlannedMarkerLocation = -0x5ec;
+
+Node *
+planned_marker()
+{
+	Const	   *marker = (Const *) makeBoolConst(false, false);
+
+	marker->location = kPlannedMarkerLocation;
+	return (Node *) marker;
+}
+
+bool
+is_planned_marker(Node *node)
+{
+	return node != NULL && IsA(node, Const) && ((Const *) node)->location == kPlannedMarkerLocation;
+}
+
+/* One target list of a statement being rewritten: an UPDATE's assignments
+ * (also those of ON CONFLICT DO UPDATE and of a MERGE UPDATE action), or
+ * the values an INSERT writes (also a MERGE INSERT action's). */
+struct Rewrite {
 	Query *query;
 	Relation rel;
-	List *values;		/* the statement's own assignments */
-	List *target_list;	/* what it will assign */
+	List *values;		/* the statement's own */
+	List *target_list;	/* what it will write */
 	Bitmapset *assigned;
 };
 
 Var *
-column(const UpdateRewrite &u, AttrNumber attnum)
+column(const Rewrite &u, AttrNumber attnum)
 {
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(u.rel), attnum - 1);
 
@@ -81,7 +146,7 @@ column(const UpdateRewrite &u, AttrNumber attnum)
 /* expr over the row as the UPDATE leaves it: each column read is the value
  * `values` assigns it, or the column itself. */
 Node *
-after_update(const UpdateRewrite &u, Expr *expr, List *values)
+after_update(const Rewrite &u, Expr *expr, List *values)
 {
 	Node	   *result = (Node *) copyObjectImpl(expr);
 	bool		has_sublinks = false;
@@ -93,9 +158,24 @@ after_update(const UpdateRewrite &u, Expr *expr, List *values)
 									 &has_sublinks);
 }
 
+/* expr over the row an INSERT writes: each column read is the value the
+ * statement gives it, or NULL. (A column with a default has it among the
+ * values since the rewriter.) */
+Node *
+as_inserted(const Rewrite &u, Expr *expr)
+{
+	Node	   *result = (Node *) copyObjectImpl(expr);
+	bool		has_sublinks = false;
+
+	ChangeVarNodes(result, 1, u.query->resultRelation, 0);
+	return ReplaceVarsFromTargetList(result, u.query->resultRelation, 0,
+									 rt_fetch(u.query->resultRelation, u.query->rtable), u.values,
+									 REPLACEVARS_SUBSTITUTE_NULL, 0, &has_sublinks);
+}
+
 /* What the statement assigns to attnum, or the column's current value. */
 Node *
-current_value(const UpdateRewrite &u, AttrNumber attnum)
+current_value(const Rewrite &u, AttrNumber attnum)
 {
 	TargetEntry *te = get_tle_by_resno(u.values, attnum);
 
@@ -122,7 +202,7 @@ case_when(Node *test, Node *then_value, Node *else_value)
 
 /* CASE WHEN marker IS NOT FALSE THEN when_unsynced ELSE otherwise END */
 Node *
-for_unsynced_rows(const UpdateRewrite &u, AttrNumber marker, Node *when_unsynced, Node *otherwise)
+for_unsynced_rows(const Rewrite &u, AttrNumber marker, Node *when_unsynced, Node *otherwise)
 {
 	BooleanTest *test = makeNode(BooleanTest);
 
@@ -135,7 +215,7 @@ for_unsynced_rows(const UpdateRewrite &u, AttrNumber marker, Node *when_unsynced
 /* `assigned IS NOT DISTINCT FROM` the column's value before the UPDATE, by
  * the type's equality; NULL when the type has none. */
 Node *
-same_as_before(const UpdateRewrite &u, Node *assigned, AttrNumber attnum)
+same_as_before(const Rewrite &u, Node *assigned, AttrNumber attnum)
 {
 	Var		   *before = column(u, attnum);
 	TypeCacheEntry *type = lookup_type_cache(before->vartype, TYPECACHE_EQ_OPR);
@@ -162,7 +242,7 @@ same_as_before(const UpdateRewrite &u, Node *assigned, AttrNumber attnum)
  * volatile expression (which the test would evaluate again), or a target's
  * type has no equality. */
 Node *
-all_written_back(const UpdateRewrite &u, List *rules)
+all_written_back(const Rewrite &u, List *rules)
 {
 	List	   *tests = NIL;
 	ListCell   *lc;
@@ -212,7 +292,7 @@ replace_value(List *values, AttrNumber attnum, Node *value)
 }
 
 void
-assign(UpdateRewrite &u, AttrNumber attnum, Node *value)
+assign(Rewrite &u, AttrNumber attnum, Node *value)
 {
 	TargetEntry *te = get_tle_by_resno(u.target_list, attnum);
 
@@ -241,9 +321,25 @@ append_rule_names(StringInfo buf, const char *direction, List *rules)
 						 ((const SyncRule *) lfirst(lc))->name);
 }
 
-/* What the error context of a planned UPDATE says of one table. */
 const char *
-rules_context(Relation rel, const SyncSpec *spec, bool new_version)
+command_words(CmdType command)
+{
+	switch (command)
+	{
+		case CMD_UPDATE:
+			return "UPDATE of";
+		case CMD_INSERT:
+			return "INSERT into";
+		case CMD_MERGE:
+			return "MERGE into";
+		default:
+			return "write to";
+	}
+}
+
+/* What the error context of a planned write says of one table. */
+const char *
+rules_context(Relation rel, const SyncSpec *spec, bool new_version, CmdType command)
 {
 	StringInfoData rules;
 
@@ -251,11 +347,11 @@ rules_context(Relation rel, const SyncSpec *spec, bool new_version)
 	append_rule_names(&rules, "up", spec->ups);
 	if (new_version)
 		append_rule_names(&rules, "down", spec->downs);
-	return psprintf("UPDATE of table \"%s\" computing %s of migration \"%s\"",
+	return psprintf("%s table \"%s\" computing %s of migration \"%s\"", command_words(command),
 					RelationGetRelationName(rel), rules.data, spec->identity.migration);
 }
 
-/* The tables whose UPDATE the statement being planned computes rules of,
+/* The tables whose writes the statement being planned computes rules of,
  * as rules_context says it: the planner folds constants, so a rule can
  * fail while the statement is planned. */
 List	   *planning_contexts = NIL;
@@ -269,10 +365,12 @@ planning_rules_context(void *arg)
 		errcontext("%s", (const char *) lfirst(lc));
 }
 
-void
-rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
+/* `assignments` with the synced columns and the marker added; NIL when a
+ * rule would read a volatile assignment. */
+List *
+planned_update(Query *query, Relation rel, const SyncSpec *spec, bool new_version, List *assignments)
 {
-	UpdateRewrite u{query, rel, query->targetList, (List *) copyObjectImpl(query->targetList), NULL};
+	Rewrite		u{query, rel, assignments, (List *) copyObjectImpl(assignments), NULL};
 	ListCell   *lc;
 
 	foreach(lc, u.values)
@@ -282,10 +380,8 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 		u.assigned = bms_add_member(u.assigned, te->resno - FirstLowInvalidHeapAttributeNumber);
 	}
 
-	bool		new_version = planned_write_is_new_version(spec->identity, query->rtable,
-															   RelationGetRelid(rel));
-
-	planning_contexts = lappend(planning_contexts, (void *) rules_context(rel, spec, new_version));
+	if (!reads_stable_values(spec->ups, u.values))
+		return NIL;
 	if (!new_version)
 	{
 		foreach(lc, spec->ups)
@@ -335,6 +431,8 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 			assign(u, r->target, value);
 			new_values = lappend(new_values, makeTargetEntry((Expr *) value, r->target, NULL, false));
 		}
+		if (!reads_stable_values(spec->downs, new_values))
+			return NIL;
 		foreach(lc, spec->downs)
 		{
 			SyncRule   *r = (SyncRule *) lfirst(lc);
@@ -344,14 +442,162 @@ rewrite_update(Query *query, Relation rel, const SyncSpec *spec)
 				assign(u, r->target, after_update(u, r->expr, new_values));
 		}
 	}
-	/* Also how ExecutorStart recognises a statement planned here. */
-	assign(u, spec->marker, makeBoolConst(false, false));
-	query->targetList = u.target_list;
+	/* Also how ExecutorStart recognises an UPDATE planned here. */
+	assign(u, spec->marker, planned_marker());
+	return u.target_list;
 }
 
-/* Rewrites the UPDATEs of a statement, its data-modifying WITH included. */
+int
+compare_resno(const ListCell *a, const ListCell *b)
+{
+	return (int) lfirst_node(TargetEntry, a)->resno - (int) lfirst_node(TargetEntry, b)->resno;
+}
+
+/* `values` with the synced columns and the marker added, in column order
+ * (as the planner expects an INSERT's); NIL when a rule would read a
+ * volatile value. */
+List *
+planned_insert(Query *query, Relation rel, const SyncSpec *spec, bool new_version, List *values)
+{
+	List	   *rules = new_version ? spec->downs : spec->ups;
+	Rewrite		u{query, rel, values, (List *) copyObjectImpl(values), NULL};
+	ListCell   *lc;
+
+	if (!reads_stable_values(rules, values))
+		return NIL;
+	foreach(lc, rules)
+	{
+		SyncRule   *r = (SyncRule *) lfirst(lc);
+
+		/* A fill-once column keeps the default it was given. */
+		if (!r->fill_once)
+			assign(u, r->target, as_inserted(u, r->expr));
+	}
+	assign(u, spec->marker, planned_marker());
+	list_sort(u.target_list, compare_resno);
+	return u.target_list;
+}
+
+/* The statement's target lists with the synced columns computed in them,
+ * all or none: the trigger is switched off for a whole statement. MERGE
+ * actions get theirs when all of them can. */
+bool
+rewrite_statement(Query *query, Relation rel, const SyncSpec *spec)
+{
+	bool		new_version = planned_write_is_new_version(spec->identity, query->rtable,
+														   RelationGetRelid(rel));
+	List	   *planned = NIL;
+	ListCell   *lc;
+	ListCell   *cc;
+
+	switch (query->commandType)
+	{
+		case CMD_UPDATE:
+			planned = planned_update(query, rel, spec, new_version, query->targetList);
+			if (planned == NIL)
+				return false;
+			query->targetList = planned;
+			break;
+		case CMD_INSERT:
+			{
+				OnConflictExpr *on_conflict = query->onConflict;
+				List	   *set = NIL;
+
+				planned = planned_insert(query, rel, spec, new_version, query->targetList);
+				if (planned == NIL)
+					return false;
+				if (on_conflict != NULL && on_conflict->action == ONCONFLICT_UPDATE &&
+					(set = planned_update(query, rel, spec, new_version, on_conflict->onConflictSet)) == NIL)
+					return false;
+				query->targetList = planned;
+				if (set != NIL)
+					on_conflict->onConflictSet = set;
+				break;
+			}
+		case CMD_MERGE:
+			foreach(lc, query->mergeActionList)
+			{
+				MergeAction *action = lfirst_node(MergeAction, lc);
+				List	   *list = action->targetList;
+
+				if (action->commandType == CMD_INSERT)
+					list = planned_insert(query, rel, spec, new_version, list);
+				else if (action->commandType == CMD_UPDATE)
+					list = planned_update(query, rel, spec, new_version, list);
+				if (list == NIL && action->targetList != NIL)
+					return false;
+				planned = lappend(planned, list);
+			}
+			forboth(lc, query->mergeActionList, cc, planned)
+				lfirst_node(MergeAction, lc)->targetList = (List *) lfirst(cc);
+			break;
+		default:
+			return false;
+	}
+	planning_contexts = lappend(planning_contexts,
+								(void *) rules_context(rel, spec, new_version, query->commandType));
+	return true;
+}
+
+/* The BEFORE row trigger events a write statement fires. */
+int16
+events_of(const Query *query)
+{
+	ListCell   *lc;
+	int16		events = 0;
+
+	switch (query->commandType)
+	{
+		case CMD_UPDATE:
+			return TRIGGER_TYPE_UPDATE;
+		case CMD_INSERT:
+			return TRIGGER_TYPE_INSERT |
+				(query->onConflict && query->onConflict->action == ONCONFLICT_UPDATE ? TRIGGER_TYPE_UPDATE : 0);
+		case CMD_MERGE:
+			foreach(lc, query->mergeActionList)
+			{
+				CmdType		command = lfirst_node(MergeAction, lc)->commandType;
+
+				events |= command == CMD_INSERT ? TRIGGER_TYPE_INSERT
+					: command == CMD_UPDATE ? TRIGGER_TYPE_UPDATE : 0;
+			}
+			return events;
+		default:
+			return 0;
+	}
+}
+
+/* A target list whose values the rules can read: no multiple-assignment
+ * or sublink entries (those keep the trigger path). */
+bool
+plain_values(List *target_list)
+{
+	ListCell   *lc;
+
+	foreach(lc, target_list)
+		if (((TargetEntry *) lfirst(lc))->resjunk)
+			return false;
+	return !checkExprHasSubLink((Node *) target_list);
+}
+
+bool
+plain_statement(const Query *query)
+{
+	ListCell   *lc;
+
+	if (!plain_values(query->targetList))
+		return false;
+	if (query->onConflict && !plain_values(query->onConflict->onConflictSet))
+		return false;
+	foreach(lc, query->mergeActionList)
+		if (!plain_values(lfirst_node(MergeAction, lc)->targetList))
+			return false;
+	return true;
+}
+
+/* Rewrites the writes of a statement, its data-modifying WITH included. */
 void
-sync_updates(Query *query)
+sync_statement(Query *query)
 {
 	ListCell   *lc;
 
@@ -360,94 +606,172 @@ sync_updates(Query *query)
 		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
 
 		if (IsA(cte->ctequery, Query))
-			sync_updates((Query *) cte->ctequery);
+			sync_statement((Query *) cte->ctequery);
 	}
-	if (query->commandType != CMD_UPDATE || query->resultRelation == 0)
+
+	int16		events = events_of(query);
+
+	if (events == 0 || query->resultRelation == 0)
 		return;
 
 	RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
 
 	/* A partitioned table's rules are its own trigger's, in its attribute
-	 * numbers, which the planner maps to each partition's. */
+	 * numbers, which the planner maps to each partition's for an UPDATE.
+	 * Rows an INSERT or MERGE routes to a partition meet that partition's
+	 * trigger only once the statement runs: those keep the trigger. */
 	if (rte->rtekind != RTE_RELATION ||
-		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+		!(rte->relkind == RELKIND_RELATION ||
+		  (rte->relkind == RELKIND_PARTITIONED_TABLE && query->commandType == CMD_UPDATE)))
 		return;
-
-	/* Multiple-assignment and sublink assignments keep the trigger path. */
-	foreach(lc, query->targetList)
-		if (((TargetEntry *) lfirst(lc))->resjunk)
-			return;
-	if (checkExprHasSubLink((Node *) query->targetList))
+	if (!plain_statement(query))
 		return;
 
 	Relation	rel = table_open(rte->relid, NoLock);	/* locked since parse analysis */
 	const SyncSpec *spec = rel->trigdesc ? sync_spec(rel) : NULL;
 
-	if (spec != NULL && plannable(spec, rel))
-		rewrite_update(query, rel, spec);
+	if (spec != NULL && plannable(spec, rel, events))
+		rewrite_statement(query, rel, spec);
 	table_close(rel, NoLock);
 }
 
 void
-collect_update_plans(Plan *plan, List **updates)
+collect_write_plans(Plan *plan, List **writes)
 {
-	if (plan != NULL && IsA(plan, ModifyTable) && ((ModifyTable *) plan)->operation == CMD_UPDATE)
-		*updates = lappend(*updates, plan);
+	if (plan != NULL && IsA(plan, ModifyTable))
+		*writes = lappend(*writes, plan);
 }
 
-/* For UPDATEs whose plan computes the synced columns (it assigns the marker
- * on a table plannable() accepts), the trigger has nothing left to do: turn
- * it off for UPDATE in this statement's copy of the trigger descriptor. */
+/* Whether the rows `plan` hands an INSERT carry the marker as a statement
+ * planned here writes it. A node that does not project (the Sort of
+ * INSERT ... SELECT ... ORDER BY) passes on its input's columns. */
+bool
+inserts_planned_marker(Plan *plan, AttrNumber marker)
+{
+	TargetEntry *te = plan ? get_tle_by_resno(plan->targetlist, marker) : NULL;
+
+	while (te != NULL && IsA(te->expr, Var) && ((Var *) te->expr)->varno == OUTER_VAR &&
+		   plan->lefttree != NULL)
+	{
+		plan = plan->lefttree;
+		te = get_tle_by_resno(plan->targetlist, ((Var *) te->expr)->varattno);
+	}
+	return te != NULL && is_planned_marker((Node *) te->expr);
+}
+
+/* The trigger events whose rows the plan of `write` computes itself for
+ * its result relation `index`: 0 unless the statement was planned here. */
+int16
+planned_events(ModifyTable *write, int index, AttrNumber marker)
+{
+	ListCell   *lc;
+	int16		events = 0;
+
+	switch (write->operation)
+	{
+		case CMD_UPDATE:
+			return list_member_int((List *) list_nth(write->updateColnosLists, index), marker)
+				? TRIGGER_TYPE_UPDATE : 0;
+		case CMD_INSERT:
+			if (!inserts_planned_marker(outerPlan(write), marker))
+				return 0;
+			if (write->onConflictAction != ONCONFLICT_UPDATE)
+				return TRIGGER_TYPE_INSERT;
+			return list_member_int(write->onConflictCols, marker)
+				? TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE : 0;
+		case CMD_MERGE:
+			foreach(lc, (List *) list_nth(write->mergeActionLists, index))
+			{
+				MergeAction *action = lfirst_node(MergeAction, lc);
+				TargetEntry *te;
+
+				if (action->commandType == CMD_INSERT)
+				{
+					te = get_tle_by_resno(action->targetList, marker);
+					if (te == NULL || !is_planned_marker((Node *) te->expr))
+						return 0;
+					events |= TRIGGER_TYPE_INSERT;
+				}
+				else if (action->commandType == CMD_UPDATE)
+				{
+					if (!list_member_int(action->updateColnos, marker))
+						return 0;
+					events |= TRIGGER_TYPE_UPDATE;
+				}
+			}
+			return events;
+		default:
+			return 0;
+	}
+}
+
+/* Turns `trigger` off for `events` in a statement's own copy of the
+ * trigger descriptor, keeping the descriptor's summary flags true. */
+void
+switch_off(TriggerDesc *triggers, Trigger *trigger, int16 events)
+{
+	trigger->tgtype &= ~events;
+	triggers->trig_insert_before_row = false;
+	triggers->trig_update_before_row = false;
+	for (int i = 0; i < triggers->numtriggers; i++)
+	{
+		int16		type = triggers->triggers[i].tgtype;
+
+		if (TRIGGER_TYPE_MATCHES(type, TRIGGER_TYPE_ROW, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_INSERT))
+			triggers->trig_insert_before_row = true;
+		if (TRIGGER_TYPE_MATCHES(type, TRIGGER_TYPE_ROW, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_UPDATE))
+			triggers->trig_update_before_row = true;
+	}
+}
+
+/* For writes whose plan computes the synced columns (it writes the marker
+ * as planned here, on a table plannable() accepts), the trigger has nothing
+ * left to do: turn it off for those events in this statement. */
 void
 switch_off_planned_triggers(QueryDesc *query)
 {
 	PlannedStmt *stmt = query->plannedstmt;
 	EState	   *estate = query->estate;
-	List	   *updates = NIL;
+	List	   *writes = NIL;
 	ListCell   *lc;
 	ListCell   *rc;
-	ListCell   *cc;
 
 	if (estate == NULL || estate->es_result_relations == NULL)
 		return;
-	collect_update_plans(stmt->planTree, &updates);
+	collect_write_plans(stmt->planTree, &writes);
 	foreach(lc, stmt->subplans)
-		collect_update_plans((Plan *) lfirst(lc), &updates);
+		collect_write_plans((Plan *) lfirst(lc), &writes);
 
-	foreach(lc, updates)
+	foreach(lc, writes)
 	{
-		ModifyTable *update = (ModifyTable *) lfirst(lc);
+		ModifyTable *write = (ModifyTable *) lfirst(lc);
 
-		forboth(rc, update->resultRelations, cc, update->updateColnosLists)
+		foreach(rc, write->resultRelations)
 		{
 			ResultRelInfo *rri = estate->es_result_relations[lfirst_int(rc) - 1];
 			Trigger    *trigger = rri ? find_sync_trigger(rri->ri_TrigDesc) : NULL;
 
-			if (trigger == NULL ||
-				!list_member_int((List *) lfirst(cc),
-								 attnum_of(RelationGetDescr(rri->ri_RelationDesc), kBackfillMarker)))
+			if (trigger == NULL)
+				continue;
+
+			AttrNumber	marker = attnum_of(RelationGetDescr(rri->ri_RelationDesc), kBackfillMarker);
+			int16		events = planned_events(write, foreach_current_index(rc), marker);
+
+			if (events == 0)
 				continue;
 
 			/* The backfill assigns the marker itself; on a table this module
 			 * does not plan for, its rows still need the trigger. */
 			const SyncSpec *spec = sync_spec(rri->ri_RelationDesc);
 
-			if (spec == NULL || !plannable(spec, rri->ri_RelationDesc))
+			if (spec == NULL || !plannable(spec, rri->ri_RelationDesc, events))
 				continue;
 
 			/* The trigger, which notes writes for complete()'s old-client
 			 * gate, will not run: note this statement's here. */
 			note_version_write(spec->identity,
 							   planned_write_is_new_version(spec->identity, stmt->rtable, spec->versioned_relid));
-
-			TriggerDesc *triggers = rri->ri_TrigDesc;
-
-			trigger->tgtype &= ~TRIGGER_TYPE_UPDATE;
-			triggers->trig_update_before_row = false;
-			for (int i = 0; i < triggers->numtriggers; i++)
-				if (TRIGGER_TYPE_MATCHES(triggers->triggers[i].tgtype, TRIGGER_TYPE_ROW,
-										 TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_UPDATE))
-					triggers->trig_update_before_row = true;
+			switch_off(rri->ri_TrigDesc, trigger, events);
 		}
 	}
 }
@@ -459,7 +783,7 @@ plan_with_sync(Query *parse, const char *query_string, int cursor_options, Param
 	ErrorContextCallback callback = {error_context_stack, planning_rules_context, NULL};
 
 	planning_contexts = NIL;
-	sync_updates(parse);
+	sync_statement(parse);
 	callback.arg = planning_contexts;
 	if (planning_contexts != NIL)
 		error_context_stack = &callback;
@@ -485,11 +809,11 @@ start_with_sync(QueryDesc *query, int eflags)
 }
 
 /*
- * The error context of a statement whose UPDATE plans compute synced
- * columns: which table, migration and rules (the executor cannot tell
- * which expression of a target list failed). Worked out only when an error
- * is reported, from what the statement's start left: the sync trigger
- * switched off for UPDATE in its copy of the trigger descriptor, and the
+ * The error context of a statement whose plans compute synced columns:
+ * which table, migration and rules (the executor cannot tell which
+ * expression of a target list failed). Worked out only when an error is
+ * reported, from what the statement's start left: the sync trigger switched
+ * off for INSERT or UPDATE in its copy of the trigger descriptor, and the
  * rules already compiled in this backend.
  */
 void
@@ -503,8 +827,9 @@ planned_rules_context(void *arg)
 	{
 		ResultRelInfo *rri = estate->es_result_relations[i];
 		Trigger    *trigger = rri ? find_sync_trigger(rri->ri_TrigDesc) : NULL;
-		const SyncSpec *spec = trigger && !TRIGGER_FOR_UPDATE(trigger->tgtype)
-			? compiled_sync_spec(rri->ri_RelationDesc) : NULL;
+		bool		switched_off = trigger &&
+			(!TRIGGER_FOR_UPDATE(trigger->tgtype) || !TRIGGER_FOR_INSERT(trigger->tgtype));
+		const SyncSpec *spec = switched_off ? compiled_sync_spec(rri->ri_RelationDesc) : NULL;
 
 		if (spec == NULL)
 			continue;
@@ -512,7 +837,7 @@ planned_rules_context(void *arg)
 		bool		new_version = planned_write_is_new_version(spec->identity, query->plannedstmt->rtable,
 															   spec->versioned_relid);
 
-		errcontext("%s", rules_context(rri->ri_RelationDesc, spec, new_version));
+		errcontext("%s", rules_context(rri->ri_RelationDesc, spec, new_version, query->operation));
 	}
 }
 
@@ -520,15 +845,15 @@ void
 run_with_sync_context(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
 {
 	ErrorContextCallback callback = {error_context_stack, planned_rules_context, query};
-	bool		may_update = query->operation == CMD_UPDATE || query->plannedstmt->hasModifyingCTE;
+	bool		may_write = query->operation != CMD_SELECT || query->plannedstmt->hasModifyingCTE;
 
-	if (may_update)
+	if (may_write)
 		error_context_stack = &callback;
 	if (previous_executor_run)
 		previous_executor_run(query, direction, count, execute_once);
 	else
 		standard_ExecutorRun(query, direction, count, execute_once);
-	if (may_update)
+	if (may_write)
 		error_context_stack = callback.previous;
 }
 
