@@ -180,3 +180,8 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'ec_start_backfill';
 COMMENT ON FUNCTION @extschema@.start_backfill(name, integer, integer, integer) IS
     'Run the committed-batch backfill in background workers as the calling role (workers > 1: each table''s key range split between them); returns the first worker''s pid';
+
+-- The gate of the new version's views runs for every row written through
+-- them: it reads the catalog once per statement under a search_path it pins
+-- itself, instead of paying a SET on every call.
+ALTER FUNCTION @extschema@.new_version_open(name) RESET search_path;

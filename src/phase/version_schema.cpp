@@ -352,13 +352,25 @@ try_open_new_version_if_backfilled(const MigrationRecord &record)
 } // namespace ec
 
 /* new_version_open(version_schema): true once the migration's backfill is
- * done; until then ERROR 55000, so the gated views refuse every statement. */
+ * done; until then ERROR 55000, so the gated views refuse every statement.
+ *
+ * The views' check option calls it for every row written through them: the
+ * catalog is read once per statement (the answer cannot change under the
+ * statement's snapshot) and remembered in the call site's fn_extra, under a
+ * search_path pinned only for that read. */
 EC_FUNCTION(ec_new_version_open)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(true);
 
-	const char *args[] = {NameStr(*PG_GETARG_NAME(0))};
+	const char *version_schema = NameStr(*PG_GETARG_NAME(0));
+	const char *open_for = static_cast<const char *>(fcinfo->flinfo->fn_extra);
+
+	if (open_for != NULL && strcmp(open_for, version_schema) == 0)
+		PG_RETURN_BOOL(true);
+
+	const char *args[] = {version_schema};
+	int			nest_level = ec::use_search_path("pg_catalog, pg_temp");
 
 	SPI_connect();
 
@@ -366,10 +378,11 @@ EC_FUNCTION(ec_new_version_open)
 	 * unbackfilled must still be refused, whatever committed since. */
 	List	   *rows = ec::catalog_rows_as_seen(
 		"SELECT m.schema_name, pg_catalog.string_agg(b.table_name::text, ', ' ORDER BY b.table_name), "
-		"pg_catalog.sum(GREATEST(COALESCE(b.rows_total, 0) - b.rows_done, 0)) "
+		"pg_catalog.sum(GREATEST(COALESCE(b.rows_total, 0) OPERATOR(pg_catalog.-) b.rows_done, 0)) "
 		"FROM expand_contract.migrations m JOIN expand_contract.backfill_progress b "
-		"ON b.schema_name = m.schema_name AND b.migration = m.name "
-		"WHERE m.version_schema = $1 AND m.phase = 'active' AND NOT b.done GROUP BY m.schema_name",
+		"ON b.schema_name OPERATOR(pg_catalog.=) m.schema_name AND b.migration OPERATOR(pg_catalog.=) m.name "
+		"WHERE m.version_schema OPERATOR(pg_catalog.=) $1 AND m.phase OPERATOR(pg_catalog.=) 'active' "
+		"AND NOT b.done GROUP BY m.schema_name",
 		1, args);
 
 	if (rows != NIL)
@@ -385,5 +398,7 @@ EC_FUNCTION(ec_new_version_open)
 						 row[0])));
 	}
 	SPI_finish();
+	ec::restore_search_path(nest_level);
+	fcinfo->flinfo->fn_extra = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, version_schema);
 	PG_RETURN_BOOL(true);
 }
