@@ -185,32 +185,49 @@ key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_la
 	return expanded.data;
 }
 
+/* The high water bound, $2, as the key columns' own types. */
+const char *
+high_water_row(const BackfillTable &t)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < list_length(t.keys); i++)
+		appendStringInfo(&buf, "%s($2::pg_catalog.text[])[%d]::%s", i > 0 ? ", " : "", i + 1,
+						 (const char *) list_nth(t.key_types, i));
+	return buf.data;
+}
+
 /*
  * $1 cursor, $2 high water, $3 rows; returns rows visited, rows filled, last
- * key. The batch's keys come from the key index alone; the UPDATE then scans
- * the same key range, so a batch costs the same wherever it is in the table.
+ * key. The batch ends at the $3-th key after the cursor, found in the key
+ * index alone (OFFSET, nothing kept), or at the high water when fewer keys
+ * are left; the UPDATE then scans that key range, so a batch costs the same
+ * wherever it is in the table. Only that last, short batch counts its keys.
  */
 const char *
 key_batch_query(const BackfillTable &t, bool has_cursor)
 {
+	const char *after_cursor = has_cursor ? psprintf("%s AND ", key_bound(t, BTGreaterStrategyNumber, 1)) : "";
+	const char *in_range = psprintf("%s%s", after_cursor, key_bound(t, BTLessEqualStrategyNumber, 2));
+
 	return psprintf(
-		"WITH batch AS MATERIALIZED ("
-		"  SELECT %s FROM %s WHERE %s%s%s ORDER BY %s LIMIT $3::pg_catalog.int4),"
-		" last AS MATERIALIZED (SELECT %s FROM batch ORDER BY %s LIMIT 1),"
+		"WITH last AS MATERIALIZED ("
+		"  (SELECT %s, true AS full_batch FROM %s WHERE %s ORDER BY %s"
+		"   OFFSET $3::pg_catalog.int4 OPERATOR(pg_catalog.-) 1 LIMIT 1)"
+		"  UNION ALL SELECT %s, false LIMIT 1),"
 		" touched AS ("
 		"  UPDATE %s SET %s = false"
-		"  WHERE %s%s%s AND %s IS NOT FALSE RETURNING 1)"
-		" SELECT (SELECT pg_catalog.count(*) FROM batch),"
+		"  WHERE %s%s AND %s IS NOT FALSE RETURNING 1)"
+		" SELECT CASE WHEN (SELECT full_batch FROM last) THEN $3::pg_catalog.int8"
+		"        ELSE (SELECT pg_catalog.count(*) FROM %s WHERE %s) END,"
 		"        (SELECT pg_catalog.count(*) FROM touched),"
 		"        (SELECT ARRAY[%s]::pg_catalog.text FROM last)",
-		key_list(t, "", ""), t.table_sql,
-		has_cursor ? key_bound(t, BTGreaterStrategyNumber, 1) : "", has_cursor ? " AND " : "",
-		key_bound(t, BTLessEqualStrategyNumber, 2),
-		key_list(t, "", ""),
-		key_list(t, "", ""), key_list(t, "", " DESC"),
+		key_list(t, "", ""), t.table_sql, in_range, key_list(t, "", ""),
+		high_water_row(t),
 		t.table_sql, t.marker,
-		has_cursor ? key_bound(t, BTGreaterStrategyNumber, 1) : "", has_cursor ? " AND " : "",
-		key_bound(t, BTLessEqualStrategyNumber, 0, "last"), t.marker,
+		after_cursor, key_bound(t, BTLessEqualStrategyNumber, 0, "last"), t.marker,
+		t.table_sql, in_range,
 		key_list(t, "", "::pg_catalog.text"));
 }
 
