@@ -30,8 +30,9 @@
 # private memory (RssAnon from /proc) over a --memory-rows statement of each
 # path on the ec copy.
 set -euo pipefail
+shopt -s inherit_errexit   # a failing statement fails the run
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROWS=1000000
+ROWS=500000
 ROUNDS=5
 MEMORY_ROWS=10000000
 while [ $# -gt 0 ]; do
@@ -73,7 +74,7 @@ COPY (SELECT $ROW_SQL FROM generate_series(1, $ROWS) g) TO '$ROWS_FILE';
 SQL
 # The multi-row VALUES statements, generated once (parsing them is part of
 # what every variant pays).
-q -c "COPY (SELECT 'INSERT INTO bookings (id, status, studio) VALUES ' ||
+q -c "COPY (SELECT 'INSERT INTO :\"schema\".bookings (id, status, studio) VALUES ' ||
                string_agg(format('(%s, %L, %L)', g, CASE WHEN g % 3 = 0 THEN 'attended_registered' ELSE 'booked' END,
                                  'studio ' || (g % 50)), ', ') || ';'
           FROM generate_series(1, $ROWS) g GROUP BY (g - 1) / 1000 ORDER BY (g - 1) / 1000)
@@ -93,7 +94,7 @@ run_statement() {
             q -c "INSERT INTO $s.bookings (id, status, studio) SELECT $ROW_SQL FROM generate_series(1, $ROWS) g" ;;
         insert_values)
             q -c "TRUNCATE $s.bookings"; prepare "$s"; t0=$(now_s)
-            PGOPTIONS="-c search_path=$s" q -1 -f "$VALUES_FILE" ;;
+            q -1 -v schema="$s" -f "$VALUES_FILE" ;;
         upsert)
             fill "$s"; prepare "$s"; t0=$(now_s)
             q -c "INSERT INTO $s.bookings (id, status, studio) SELECT $CHANGED_SQL FROM generate_series(1, $ROWS) g
@@ -160,22 +161,22 @@ spread() {   # min-max of ec/generated over the rounds, pairing round by round
 # RssAnon of the backend, sampled every 0.5 s: its value once 10% of the
 # statement's time has passed, and the peak. A statement that allocates per
 # row grows linearly; the plan path stays flat.
-memory_run() {   # path -> "rss_at_10pct peak samples seconds"
-    local pidfile="$EC_CLUSTER_DIR/backend.pid" sql
+memory_run() {   # path schema -> "rss_at_10pct peak samples seconds"
+    local pidfile="$EC_CLUSTER_DIR/backend.pid" sql s="$2"
     case "$1" in
-        insert_select) q -c "TRUNCATE ec.bookings"
-            sql="INSERT INTO ec.bookings (id, status, studio) SELECT $ROW_SQL FROM generate_series(1, $MEMORY_ROWS) g" ;;
-        upsert) sql="INSERT INTO ec.bookings (id, status, studio) SELECT $CHANGED_SQL FROM generate_series(1, $MEMORY_ROWS) g
+        insert_select) q -c "TRUNCATE $s.bookings"
+            sql="INSERT INTO $s.bookings (id, status, studio) SELECT $ROW_SQL FROM generate_series(1, $MEMORY_ROWS) g" ;;
+        upsert) sql="INSERT INTO $s.bookings (id, status, studio) SELECT $CHANGED_SQL FROM generate_series(1, $MEMORY_ROWS) g
                      ON CONFLICT (id) DO UPDATE SET status = excluded.status" ;;
-        merge) sql="MERGE INTO ec.bookings b USING (SELECT $ROW_SQL FROM generate_series(1, $MEMORY_ROWS) g) v(id, status, studio)
+        merge) sql="MERGE INTO $s.bookings b USING (SELECT $ROW_SQL FROM generate_series(1, $MEMORY_ROWS) g) v(id, status, studio)
                     ON b.id = v.id WHEN MATCHED THEN UPDATE SET status = v.status
                     WHEN NOT MATCHED THEN INSERT (id, status, studio) VALUES (v.id, v.status, v.studio)" ;;
-        copy) q -c "TRUNCATE ec.bookings"
-            q -c "COPY (SELECT $ROW_SQL FROM generate_series(1, $MEMORY_ROWS) g) TO '$EC_CLUSTER_DIR/memory.copy'"
-            sql="COPY ec.bookings (id, status, studio) FROM '$EC_CLUSTER_DIR/memory.copy'" ;;
+        copy) q -c "TRUNCATE $s.bookings"
+            [ -f "$EC_CLUSTER_DIR/memory.copy" ] || q -c "COPY (SELECT $ROW_SQL FROM generate_series(1, $MEMORY_ROWS) g) TO '$EC_CLUSTER_DIR/memory.copy'"
+            sql="COPY $s.bookings (id, status, studio) FROM '$EC_CLUSTER_DIR/memory.copy'" ;;
     esac
     rm -f "$pidfile"
-    q -c "VACUUM ec.bookings" -c "CHECKPOINT"
+    q -c "VACUUM $s.bookings" -c "CHECKPOINT"
     printf '%s\n' "\\o $pidfile" "SELECT pg_backend_pid();" "\\o" "$sql;" | q &
     local client=$! pid="" samples=() t0
     t0=$(now_s)
@@ -196,7 +197,9 @@ memory_run() {   # path -> "rss_at_10pct peak samples seconds"
 MEMORY="$(mktemp)"
 if [ "$MEMORY_ROWS" -gt 0 ]; then
     for path in insert_select upsert merge copy; do
-        echo "memory $path $(memory_run "$path")" | tee -a "$MEMORY" >&2
+        for v in none ec; do
+            echo "memory $path $v $(memory_run "$path" "$v")" | tee -a "$MEMORY" >&2
+        done
         check_ec "memory $path"
     done
 fi
@@ -235,12 +238,13 @@ label() {
     done
     if [ -s "$MEMORY" ]; then
         echo
-        echo "Backend private memory (RssAnon) over one $MEMORY_ROWS-row statement on the ec copy, sampled every 0.5 s:"
+        echo "Backend private memory (RssAnon) over one $MEMORY_ROWS-row statement, sampled every 0.5 s, on the ec copy"
+        echo "and, for reference, on the copy without anything computing the column (none):"
         echo
-        echo "| statement | kB at 10% of its time | peak kB | growth after 10% | seconds |"
-        echo "|---|---:|---:|---:|---:|"
-        while read -r _ path at peak _ secs; do
-            echo "| $(label "$path") | $at | $peak | $(( peak - at )) kB | $secs |"
+        echo "| statement | variant | kB at 10% of its time | peak kB | growth after 10% | seconds |"
+        echo "|---|---|---:|---:|---:|---:|"
+        while read -r _ path v at peak _ secs; do
+            echo "| $(label "$path") | $v | $at | $peak | $(( peak - at )) kB | $secs |"
         done < "$MEMORY"
     fi
 } > bench/write_paths.md
