@@ -128,6 +128,8 @@ goal "writers' p99 during default backfill vs without" "$(ratio "$(w ec_default 
      "$(w ec_default 4) ms vs $(w ec_default 6) ms"
 goal "writers' p99.9 during default backfill vs without" "$(ratio "$(w ec_default 5)" "$(w ec_default 7)")" "<=" 3.00 \
      "$(w ec_default 5) ms vs $(w ec_default 7) ms"
+goal "writers' p99 during adaptive backfill vs without" "$(ratio "$(w ec_adaptive 4)" "$(w ec_adaptive 6)")" "<=" 2.00 \
+     "$(w ec_adaptive 4) ms vs $(w ec_adaptive 6) ms, at $(w ec_adaptive 2) rows/s; backfill_max_wal_sync_ms = 2x the writers' own $(w ec_adaptive 8) ms"
 goal "default backfill rows/s vs pgroll-style batches" "$(ratio "$(w ec_default 2)" "$(w pgroll 2)")" ">=" 2.00 \
      "$(w ec_default 2) vs $(w pgroll 2) rows/s"
 goal "writers' p99 at pgroll-style rows/s: ours vs pgroll-style" "$(ratio "$(w ec_pgroll_rate 4)" "$(w pgroll 4)")" "<=" 1.00 \

@@ -5,7 +5,7 @@
 #
 #   bash bench/backfill_bloat.sh [--rows N]
 #
-# One throwaway cluster, the installed library. For fillfactor 100 (the
+# One throwaway durable cluster (EC_CLUSTER_DURABLE), the installed library. For fillfactor 100 (the
 # default) and 90, a fresh bookings table of N rows (primary key, plus an
 # index on studio), then either one plain UPDATE of a new column or an
 # expand_contract migration adding it and CALL run_backfill, or its worker
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [--rows N]" >&2; exit 2 ;;
     esac
 done
-EC_CLUSTER_PORT=54460 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
+EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54460 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
 q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q -c "CREATE EXTENSION expand_contract"
 DOC='{"operations": [{"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = '"''"'attended_registered'"''"'"}}]}'

@@ -4,7 +4,8 @@
 #
 #   bash bench/parallel_backfill.sh [--rows N] [--rounds N] [--workers N]
 #
-# One throwaway cluster (scripts/cluster.sh), the installed library, no
+# One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
+# synchronous_commit, full_page_writes on), the installed library, no
 # other load. Per round, in rotating order, VACUUM and CHECKPOINT before
 # each: "update", one UPDATE plain.bookings SET registered = (status = ...)
 # on a copy without a migration; "ec_1", CALL run_backfill('ec') of an open
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [--rows N] [--rounds N] [--workers N]" >&2; exit 2 ;;
     esac
 done
-EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '8GB'
+EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '8GB'
 checkpoint_timeout = '30min'" source scripts/cluster.sh >/dev/null
 q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q <<SQL
@@ -72,7 +73,7 @@ run_variant() {   # variant -> prints seconds
 }
 VARIANTS=(update ec_1 ec_n)
 RESULTS="$(mktemp)"
-trap 'rm -f "$RESULTS"' EXIT
+trap 'rm -f "$RESULTS"; ec_cluster_stop' EXIT   # and keep cluster.sh's stop
 for round in $(seq "$ROUNDS"); do
     for i in 0 1 2; do
         v="${VARIANTS[$(( (i + round) % 3 ))]}"

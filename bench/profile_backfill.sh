@@ -7,7 +7,7 @@
 #   perf report -i /tmp/perf_backfill.data --no-children --sort dso,symbol -n
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-EC_CLUSTER_PORT=54450 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
+EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54450 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
 export PGOPTIONS="-c client_min_messages=warning"
 psql -X -q -At <<'SQL'
 CREATE EXTENSION expand_contract;

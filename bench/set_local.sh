@@ -19,7 +19,7 @@ psql -X -q -c "CREATE TABLE bookings (id int PRIMARY KEY, status text NOT NULL)"
 psql -X -q -c "SELECT expand_contract.start('02_r', '{\"operations\": [{\"add_column\": {\"table\": \"bookings\", \"column\": {\"name\": \"r\", \"type\": \"boolean\", \"nullable\": true}, \"up\": \"status = ''x''\"}}]}')" >/dev/null
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "CALL expand_contract.run_backfill()" >/dev/null
 SCRIPTS="$(mktemp -d)"
-trap 'rm -rf "$SCRIPTS"' EXIT
+trap 'rm -rf "$SCRIPTS"; ec_cluster_stop' EXIT   # and keep cluster.sh's stop
 cat > "$SCRIPTS/view.sql" <<'SQL'
 \set id random(1, 100000)
 BEGIN;

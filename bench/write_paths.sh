@@ -6,7 +6,8 @@
 #
 #   bash bench/write_paths.sh [--rows N] [--rounds N] [--memory-rows N]
 #
-# One throwaway cluster (scripts/cluster.sh) with the library preloaded, so
+# One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
+# synchronous_commit, full_page_writes on) with the library preloaded, so
 # every statement can take the plan path. Four copies of a bookings table
 # (id, status, studio, registered), each in its own schema:
 #   none       registered present, nothing computes it;
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [--rows N] [--rounds N] [--memory-rows N]" >&2; exit 2 ;;
     esac
 done
-EC_CLUSTER_PORT=54470 EC_CLUSTER_CONF="shared_preload_libraries = 'expand_contract'
+EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54470 EC_CLUSTER_CONF="shared_preload_libraries = 'expand_contract'
 max_wal_size = '8GB'
 checkpoint_timeout = '30min'
 autovacuum = off" source scripts/cluster.sh >/dev/null

@@ -5,7 +5,10 @@
 #
 #   bash bench/writers_during_backfill.sh [--rows N] [--rounds N] [--rate TPS]
 #
-# One throwaway cluster (scripts/cluster.sh), the installed library. Two
+# One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
+# synchronous_commit, full_page_writes on: writers wait for their commit
+# flush, and the first write of a page after a checkpoint logs it whole),
+# the installed library. Two
 # copies of a bookings table of N rows: ec.bookings with an expand_contract
 # migration adding registered (up: status = 'attended_registered'), and
 # plain.bookings with a plain registered column. One pgbench client writes
@@ -18,6 +21,10 @@
 #                   as pgroll's batch does), committed synchronously
 #   plain_update    one UPDATE of the whole column (plain.bookings)
 #   ec_default      CALL expand_contract.run_backfill() with default settings
+#   ec_adaptive     the same, backfill_max_wal_sync_ms = twice the average
+#                   WAL sync of the writers alone (pg_stat_wal, measured in
+#                   the previous variant's 5 s without; track_wal_io_timing
+#                   is on for every variant)
 #   ec_pgroll_rate  the same, backfill_max_rows_per_second = pgroll's rows/s
 #                   of this round
 #   ec_wal_16MB     the same, backfill_max_wal_per_second = 16MB
@@ -39,8 +46,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-EC_CLUSTER_PORT=54430 EC_CLUSTER_CONF="max_wal_size = '4GB'
-checkpoint_timeout = '30min'" source scripts/cluster.sh >/dev/null
+EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54430 EC_CLUSTER_CONF="max_wal_size = '4GB'
+checkpoint_timeout = '30min'
+track_wal_io_timing = on" source scripts/cluster.sh >/dev/null
 WORK="$(mktemp -d)"
 chmod 777 "$WORK"
 trap 'rm -rf "$WORK"; ec_cluster_stop >/dev/null 2>&1 || true' EXIT
@@ -113,8 +121,13 @@ measure() {   # table variant-sql settings...
     local bench=$!
     sleep 1
     t_base=$(now_s)
+    local syncs_base; syncs_base=$(q -c "SELECT wal_sync || ' ' || wal_sync_time FROM pg_stat_wal")
     sleep 5
     t0=$(now_s)
+    local syncs_before; syncs_before=$(q -c "SELECT wal_sync || ' ' || wal_sync_time FROM pg_stat_wal")
+    # The average WAL sync (pg_stat_wal, every process) while the writers ran alone.
+    SYNC_MS_WITHOUT=$(awk -v a="$syncs_base" -v b="$syncs_before" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        printf "%.3f", (y[1] > x[1]) ? (y[2] - x[2]) / (y[1] - x[1]) : 0 }')
     PGOPTIONS="-c client_min_messages=warning $settings" q -c "$sql" >/dev/null
     t1=$(now_s)
     q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgbench'" >/dev/null
@@ -134,7 +147,7 @@ percentile() {   # window p
 report() {   # variant round rows
     local rps
     rps=$(awk -v r="$3" -v s="$DURING_SECONDS" 'BEGIN { printf "%.0f", r / s }')
-    echo "$1 $2 $rps $(percentile during 0.5) $(percentile during 0.99) $(percentile during 0.999) $(percentile without 0.99) $(percentile without 0.999)"
+    echo "$1 $2 $rps $(percentile during 0.5) $(percentile during 0.99) $(percentile during 0.999) $(percentile without 0.99) $(percentile without 0.999) $SYNC_MS_WITHOUT"
 }
 
 echo "variant round rows_per_s p50_ms p99_ms p999_ms p99_without_ms p999_without_ms" | tee "$WORK/results"
@@ -150,9 +163,12 @@ for round in $(seq "$ROUNDS"); do
     measure plain.bookings "UPDATE plain.bookings SET registered = (status = 'attended_registered')" ""
     report plain_update "$round" "$ROWS" | tee -a "$WORK/results"
     q -c "VACUUM plain.bookings" >/dev/null
-    for variant in ec_default ec_pgroll_rate ec_wal_16MB ec_wal_4MB; do
+    for variant in ec_default ec_adaptive ec_pgroll_rate ec_wal_16MB ec_wal_4MB; do
         case "$variant" in
             ec_default) settings="" ;;
+            # Twice the average WAL sync of the writers alone, as measured
+            # before the previous variant ran.
+            ec_adaptive) settings="-c expand_contract.backfill_max_wal_sync_ms=$(awk -v m="$SYNC_MS_WITHOUT" 'BEGIN { printf "%.3f", 2 * m }')" ;;
             ec_pgroll_rate) settings="-c expand_contract.backfill_max_rows_per_second=$pgroll_rps" ;;
             ec_wal_16MB) settings="-c expand_contract.backfill_max_wal_per_second=16MB" ;;
             ec_wal_4MB) settings="-c expand_contract.backfill_max_wal_per_second=4MB" ;;
@@ -167,11 +183,11 @@ done
 
 echo
 echo "medians over $ROUNDS rounds ($ROWS rows, writers at $RATE/s):"
-echo "| variant | rows/s | p50 ms | p99 ms | p99.9 ms | p99 ms without | p99.9 ms without |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-for variant in pgroll plain_update ec_default ec_pgroll_rate ec_wal_16MB ec_wal_4MB; do
+echo "| variant | rows/s | p50 ms | p99 ms | p99.9 ms | p99 ms without | p99.9 ms without | WAL sync ms without |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for variant in pgroll plain_update ec_default ec_adaptive ec_pgroll_rate ec_wal_16MB ec_wal_4MB; do
     line="| $variant |"
-    for col in 3 4 5 6 7 8; do
+    for col in 3 4 5 6 7 8 9; do
         m=$(awk -v v="$variant" -v c="$col" '$1 == v { print $c }' "$WORK/results" | sort -n |
             awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "n/a") }')
         line="$line $m |"

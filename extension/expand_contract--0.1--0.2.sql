@@ -93,7 +93,9 @@ COMMENT ON FUNCTION @extschema@.publish_catalog(name) IS
 ALTER TABLE @extschema@.backfill_runs
     ADD COLUMN max_rows_per_second integer NOT NULL DEFAULT 0,
     ADD COLUMN max_wal_kb_per_second integer NOT NULL DEFAULT 0,
-    ADD COLUMN throttled_ms bigint NOT NULL DEFAULT 0;
+    ADD COLUMN throttled_ms bigint NOT NULL DEFAULT 0,
+    -- backfill_max_wal_sync_ms: slow down while WAL syncs take longer.
+    ADD COLUMN max_wal_sync_ms real NOT NULL DEFAULT 0;
 
 -- Parallel backfill: start_backfill(..., workers => N) splits what is left
 -- of each table backfilled by key into N parts (a progress row each), and
@@ -118,7 +120,7 @@ SELECT r.schema_name, r.migration, r.runner, r.pid, r.backend_start, r.role_name
                   AND (r.runner = 'worker'
                        OR (a.state = 'active' AND a.query_start <= r.updated_at))) AS alive,
        r.max_rows_per_second, r.max_wal_kb_per_second, r.throttled_ms, r.worker, r.workers,
-       r.vacuum_every_rows
+       r.vacuum_every_rows, r.max_wal_sync_ms
   FROM @extschema@.backfill_runs r;
 -- A table's parts summed; its state is that of the runner at it (a live
 -- one first).

@@ -14,6 +14,8 @@
 #   PG_CONFIG        pg_config of the server to run (default: PostgreSQL 15)
 #   EC_CLUSTER_PORT  first port to try (default 54329)
 #   EC_CLUSTER_CONF  extra postgresql.conf lines (e.g. shared_preload_libraries)
+#   EC_CLUSTER_DURABLE=1  fsync, synchronous_commit and full_page_writes on, as
+#                    in production (benchmarks); tests run with them off
 
 EC_PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 EC_PG_BINDIR="$("$EC_PG_CONFIG" --bindir)" || {
@@ -87,16 +89,19 @@ ec_cluster_start() {
         return 1
     fi
 
-    # Test settings: durability off for speed, no TCP, private socket.
+    # Test settings: durability off for speed (unless EC_CLUSTER_DURABLE),
+    # no TCP, private socket.
+    local durability=off
+    [ "${EC_CLUSTER_DURABLE:-0}" = 1 ] && durability=on
     "${EC_AS_PG[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
 
 # --- throwaway test cluster (scripts/cluster.sh) ---
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir/sock'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+fsync = $durability
+synchronous_commit = $durability
+full_page_writes = $durability
 max_connections = 50
 max_prepared_transactions = 0
 log_min_messages = warning

@@ -46,11 +46,16 @@ SELECT * FROM pg_temp.run();
 RESET expand_contract.backfill_max_wal_per_second;
 SELECT expand_contract.rollback('backfill_rate_limits');
 
--- The worker takes the limits of the session that started it.
+-- The worker takes the limits of the session that started it, the adaptive
+-- one too (backfill_max_wal_sync_ms: it slows while the cluster's WAL syncs
+-- take longer on average; t/004_backfill_wal_syncs.pl shows it on a durable
+-- cluster, as this one, with fsync off, counts none).
 SELECT pg_temp.start();
 SET expand_contract.backfill_max_rows_per_second = 5000;
+SET expand_contract.backfill_max_wal_sync_ms = 2.5;
 SELECT expand_contract.start_backfill('backfill_rate_limits', 500) IS NOT NULL AS worker_started;
 RESET expand_contract.backfill_max_rows_per_second;
+RESET expand_contract.backfill_max_wal_sync_ms;
 DO $$
 BEGIN
     FOR i IN 1..600 LOOP
@@ -60,6 +65,7 @@ BEGIN
     END LOOP;
 END $$;
 SELECT * FROM pg_temp.run();
+SELECT max_wal_sync_ms FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_rate_limits';
 SELECT expand_contract.complete('backfill_rate_limits');
 SELECT count(*) FILTER (WHERE fahrenheit = celsius * 9 / 5 + 32) AS computed, count(*) AS total FROM readings;
 

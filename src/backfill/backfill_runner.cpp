@@ -20,6 +20,7 @@ int lock_timeout_ms = 1000;
 int max_replication_lag_kb = -1;
 int max_rows_per_second = 0;
 int max_wal_kb_per_second = 0;
+double max_wal_sync_ms = 0;
 int vacuum_every_rows = 0;
 
 /* The longest pause between batches: longer ones would let a runner hold a
@@ -68,6 +69,13 @@ define_backfill_settings()
 							"ahead of theirs: this bounds what it adds to their latency.",
 							&max_wal_kb_per_second, 0, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomRealVariable("expand_contract.backfill_max_wal_sync_ms",
+							 "Backfill slows while WAL syncs take longer than this on average, in ms (0: off).",
+							 "Every committing writer waits for a WAL sync; from pg_stat_wal (which needs "
+							 "track_wal_io_timing), once a second, the backfill halves its rows per second "
+							 "while the average sync took longer and speeds up again while it took less "
+							 "than half as long.",
+							 &max_wal_sync_ms, 0, 0, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("expand_contract.backfill_vacuum_every",
 							"A backfill worker vacuums its table after this many rows (0: never).",
 							"The row versions earlier batches left dead are then reused by later "
@@ -88,6 +96,7 @@ run_options_from_call(FunctionCallInfo fcinfo)
 	options.max_lag_kb = max_replication_lag_kb;
 	options.max_rows_per_second = max_rows_per_second;
 	options.max_wal_kb_per_second = max_wal_kb_per_second;
+	options.max_wal_sync_ms = max_wal_sync_ms;
 	options.vacuum_every_rows = vacuum_every_rows;
 	options.worker = 0;
 	options.workers = 1;
@@ -157,7 +166,7 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 		int_text(options.target_ms), int_text(options.lock_timeout_ms), int_text(options.max_lag_kb),
 		GetUserNameFromId(GetUserId(), false), int_text(options.max_rows_per_second),
 		int_text(options.max_wal_kb_per_second), int_text(options.worker), int_text(options.workers),
-		int_text(options.vacuum_every_rows)};
+		int_text(options.vacuum_every_rows), psprintf("%g", options.max_wal_sync_ms)};
 
 	/* The runner's backend start tells it from a later backend with its pid;
 	 * a worker that has not reported yet fills it in itself. */
@@ -176,13 +185,15 @@ claim_backfill_run(const char *schema, const char *migration, RunnerKind kind, i
 		"  lock_timeout_ms = EXCLUDED.lock_timeout_ms, "
 		"  max_replication_lag_kb = EXCLUDED.max_replication_lag_kb, %s"
 		"  started_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()",
-		v1 ? "" : ", max_rows_per_second, max_wal_kb_per_second, worker, workers, vacuum_every_rows",
-		v1 ? "" : ", $12::integer, $13::integer, $14::integer, $15::integer, $16::integer",
+		v1 ? "" : ", max_rows_per_second, max_wal_kb_per_second, worker, workers, vacuum_every_rows, "
+		"max_wal_sync_ms",
+		v1 ? "" : ", $12::integer, $13::integer, $14::integer, $15::integer, $16::integer, $17::real",
 		v1 ? "schema_name" : "schema_name, worker",
 		v1 ? "" : "max_rows_per_second = EXCLUDED.max_rows_per_second, "
 		"  max_wal_kb_per_second = EXCLUDED.max_wal_kb_per_second, throttled_ms = 0, "
-		"  workers = EXCLUDED.workers, vacuum_every_rows = EXCLUDED.vacuum_every_rows, "),
-		v1 ? 11 : 16, args);
+		"  workers = EXCLUDED.workers, vacuum_every_rows = EXCLUDED.vacuum_every_rows, "
+		"  max_wal_sync_ms = EXCLUDED.max_wal_sync_ms, "),
+		v1 ? 11 : 17, args);
 }
 
 bool
@@ -201,9 +212,9 @@ load_worker_claim(const char *schema, RunOptions *options)
 											 "WHERE schema_name = $1 AND pid = $2::integer AND runner = 'worker' "
 											 "RETURNING batch_size, batch_delay_ms, batch_target_ms, "
 											 "  lock_timeout_ms, max_replication_lag_kb, %s",
-											 catalog_at_version_0_1() ? "0, 0, 0, 1, 0"
+											 catalog_at_version_0_1() ? "0, 0, 0, 1, 0, 0"
 											 : "max_rows_per_second, max_wal_kb_per_second, worker, workers, "
-											   "vacuum_every_rows"),
+											   "vacuum_every_rows, max_wal_sync_ms"),
 									2, args);
 
 	if (rows == NIL)
@@ -222,6 +233,7 @@ load_worker_claim(const char *schema, RunOptions *options)
 	options->worker = atoi(row[7]);
 	options->workers = atoi(row[8]);
 	options->vacuum_every_rows = atoi(row[9]);
+	options->max_wal_sync_ms = strtod(row[10], NULL);
 	return true;
 }
 
@@ -402,18 +414,105 @@ record_throttle(LoopState *loop)
 }
 
 /*
+ * The adaptive limit of backfill_max_wal_sync_ms. Writers' commits wait for
+ * WAL syncs, and a backfill's WAL makes them longer: once a second the
+ * runner reads the cluster's WAL sync count and time (pg_stat_wal, every
+ * backend's, this one's included) and, while the average sync of the last
+ * second took longer than the setting, halves its rows per second; while it
+ * took less than half of it, raises them by a quarter, up to twice what it
+ * last achieved. Multiplicative decrease, gentler increase: it backs off
+ * within a second or two and comes back over several.
+ */
+struct WalSyncWatch {
+	TimestampTz at;             /* 0: not read yet */
+	PgStat_Counter syncs;
+	PgStat_Counter sync_us;
+	int64 rows;                 /* the runner's rows when read */
+	double rows_per_second;     /* the limit it sets; 0: none yet */
+	bool warned;
+};
+
+constexpr int64 wal_sync_window_us = 1000000;
+
+/* Reads pg_stat_wal when a window has passed; the window's average sync
+ * time in ms and rows per second, or false. */
+bool
+wal_sync_window(WalSyncWatch *watch, int64 rows, double *average_ms, double *rate)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (watch->at != 0 && now - watch->at < wal_sync_window_us)
+		return false;
+	pgstat_report_wal(true);
+	pgstat_clear_snapshot();
+
+	PgStat_WalStats *stats = pgstat_fetch_stat_wal();
+	bool		known = watch->at != 0 && stats->wal_sync > watch->syncs;
+
+	if (known)
+	{
+		*average_ms = (double) (stats->wal_sync_time - watch->sync_us) / 1000.0 /
+			(double) (stats->wal_sync - watch->syncs);
+		*rate = (double) (rows - watch->rows) * 1e6 / (double) Max(now - watch->at, (int64) 1);
+	}
+	watch->at = now;
+	watch->syncs = stats->wal_sync;
+	watch->sync_us = stats->wal_sync_time;
+	watch->rows = rows;
+	return known;
+}
+
+void
+adapt_to_wal_syncs(WalSyncWatch *watch, const RunOptions &options, const RunProgress &progress, bool notices)
+{
+	double		average_ms;
+	double		rate;
+
+	if (options.max_wal_sync_ms <= 0)
+		return;
+	if (!track_wal_io_timing)
+	{
+		if (!watch->warned)
+			ereport(WARNING,
+					(errmsg("expand_contract.backfill_max_wal_sync_ms needs track_wal_io_timing = on; "
+							"the backfill does not adapt to WAL syncs"),
+					 errhint("A superuser can set track_wal_io_timing in postgresql.conf.")));
+		watch->warned = true;
+		return;
+	}
+	if (!wal_sync_window(watch, progress.rows, &average_ms, &rate))
+		return;
+	if (average_ms > options.max_wal_sync_ms)
+	{
+		double		from = watch->rows_per_second > 0 ? Min(watch->rows_per_second, Max(rate, 1.0)) : rate;
+
+		watch->rows_per_second = Max(100.0, from / 2);
+		if (notices)
+			ereport(NOTICE,
+					(errmsg("backfill slows to %.0f rows/s: WAL syncs took %.2f ms on average, "
+							"more than backfill_max_wal_sync_ms", watch->rows_per_second, average_ms)));
+	}
+	else if (watch->rows_per_second > 0 && average_ms < options.max_wal_sync_ms / 2)
+		watch->rows_per_second = Min(watch->rows_per_second * 1.25, Max(2 * rate, 100.0));
+}
+
+/*
  * How long to pause after a step that visited `rows` and wrote `wal_bytes`
  * in `step_ms`, so that the backfill stays within its rows-per-second and
- * WAL-per-second limits: the step should have taken as long as the slower
- * of the two allows. Never more than max_batch_delay_ms at once.
+ * WAL-per-second limits and the adaptive one: the step should have taken as
+ * long as the slowest of them allows. Never more than max_batch_delay_ms at
+ * once.
  */
 int
-rate_limit_pause_ms(const RunOptions &options, int64 rows, uint64 wal_bytes, double step_ms)
+rate_limit_pause_ms(const RunOptions &options, const WalSyncWatch &watch, int64 rows, uint64 wal_bytes,
+					double step_ms)
 {
 	double		wanted_ms = 0;
 
 	if (options.max_rows_per_second > 0)
 		wanted_ms = Max(wanted_ms, rows * 1000.0 / options.max_rows_per_second);
+	if (watch.rows_per_second > 0)
+		wanted_ms = Max(wanted_ms, rows * 1000.0 / watch.rows_per_second);
 	if (options.max_wal_kb_per_second > 0)
 		wanted_ms = Max(wanted_ms, (wal_bytes / 1024.0) * 1000.0 / options.max_wal_kb_per_second);
 	return (int) Min((double) max_batch_delay_ms, Max(0.0, wanted_ms - step_ms));
@@ -580,6 +679,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 	int			lock_retries = 0;
 	int64		rows_at_last_vacuum = 0;
 	BatchAim	aim = {(double) Min(min_target_ms, options.target_ms), 0};
+	WalSyncWatch wal_syncs = {0, 0, 0, 0, 0, false};
 
 	for (;;)
 	{
@@ -589,6 +689,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 
 		hooks.begin();
 		MemoryContextSwitchTo(step_context);
+		adapt_to_wal_syncs(&wal_syncs, loop.options, loop.progress, hooks.notices);
 
 		Step		step = run_step(&loop);
 
@@ -596,7 +697,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 		hooks.commit();
 
 		/* This backend's own WAL, the batch's commit record included. */
-		int			pause = rate_limit_pause_ms(loop.options, loop.progress.rows - rows_before,
+		int			pause = rate_limit_pause_ms(loop.options, wal_syncs, loop.progress.rows - rows_before,
 												pgWalUsage.wal_bytes - wal_before,
 												(double) (GetCurrentTimestamp() - step_start) / 1000.0);
 

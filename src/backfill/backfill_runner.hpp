@@ -32,6 +32,8 @@ struct RunOptions {
 	int max_lag_kb;             /* -1: no throttling */
 	int max_rows_per_second;    /* 0: no limit */
 	int max_wal_kb_per_second;  /* 0: no limit */
+	double max_wal_sync_ms;     /* 0: off; else the backfill slows while the
+								 * cluster's WAL syncs take longer on average */
 	int vacuum_every_rows;      /* a worker vacuums its table after this many rows (0: never) */
 	int worker;                 /* this runner's number, of `workers` (parallel backfill) */
 	int workers;
@@ -47,8 +49,9 @@ struct RunnerHooks {
 };
 
 /* The settings expand_contract.batch_target_ms, lock_timeout,
- * max_replication_lag, backfill_max_rows_per_second and
- * backfill_max_wal_per_second. */
+ * max_replication_lag, backfill_max_rows_per_second,
+ * backfill_max_wal_per_second, backfill_max_wal_sync_ms and
+ * backfill_vacuum_every. */
 void define_backfill_settings();
 
 /* Options from a run_backfill/start_backfill call: batch_size (argument 1,
