@@ -184,14 +184,15 @@ goal "writers' p99 at pgroll-style rows/s: ours vs pgroll-style" "$(ratio "$(w e
 if command -v gnuplot >/dev/null; then
     awk -F'\t' '{ printf "%d\t\"%s\"\t%s\t%s\n", NR, $1, $2, $3 }' "$OUT/chart.tsv" > "$OUT/chart.dat"
     gnuplot <<GP
-set terminal pngcairo size 1100,700 font ",9"
+set terminal pngcairo size 1300,900 font ",9"
 set output "${SUMMARY%.md}.png"
 set title "Issue 14: measured ratio (bars) and goal (marks)"
 set style fill solid 0.6
 set boxwidth 0.6
 set yrange [0:*]
 set xtics rotate by -40 left
-set bmargin 14
+set bmargin 24
+set rmargin 16
 set grid ytics
 plot "$OUT/chart.dat" using 1:3:xtic(2) with boxes title "measured", \
      "" using 1:4 with points pt 7 ps 1.2 title "goal"
