@@ -14,7 +14,8 @@
 # plain.bookings with a plain registered column. One pgbench client writes
 # single-row UPDATEs at a fixed rate (-R) to the table a variant backfills:
 # 5 s without anything else (its "without" window), then while the variant
-# runs. Per round, in this order, CHECKPOINT before each:
+# runs. Per round, pgroll and plain_update first, then ours in an order rotated
+# by the round, CHECKPOINT before each:
 #   pgroll          pgroll-style batches (pgroll.bookings, which has pgroll's
 #                   kind of PL/pgSQL BEFORE row trigger computing the column):
 #                   1000 rows by key per transaction (UPDATE ... SET id = id,
@@ -163,11 +164,16 @@ for round in $(seq "$ROUNDS"); do
     measure plain.bookings "UPDATE plain.bookings SET registered = (status = 'attended_registered')" ""
     report plain_update "$round" "$ROWS" | tee -a "$WORK/results"
     q -c "VACUUM plain.bookings" >/dev/null
-    for variant in ec_default ec_adaptive ec_pgroll_rate ec_wal_16MB ec_wal_4MB; do
+    # Our variants in an order rotated by the round, so that none always
+    # follows the same one (a window "without" comes right after the
+    # previous variant's rollback and VACUUM).
+    ours=(ec_default ec_adaptive ec_pgroll_rate ec_wal_16MB ec_wal_4MB)
+    for i in "${!ours[@]}"; do
+        variant="${ours[$(( (i + round - 1) % ${#ours[@]} ))]}"
         case "$variant" in
             ec_default) settings="" ;;
             # Twice the average WAL sync of the writers alone, as measured
-            # before the previous variant ran.
+            # in the previous measurement's window without.
             ec_adaptive) settings="-c expand_contract.backfill_max_wal_sync_ms=$(awk -v m="$SYNC_MS_WITHOUT" 'BEGIN { printf "%.3f", 2 * m }')" ;;
             ec_pgroll_rate) settings="-c expand_contract.backfill_max_rows_per_second=$pgroll_rps" ;;
             ec_wal_16MB) settings="-c expand_contract.backfill_max_wal_per_second=16MB" ;;
