@@ -47,30 +47,30 @@ part() {   # name command... : runs it, its stdout kept in $OUT/name.txt
     }
 }
 
+# The sizes of each mode; the parts are the same.
 if [ "$QUICK" = 1 ]; then
     SUMMARY="$BENCH_DIR/summary_quick.md"
+    RUN_ARGS=(--quick --out "$OUT/run"); RUN_JSON="$OUT/run/results.json"; RUN_MD="$OUT/run/report.md"
+    WRITE_PATHS_ARGS=(--rows 20000 --rounds 2 --memory-rows 200000)
+    SMALL=50000; LARGE=200000; SMALL_ROUNDS=1; LARGE_ROUNDS=1
+    WRITERS_ARGS=(--rows 50000 --rounds 1); BLOAT_ROWS=50000
+    # A smoke run leaves the published write_paths report as it was.
     KEEP_WRITE_PATHS="$(mktemp)"; cp bench/write_paths.md "$KEEP_WRITE_PATHS"
-    part run bash bench/run.sh --quick --out "$OUT/run"
-    part write_paths bash bench/write_paths.sh --rows 20000 --rounds 2 --memory-rows 200000
-    cp bench/write_paths.md "$OUT/write_paths.md"; cp "$KEEP_WRITE_PATHS" bench/write_paths.md
-    part parallel_1M bash bench/parallel_backfill.sh --rows 50000 --rounds 1
-    part parallel_10M bash bench/parallel_backfill.sh --rows 200000 --rounds 1
-    part writers bash bench/writers_during_backfill.sh --rows 50000 --rounds 1
-    part bloat bash bench/backfill_bloat.sh --rows 50000
-    RUN_JSON="$OUT/run/results.json"; RUN_MD="$OUT/run/report.md"
-    SMALL=50000; LARGE=200000
 else
     SUMMARY="$BENCH_DIR/summary.md"
-    part run bash bench/run.sh
-    part write_paths bash bench/write_paths.sh
-    cp bench/write_paths.md "$OUT/write_paths.md"
-    part parallel_1M bash bench/parallel_backfill.sh --rows 1000000 --rounds 5
-    part parallel_10M bash bench/parallel_backfill.sh --rows 10000000 --rounds 3
-    part writers bash bench/writers_during_backfill.sh --rows 500000 --rounds 3
-    part bloat bash bench/backfill_bloat.sh --rows 1000000
-    RUN_JSON="$BENCH_DIR/results.json"; RUN_MD="$BENCH_DIR/report.md"
-    SMALL=1000000; LARGE=10000000
+    RUN_ARGS=(); RUN_JSON="$BENCH_DIR/results.json"; RUN_MD="$BENCH_DIR/report.md"
+    WRITE_PATHS_ARGS=()
+    SMALL=1000000; LARGE=10000000; SMALL_ROUNDS=5; LARGE_ROUNDS=3
+    WRITERS_ARGS=(--rows 500000 --rounds 3); BLOAT_ROWS=1000000
 fi
+part run bash bench/run.sh "${RUN_ARGS[@]}"
+part write_paths bash bench/write_paths.sh "${WRITE_PATHS_ARGS[@]}"
+cp bench/write_paths.md "$OUT/write_paths.md"
+[ "$QUICK" = 1 ] && cp "$KEEP_WRITE_PATHS" bench/write_paths.md
+part parallel_1M bash bench/parallel_backfill.sh --rows "$SMALL" --rounds "$SMALL_ROUNDS"
+part parallel_10M bash bench/parallel_backfill.sh --rows "$LARGE" --rounds "$LARGE_ROUNDS"
+part writers bash bench/writers_during_backfill.sh "${WRITERS_ARGS[@]}"
+part bloat bash bench/backfill_bloat.sh --rows "$BLOAT_ROWS"
 log "writing $SUMMARY"
 
 # --- numbers out of the parts' tables ------------------------------------------

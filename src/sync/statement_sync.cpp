@@ -23,19 +23,6 @@ planner_hook_type previous_planner = NULL;
 ExecutorStart_hook_type previous_executor_start = NULL;
 ExecutorRun_hook_type previous_executor_run = NULL;
 
-AttrNumber
-attnum_of(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	return InvalidAttrNumber;
-}
-
 /* Whether `trigger` fires in this session (trigger.c's rule). */
 bool
 fires(const Trigger *trigger)
@@ -638,7 +625,8 @@ sync_statement(Query *query)
 void
 collect_write_plans(Plan *plan, List **writes)
 {
-	if (plan != NULL && IsA(plan, ModifyTable))
+	/* A DELETE fires no BEFORE INSERT or UPDATE trigger. */
+	if (plan != NULL && IsA(plan, ModifyTable) && ((ModifyTable *) plan)->operation != CMD_DELETE)
 		*writes = lappend(*writes, plan);
 }
 
@@ -751,20 +739,16 @@ switch_off_planned_triggers(QueryDesc *query)
 			ResultRelInfo *rri = estate->es_result_relations[lfirst_int(rc) - 1];
 			Trigger    *trigger = rri ? find_sync_trigger(rri->ri_TrigDesc) : NULL;
 
-			if (trigger == NULL)
-				continue;
+			const SyncSpec *spec = trigger ? sync_spec(rri->ri_RelationDesc) : NULL;
 
-			AttrNumber	marker = attnum_of(RelationGetDescr(rri->ri_RelationDesc), kBackfillMarker);
-			int16		events = planned_events(write, foreach_current_index(rc), marker);
-
-			if (events == 0)
+			if (spec == NULL || spec->marker == InvalidAttrNumber)
 				continue;
 
 			/* The backfill assigns the marker itself; on a table this module
 			 * does not plan for, its rows still need the trigger. */
-			const SyncSpec *spec = sync_spec(rri->ri_RelationDesc);
+			int16		events = planned_events(write, foreach_current_index(rc), spec->marker);
 
-			if (spec == NULL || !plannable(spec, rri->ri_RelationDesc, events))
+			if (events == 0 || !plannable(spec, rri->ri_RelationDesc, events))
 				continue;
 
 			/* The trigger, which notes writes for complete()'s old-client
