@@ -130,9 +130,65 @@ RESET client_min_messages;
 SELECT expand_contract.complete('op_create_index');
 SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_name_key%';
 
+-- A rollback while a build commits. CREATE INDEX CONCURRENTLY lets go of
+-- its lock on the table before its last transaction commits, and no cancel
+-- stops it there; a rollback that dropped the index in that moment failed
+-- with "tuple concurrently updated". The event trigger below holds the
+-- build in that moment for a second, deaf to the cancel rollback sends:
+-- rollback waits for the build's end, then drops the index it made.
+CREATE FUNCTION op_create_index.hold_build_commit() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+    held_until timestamptz := clock_timestamp() + interval '1 s';
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_event_trigger_ddl_commands()
+                    WHERE object_identity = 'op_create_index.products_price_key') THEN
+        RETURN;
+    END IF;
+    WHILE clock_timestamp() < held_until LOOP
+        BEGIN
+            PERFORM pg_sleep(0.02);
+        EXCEPTION WHEN query_canceled THEN
+            NULL;
+        END;
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER hold_build_commit ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+    EXECUTE FUNCTION op_create_index.hold_build_commit();
+CREATE FUNCTION pg_temp.price_doc() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '{"operations": [{"create_index": {"name": "products_price_key", "table": "products",
+      "columns": [{"column": "price"}]}}]}'::jsonb
+$$;
+SELECT expand_contract.start('05_prices', pg_temp.price_doc(), 'op_create_index') AS version_schema;
+DO $$
+BEGIN
+    FOR i IN 1..500 LOOP
+        EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
+                           WHERE backend_type = 'expand_contract index builds' AND wait_event = 'PgSleep');
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END $$;
+SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_price_key%';
+-- (a lock timeout longer than the hold, so that rollback waits it out in
+-- one attempt, as it did when the moment was shorter than its timeout)
+SET deadlock_timeout = '10s';
+SET expand_contract.phase_lock_timeout = '5s';
+SELECT expand_contract.rollback('op_create_index');
+RESET expand_contract.phase_lock_timeout;
+RESET deadlock_timeout;
+SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_price_key%';
+DROP EVENT TRIGGER hold_build_commit;
+SELECT expand_contract.start('05_prices', pg_temp.price_doc(), 'op_create_index') AS version_schema;
+INSERT INTO products VALUES (2003, 'mug', 'M-1', 50);
+INSERT INTO op_create_index_05_prices.products VALUES (2004, 'cup', 'C-1', 60);
+SET client_min_messages = warning;  -- (whether it had to wait is timing)
+CALL expand_contract.wait_for_index_builds('op_create_index');
+RESET client_min_messages;
+SELECT expand_contract.complete('op_create_index');
+SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_price_key%';
+
 -- Clean up.
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS op_create_index, op_create_index_02_search, op_create_index_03_sku,
-    op_create_index_04_unique_names CASCADE;
+    op_create_index_04_unique_names, op_create_index_05_prices CASCADE;
 DELETE FROM expand_contract.migrations WHERE schema_name = 'op_create_index';

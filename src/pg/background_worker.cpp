@@ -44,10 +44,42 @@ absorb_worker_error(MemoryContext context, char *message, size_t size, bool with
 			 detail ? ": " : "", detail ? error->detail : "");
 	HOLD_INTERRUPTS();
 	EmitErrorReport();
+	debug_query_string = NULL;	/* run_at_top_level's, if it failed */
 	FlushErrorState();
 	AbortOutOfAnyTransaction();
 	RESUME_INTERRUPTS();
 }
+
+namespace {
+
+/* The statement in an unnamed portal, run to its end, as exec_simple_query
+ * runs a client's: the portal is what lets an event trigger that runs SQL
+ * (ddl_command_end after CREATE INDEX CONCURRENTLY, which has dropped its
+ * snapshot) find one; without it the build failed "cannot execute SQL
+ * without an outer snapshot or portal". */
+void
+run_in_portal(const char *statement)
+{
+	List	   *parsed = pg_parse_query(statement);
+
+	if (list_length(parsed) != 1)
+		elog(ERROR, "expand_contract: a top-level statement is one statement");
+
+	RawStmt    *raw = linitial_node(RawStmt, parsed);
+	List	   *queries = pg_analyze_and_rewrite_fixedparams(raw, statement, NULL, 0, NULL);
+	List	   *plans = pg_plan_queries(queries, statement, CURSOR_OPT_PARALLEL_OK, NULL);
+	Portal		portal = CreatePortal("", true, true);
+	QueryCompletion completion;
+
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, statement, CreateCommandTag(raw->stmt), plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	InitializeQueryCompletion(&completion);
+	(void) PortalRun(portal, FETCH_ALL, true, true, None_Receiver, None_Receiver, &completion);
+	PortalDrop(portal, false);
+}
+
+} // namespace
 
 bool
 run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *wanted_arg)
@@ -71,24 +103,9 @@ run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *
 	/* An abort of this transaction restores the connected user. */
 	SetUserIdAndSecContext(role, SECURITY_LOCAL_USERID_CHANGE);
 	pgstat_report_activity(STATE_RUNNING, statement);
-
-	List	   *parsed = pg_parse_query(statement);
-
-	if (list_length(parsed) != 1)
-		elog(ERROR, "expand_contract: a top-level statement is one statement");
-
-	RawStmt    *raw = linitial_node(RawStmt, parsed);
-	PlannedStmt *planned = makeNode(PlannedStmt);
-
-	planned->commandType = CMD_UTILITY;
-	planned->canSetTag = true;
-	planned->utilityStmt = raw->stmt;
-	planned->stmt_location = raw->stmt_location;
-	planned->stmt_len = raw->stmt_len;
-	PushActiveSnapshot(GetTransactionSnapshot());
-	ProcessUtility(planned, statement, false, PROCESS_UTILITY_TOPLEVEL, NULL, NULL, None_Receiver, NULL);
-	if (ActiveSnapshotSet())
-		PopActiveSnapshot();
+	debug_query_string = statement;
+	run_in_portal(statement);
+	debug_query_string = NULL;
 	SetUserIdAndSecContext(GetAuthenticatedUserId(), 0);
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(statement_context->parent);

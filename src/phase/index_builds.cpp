@@ -39,6 +39,31 @@ register_builder(const char *schema, TransactionId wait_for, bool retry_failed)
 	return (int) pid;
 }
 
+/*
+ * "Inside a build of the schema": CREATE INDEX CONCURRENTLY lets go of its
+ * lock on the table before its last transaction commits (a moment no cancel
+ * reaches), so a rollback that stops a build cannot tell from the table's
+ * lock whether the build still writes pg_index, and a DROP INDEX in that
+ * moment fails "tuple concurrently updated". So a builder holds this lock
+ * from before its build's first transaction until after its last one ends;
+ * stopping the builds takes it. An object lock on the index_builds catalog
+ * table, keyed by the schema: no one else takes such locks.
+ */
+LOCKTAG
+build_lock_tag(Oid schema_oid)
+{
+	LOCKTAG		tag;
+	Oid			catalog = get_relname_relid("index_builds", get_namespace_oid("expand_contract", false));
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, catalog, schema_oid, 0);
+	return tag;
+}
+
+/* Builders share it: several may build a schema's indexes at once. */
+constexpr LOCKMODE kBuildingLock = ShareLock;
+/* Conflicts with every builder's. */
+constexpr LOCKMODE kStoppingLock = ExclusiveLock;
+
 /* What the builder process works on. */
 struct Builder {
 	const char *schema;
@@ -151,6 +176,11 @@ build_one(const Builder &b, char **claim)
 	bool		leftover = sql_value("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
 									 "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
 									 2, args) != NULL;
+	LOCKTAG		building = build_lock_tag(get_namespace_oid(b.schema, false));
+
+	/* Session-level: it outlasts the build's commits; an abort (the build
+	 * failing, or stopped) releases it with the rest. */
+	(void) LockAcquire(&building, kBuildingLock, true, false);
 	builder_commit();
 
 	PG_TRY();
@@ -168,6 +198,8 @@ build_one(const Builder &b, char **claim)
 		failed = true;
 	}
 	PG_END_TRY();
+	if (LockHeldByMe(&building, kBuildingLock))
+		(void) LockRelease(&building, kBuildingLock, true);
 	/* A cancel (rollback stopping us) ends the worker with the build
 	 * recorded as failed; the rollback drops what is left. */
 	if (!skipped)
@@ -493,9 +525,18 @@ stop_index_builds(const MigrationRecord &record)
 	 * commit, after which the index it makes exists for us to drop). */
 	(void) catalog_rows("SELECT 1 FROM expand_contract.index_builds WHERE schema_name = $1 AND migration = $2 "
 						"FOR UPDATE", 2, args);
+	/* pg_stat_activity afresh: a builder that has exited is not told. */
+	pgstat_clear_snapshot();
 	(void) catalog_rows("SELECT pg_catalog.pg_cancel_backend(pid) FROM expand_contract.index_builds "
 						"WHERE schema_name = $1 AND migration = $2 AND state = 'building' "
-						"AND pid IS NOT NULL", 2, args);
+						"AND pid IN (SELECT a.pid FROM pg_catalog.pg_stat_activity a)", 2, args);
+
+	/* Then their ends: the statement a stopped build was in commits or
+	 * aborts before what follows drops the index (under the phase's lock
+	 * timeout, as every lock a phase waits for). */
+	LOCKTAG		stopping = build_lock_tag(get_namespace_oid(record.schema, false));
+
+	(void) LockAcquire(&stopping, kStoppingLock, false, false);
 }
 
 } // namespace ec
