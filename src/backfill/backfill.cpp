@@ -24,11 +24,20 @@ progress_part_column()
 /* A part of fewer rows is not worth a worker of its own. */
 constexpr int64 kMinRowsPerPart = 1000;
 
+/* The statements of one batch. By key: `end` finds the key the batch ends
+ * at, `update` fills the unsynced rows up to it, `count` counts the keys of
+ * the last, short batch. By position: `update` alone. */
+struct BatchStatements {
+	const char *end;
+	const char *update;
+	const char *count;
+};
+
 struct BackfillTable {
 	const char *name;
 	const char *table_sql;
-	const char *first_query;    /* the batch statement without a cursor, */
-	const char *next_query;     /* and with one (by position: the same) */
+	BatchStatements first;      /* a batch's statements without a cursor, */
+	BatchStatements next;       /* and with one (by position: the same) */
 	List *keys;                 /* quoted key columns; NIL: by physical position */
 	List *key_types;            /* their types as SQL */
 	List *key_types_oid;        /* their type OIDs (as Oid in an OID list) */
@@ -119,14 +128,10 @@ key_column(const BackfillTable &t, int i)
 	return as_compared(t, i, (const char *) list_nth(t.keys, i));
 }
 
-/* Key column i's bound value, as compared: ($n::text[])[i]::Ti, or with
- * from_last "(SELECT k FROM last)". */
+/* Key column i's bound value, as compared: ($n::text[])[i]::Ti. */
 const char *
-key_value(const BackfillTable &t, int i, int param, const char *from_last)
+key_value(const BackfillTable &t, int i, int param)
 {
-	if (from_last != NULL)
-		return as_compared(t, i, psprintf("(SELECT %s FROM %s)", (const char *) list_nth(t.keys, i),
-										  from_last));
 	return as_compared(t, i, psprintf("($%d::pg_catalog.text[])[%d]::%s", param, i + 1,
 									  (const char *) list_nth(t.key_types, i)));
 }
@@ -135,10 +140,10 @@ key_value(const BackfillTable &t, int i, int param, const char *from_last)
  * (k1, k2, ...) compared with a bound by btree strategy `strategy` (Greater
  * or LessEqual): a row comparison when one schema has all the operators, else
  * the same order spelled out column by column. The bound is parameter
- * `param` or, with from_last, the columns of CTE `last`.
+ * `param`.
  */
 const char *
-key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_last = NULL)
+key_bound(const BackfillTable &t, int16 strategy, int param)
 {
 	int			nkeys = list_length(t.keys);
 	const char *row_schema = NULL;
@@ -156,7 +161,7 @@ key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_la
 		one_schema = one_schema && (row_schema == NULL || strcmp(row_schema, schema) == 0);
 		row_schema = schema;
 		appendStringInfo(&lhs, "%s%s", i > 0 ? ", " : "", key_column(t, i));
-		appendStringInfo(&rhs, "%s%s", i > 0 ? ", " : "", key_value(t, i, param, from_last));
+		appendStringInfo(&rhs, "%s%s", i > 0 ? ", " : "", key_value(t, i, param));
 	}
 	if (one_schema)
 		return psprintf("ROW(%s) %s ROW(%s)", lhs.data,
@@ -175,60 +180,43 @@ key_bound(const BackfillTable &t, int16 strategy, int param, const char *from_la
 		for (int j = 0; j < i; j++)
 			appendStringInfo(&expanded, "%s %s %s AND ", key_column(t, j),
 							 key_operator(list_nth_oid(t.key_types_oid, j), BTEqualStrategyNumber, NULL),
-							 key_value(t, j, param, from_last));
+							 key_value(t, j, param));
 		appendStringInfo(&expanded, "%s %s %s)", key_column(t, i),
 						 key_operator(list_nth_oid(t.key_types_oid, i),
 									  i == nkeys - 1 ? strategy : strict, NULL),
-						 key_value(t, i, param, from_last));
+						 key_value(t, i, param));
 	}
 	appendStringInfoChar(&expanded, ')');
 	return expanded.data;
 }
 
-/* The high water bound, $2, as the key columns' own types. */
-const char *
-high_water_row(const BackfillTable &t)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < list_length(t.keys); i++)
-		appendStringInfo(&buf, "%s($2::pg_catalog.text[])[%d]::%s", i > 0 ? ", " : "", i + 1,
-						 (const char *) list_nth(t.key_types, i));
-	return buf.data;
-}
-
 /*
- * $1 cursor, $2 high water, $3 rows; returns rows visited, rows filled, last
- * key. The batch ends at the $3-th key after the cursor, found in the key
- * index alone (OFFSET, nothing kept), or at the high water when fewer keys
- * are left; the UPDATE then scans that key range, so a batch costs the same
- * wherever it is in the table. Only that last, short batch counts its keys.
+ * A batch by key, in three statements ($1 cursor, $2 high water, $3 rows):
+ * `end` finds the $3-th key after the cursor in the key index alone
+ * (OFFSET, nothing kept), or the high water when fewer keys are left, with
+ * whether the batch is full; `update` ($2: that end key) then sets the
+ * marker of the unsynced rows of the range, which the plan computes their
+ * columns for, and its count of rows is SPI's (no RETURNING to collect);
+ * only the last, short batch runs `count`. Both bounds of every range go
+ * through the same text[] form, so consecutive ranges meet exactly.
  */
-const char *
-key_batch_query(const BackfillTable &t, bool has_cursor)
+BatchStatements
+key_batch_statements(const BackfillTable &t, bool has_cursor)
 {
 	const char *after_cursor = has_cursor ? psprintf("%s AND ", key_bound(t, BTGreaterStrategyNumber, 1)) : "";
-	const char *in_range = psprintf("%s%s", after_cursor, key_bound(t, BTLessEqualStrategyNumber, 2));
+	const char *up_to_end = key_bound(t, BTLessEqualStrategyNumber, 2);
+	BatchStatements statements;
 
-	return psprintf(
-		"WITH last AS MATERIALIZED ("
-		"  (SELECT %s, true AS full_batch FROM %s WHERE %s ORDER BY %s"
-		"   OFFSET $3::pg_catalog.int4 OPERATOR(pg_catalog.-) 1 LIMIT 1)"
-		"  UNION ALL SELECT %s, false LIMIT 1),"
-		" touched AS ("
-		"  UPDATE %s SET %s = false"
-		"  WHERE %s%s AND %s IS NOT FALSE RETURNING 1)"
-		" SELECT CASE WHEN (SELECT full_batch FROM last) THEN $3::pg_catalog.int8"
-		"        ELSE (SELECT pg_catalog.count(*) FROM %s WHERE %s) END,"
-		"        (SELECT pg_catalog.count(*) FROM touched),"
-		"        (SELECT ARRAY[%s]::pg_catalog.text FROM last)",
-		key_list(t, "", ""), t.table_sql, in_range, key_list(t, "", ""),
-		high_water_row(t),
-		t.table_sql, t.marker,
-		after_cursor, key_bound(t, BTLessEqualStrategyNumber, 0, "last"), t.marker,
-		t.table_sql, in_range,
-		key_list(t, "", "::pg_catalog.text"));
+	statements.end = psprintf(
+		"(SELECT ARRAY[%s]::pg_catalog.text, true FROM %s WHERE %s%s ORDER BY %s"
+		"  OFFSET $3::pg_catalog.int4 OPERATOR(pg_catalog.-) 1 LIMIT 1)"
+		" UNION ALL SELECT $2::pg_catalog.text, false LIMIT 1",
+		key_list(t, "", "::pg_catalog.text"), t.table_sql, after_cursor, up_to_end, key_list(t, "", ""));
+	statements.update = psprintf("UPDATE %s SET %s = false WHERE %s%s AND %s IS NOT FALSE",
+								 t.table_sql, t.marker, after_cursor, up_to_end, t.marker);
+	statements.count = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s%s",
+								t.table_sql, after_cursor, up_to_end);
+	return statements;
 }
 
 /*
@@ -237,17 +225,18 @@ key_batch_query(const BackfillTable &t, bool has_cursor)
  * start went through the sync trigger and no longer carry the marker, so
  * wherever they landed they need nothing.
  */
-const char *
-page_batch_query(const BackfillTable &t)
+BatchStatements
+page_batch_statements(const BackfillTable &t)
 {
-	return psprintf(
-		"WITH touched AS ("
-		"  UPDATE %s SET %s = false"
-		"  WHERE ctid OPERATOR(pg_catalog.>=) pg_catalog.format('(%%s,0)', $1::pg_catalog.int8)::pg_catalog.tid"
-		"    AND ctid OPERATOR(pg_catalog.<) pg_catalog.format('(%%s,0)', $2::pg_catalog.int8)::pg_catalog.tid"
-		"    AND %s IS NOT FALSE RETURNING 1)"
-		" SELECT NULL, (SELECT pg_catalog.count(*) FROM touched)",
+	BatchStatements statements = {NULL, NULL, NULL};
+
+	statements.update = psprintf(
+		"UPDATE %s SET %s = false"
+		" WHERE ctid OPERATOR(pg_catalog.>=) pg_catalog.format('(%%s,0)', $1::pg_catalog.int8)::pg_catalog.tid"
+		"   AND ctid OPERATOR(pg_catalog.<) pg_catalog.format('(%%s,0)', $2::pg_catalog.int8)::pg_catalog.tid"
+		"   AND %s IS NOT FALSE",
 		t.table_sql, t.marker, t.marker);
+	return statements;
 }
 
 void
@@ -358,10 +347,11 @@ struct BatchResult {
 };
 
 struct BatchCall {
-	const char *query;
-	int nargs;
-	const char *const *args;
-	char **row;
+	const BatchStatements *statements;
+	const char *const *args;   /* by key: cursor, high water, rows; by position: pages */
+	int64 visited;             /* by key */
+	int64 filled;
+	const char *last_key;      /* by key */
 	bool writers_waited;
 };
 
@@ -383,11 +373,24 @@ writers_waiting()
 }
 
 void
-run_batch_statement(void *arg)
+run_batch_statements(void *arg)
 {
 	BatchCall  *call = static_cast<BatchCall *>(arg);
+	const BatchStatements *statements = call->statements;
 
-	call->row = (char **) linitial(sql_rows(call->query, call->nargs, call->args));
+	if (statements->end == NULL)
+		call->filled = (int64) sql_rows_changed(statements->update, 2, call->args);
+	else
+	{
+		char	  **end = (char **) linitial(sql_rows(statements->end, 3, call->args));
+		const char *range[] = {call->args[0], end[0]};
+		const char *to_high_water[] = {call->args[0], call->args[1]};
+
+		call->last_key = end[0];
+		call->filled = (int64) sql_rows_changed(statements->update, 2, range);
+		call->visited = end[1][0] == 't' ? parse_int64(call->args[2])
+			: parse_int64(sql_value(statements->count, 2, to_high_water));
+	}
 	call->writers_waited = writers_waiting();
 }
 
@@ -415,7 +418,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock
 
 		args[0] = psprintf(INT64_FORMAT, first_page);
 		args[1] = psprintf(INT64_FORMAT, end_page);
-		call = {t.first_query, 2, args, NULL, false};
+		call = {&t.first, args, 0, 0, NULL, false};
 	}
 	else
 	{
@@ -424,7 +427,7 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock
 		args[0] = t.cursor;
 		args[1] = t.high_water;
 		args[2] = psprintf("%d", batch_size);
-		call = {t.cursor ? t.next_query : t.first_query, 3, args, NULL, false};
+		call = {t.cursor ? &t.next : &t.first, args, 0, 0, NULL, false};
 	}
 
 	if (lock_timeout_ms > 0)
@@ -437,21 +440,20 @@ run_batch(const BackfillTable &t, int batch_size, double rows_per_page, int lock
 		 * with a writer, is undone and tried again later. */
 		static const int retryable[] = {ERRCODE_LOCK_NOT_AVAILABLE, ERRCODE_T_R_DEADLOCK_DETECTED, 0};
 
-		result.lock_timed_out = !run_in_subtransaction(run_batch_statement, &call, retryable);
+		result.lock_timed_out = !run_in_subtransaction(run_batch_statements, &call, retryable);
 		AtEOXact_GUC(false, nest_level);
 		if (result.lock_timed_out)
 			return result;
 	}
 	else
-		run_batch_statement(&call);
+		run_batch_statements(&call);
 
 	/* Rows a batch moved are counted where they land too, so by position the
 	 * count of rows visited is the pages' share of the table. */
-	result.visited = by_position(t) ? (int64) ((end_page - first_page) * rows_per_page)
-		: parse_int64(call.row[0]);
-	result.filled = parse_int64(call.row[1]);
+	result.visited = by_position(t) ? (int64) ((end_page - first_page) * rows_per_page) : call.visited;
+	result.filled = call.filled;
 	result.writers_waited = call.writers_waited;
-	result.last_key = by_position(t) ? one_number(end_page) : call.row[2];
+	result.last_key = by_position(t) ? one_number(end_page) : call.last_key;
 	return result;
 }
 
@@ -720,8 +722,8 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 			continue;
 		}
 
-		t.first_query = by_position(t) ? page_batch_query(t) : key_batch_query(t, false);
-		t.next_query = by_position(t) ? t.first_query : key_batch_query(t, true);
+		t.first = by_position(t) ? page_batch_statements(t) : key_batch_statements(t, false);
+		t.next = by_position(t) ? t.first : key_batch_statements(t, true);
 
 		double		rows_per_page = (double) Max(t.rows_total, (int64) 1) /
 			(double) Max(by_position(t) ? first_number(t.high_water) : 1, (int64) 1);

@@ -138,6 +138,13 @@ sql_rows(const char *query, int nargs, const char *const *args)
 	return collect_rows();
 }
 
+uint64
+sql_rows_changed(const char *statement, int nargs, const char *const *args)
+{
+	execute_with_text_args(statement, nargs, args);
+	return SPI_processed;
+}
+
 const char *
 sql_value(const char *query, int nargs, const char *const *args)
 {

@@ -32,6 +32,8 @@ const char *sql_value(const char *query, int nargs = 0, const char *const *args 
 /* Runs a query with text parameters and returns every row as a char ** of
  * column texts (entries NULL for SQL NULL), in a List. */
 List *sql_rows(const char *query, int nargs = 0, const char *const *args = NULL);
+/* Runs a write statement with text parameters; returns the rows it wrote. */
+uint64 sql_rows_changed(const char *statement, int nargs, const char *const *args);
 
 /* Same as sql_exec/sql_value, but as the owner of the extension's catalog:
  * callers of the phase functions need no rights on the catalog tables. */
