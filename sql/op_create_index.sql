@@ -31,6 +31,8 @@ LANGUAGE sql AS $$
       JOIN expand_contract.migrations m ON m.schema_name = b.schema_name AND m.name = b.migration
      WHERE b.schema_name = 'op_create_index' AND m.phase = 'active' ORDER BY index_name
 $$;
+-- Waits for the open migration's builds (whether it had to wait is timing).
+\set wait_for_builds 'SET client_min_messages = warning; CALL expand_contract.wait_for_index_builds(''op_create_index''); RESET client_min_messages;'
 CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE stmt; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 
@@ -65,18 +67,14 @@ $$;
 SELECT expand_contract.start('02_search', pg_temp.doc(), 'op_create_index') AS version_schema;
 INSERT INTO products VALUES (2001, 'kettle', 'K-1', 30);
 INSERT INTO op_create_index_02_search.products VALUES (2002, 'teapot', 'T-1', 40);
-SET client_min_messages = warning;  -- (whether it had to wait is timing)
-CALL expand_contract.wait_for_index_builds('op_create_index');
-RESET client_min_messages;
+:wait_for_builds
 SELECT * FROM pg_temp.builds();
 SELECT * FROM pg_temp.indexes();
 SELECT expand_contract.rollback('op_create_index');
 SELECT * FROM pg_temp.indexes();
 SELECT count(*) AS builds_left FROM expand_contract.index_builds WHERE schema_name = 'op_create_index';
 SELECT expand_contract.start('02_search', pg_temp.doc(), 'op_create_index') AS version_schema;
-SET client_min_messages = warning;  -- (whether it had to wait is timing)
-CALL expand_contract.wait_for_index_builds('op_create_index');
-RESET client_min_messages;
+:wait_for_builds
 SELECT expand_contract.complete('op_create_index');
 SELECT * FROM pg_temp.indexes();
 
@@ -100,9 +98,7 @@ SELECT * FROM pg_temp.builds();
 UPDATE products SET price = price + 1 WHERE id = 1;
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.complete('op_create_index')$$);
 SELECT dblink_exec('reader', 'COMMIT');
-SET client_min_messages = warning;  -- (whether it had to wait is timing)
-CALL expand_contract.wait_for_index_builds('op_create_index');
-RESET client_min_messages;
+:wait_for_builds
 SELECT expand_contract.complete('op_create_index');
 SELECT dblink_disconnect('reader');
 
@@ -114,9 +110,7 @@ CREATE FUNCTION pg_temp.unique_doc() RETURNS jsonb LANGUAGE sql AS $$
       "unique": true, "columns": [{"column": "name"}]}}]}'::jsonb
 $$;
 SELECT expand_contract.start('04_unique_names', pg_temp.unique_doc(), 'op_create_index') AS version_schema;
-SET client_min_messages = warning;  -- (whether it had to wait is timing)
-CALL expand_contract.wait_for_index_builds('op_create_index');
-RESET client_min_messages;
+:wait_for_builds
 SELECT * FROM pg_temp.builds();
 SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_name_key%';
 SELECT pg_temp.sqlstate_of($$SELECT expand_contract.complete('op_create_index')$$);
@@ -124,9 +118,7 @@ SELECT expand_contract.rollback('op_create_index');
 SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_name_key%';
 UPDATE products SET name = name || ' #' || id;
 SELECT expand_contract.start('04_unique_names', pg_temp.unique_doc(), 'op_create_index') AS version_schema;
-SET client_min_messages = warning;  -- (whether it had to wait is timing)
-CALL expand_contract.wait_for_index_builds('op_create_index');
-RESET client_min_messages;
+:wait_for_builds
 SELECT expand_contract.complete('op_create_index');
 SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_name_key%';
 
@@ -180,9 +172,7 @@ DROP EVENT TRIGGER hold_build_commit;
 SELECT expand_contract.start('05_prices', pg_temp.price_doc(), 'op_create_index') AS version_schema;
 INSERT INTO products VALUES (2003, 'mug', 'M-1', 50);
 INSERT INTO op_create_index_05_prices.products VALUES (2004, 'cup', 'C-1', 60);
-SET client_min_messages = warning;  -- (whether it had to wait is timing)
-CALL expand_contract.wait_for_index_builds('op_create_index');
-RESET client_min_messages;
+:wait_for_builds
 SELECT expand_contract.complete('op_create_index');
 SELECT i FROM pg_temp.indexes() i WHERE i LIKE '%products_price_key%';
 
