@@ -292,14 +292,13 @@ backfill_done_xid(const MigrationRecord &record)
 bool
 older_snapshots_gone(TransactionId done_xid, int wait_ms)
 {
-	TransactionId limit = done_xid;
-
-	TransactionIdAdvance(limit);
 	for (int waited = 0;; waited += 100)
 	{
 		int			n;
 
-		(void) GetCurrentVirtualXIDs(limit, true, false,
+		/* Those whose xmin is done_xid or older: a snapshot with xmin
+		 * done_xid + 1 (the usual one right after it committed) sees it. */
+		(void) GetCurrentVirtualXIDs(done_xid, true, false,
 									 PROC_IN_VACUUM | PROC_IN_SAFE_IC | PROC_VACUUM_FOR_WRAPAROUND, &n);
 		if (n == 0)
 			return true;
