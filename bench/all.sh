@@ -61,7 +61,7 @@ else
     RUN_ARGS=(); RUN_JSON="$BENCH_DIR/results.json"; RUN_MD="$BENCH_DIR/report.md"
     WRITE_PATHS_ARGS=()
     SMALL=1000000; LARGE=10000000; SMALL_ROUNDS=5; LARGE_ROUNDS=3
-    WRITERS_ARGS=(--rows 500000 --rounds 3); BLOAT_ROWS=1000000
+    WRITERS_ARGS=(--rows 2000000 --rounds 5); BLOAT_ROWS=1000000
 fi
 part run bash bench/run.sh "${RUN_ARGS[@]}"
 part write_paths bash bench/write_paths.sh "${WRITE_PATHS_ARGS[@]}"

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54460 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
-q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+q() { PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_max_wal_per_second=0" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q -c "CREATE EXTENSION expand_contract"
 DOC='{"operations": [{"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = '"''"'attended_registered'"''"'"}}]}'
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
@@ -50,7 +50,7 @@ SQL
             update) q -c "UPDATE $s.bookings SET registered = (status = 'attended_registered')" ;;
             backfill) q -c "CALL expand_contract.run_backfill('$s')" ;;
             backfill_vacuum)
-                PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_vacuum_every=$(( ROWS / 10 ))" \
+                PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_max_wal_per_second=0 -c expand_contract.backfill_vacuum_every=$(( ROWS / 10 ))" \
                     psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT FROM expand_contract.start_backfill('$s')"
                 # Polled from here, so that no snapshot of ours holds the VACUUMs back.
                 until [ "$(q -c "SELECT state IN ('done', 'failed', 'cancelled') FROM expand_contract.backfill_runners WHERE schema_name = '$s'")" = t ]; do

@@ -6,7 +6,7 @@
 #
 # One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
 # synchronous_commit, full_page_writes on), the installed library, no
-# other load. Per round, in rotating order, VACUUM and CHECKPOINT before
+# other load, the backfill unthrottled. Per round, in rotating order, VACUUM and CHECKPOINT before
 # each: "update", one UPDATE plain.bookings SET registered = (status = ...)
 # on a copy without a migration; "ec_1", CALL run_backfill('ec') of an open
 # migration adding the same column; "ec_N", start_backfill('ec', workers =>
@@ -27,7 +27,11 @@ while [ $# -gt 0 ]; do
 done
 EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '8GB'
 checkpoint_timeout = '30min'" source scripts/cluster.sh >/dev/null
-q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# Unthrottled (backfill_max_wal_per_second = 0; the default 16MB/s bounds what
+# a backfill does to writers, bench/writers_during_backfill.sh): this measures
+# how fast the engine goes. Workers keep the limits of the starting session.
+q() { PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_max_wal_per_second=0" \
+          psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q <<SQL
 CREATE EXTENSION expand_contract;
 CREATE SCHEMA ec;

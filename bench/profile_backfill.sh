@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54450 EC_CLUSTER_CONF="max_wal_size = '8GB'" source scripts/cluster.sh >/dev/null
-export PGOPTIONS="-c client_min_messages=warning"
+export PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_max_wal_per_second=0"
 psql -X -q -At <<'SQL'
 CREATE EXTENSION expand_contract;
 CREATE SCHEMA ec; CREATE SCHEMA plain;

@@ -24,10 +24,20 @@ LANGUAGE sql AS $$
 $$;
 SET client_min_messages = warning;   -- the backfill's NOTICEs report rates
 
--- No limit (the default): the runner never pauses.
+-- By default a backfill writes at most 16MB of WAL per second (what it adds
+-- to writers' commit flushes stays bounded), and no limit on rows.
 SELECT pg_temp.start();
+SHOW expand_contract.backfill_max_wal_per_second;
+CALL expand_contract.run_backfill('backfill_rate_limits', 500);
+SELECT max_rows_per_second, max_wal_kb_per_second, rows_left FROM pg_temp.run();
+SELECT expand_contract.rollback('backfill_rate_limits');
+
+-- No limit (0 for both): the runner never pauses.
+SELECT pg_temp.start();
+SET expand_contract.backfill_max_wal_per_second = 0;
 CALL expand_contract.run_backfill('backfill_rate_limits', 500);
 SELECT * FROM pg_temp.run();
+RESET expand_contract.backfill_max_wal_per_second;
 SELECT expand_contract.rollback('backfill_rate_limits');
 
 -- At most 5000 rows per second: batches of 500 rows take 100 ms each.
@@ -66,6 +76,28 @@ BEGIN
 END $$;
 SELECT * FROM pg_temp.run();
 SELECT max_wal_sync_ms FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_rate_limits';
+SELECT expand_contract.rollback('backfill_rate_limits');
+
+-- The limits are the run's, not each worker's: two workers at 1000 rows per
+-- second visit 500 rows per second each, so each of them, with 1000 rows in
+-- batches of 500, pauses about a second after each batch (half that if each
+-- had the whole limit). complete() right after the workers are done does not
+-- wait for them: the last one opens the new version at once.
+SELECT pg_temp.start();
+SET expand_contract.backfill_max_rows_per_second = 1000;
+SELECT expand_contract.start_backfill('backfill_rate_limits', 500, workers => 2) IS NOT NULL AS workers_started;
+RESET expand_contract.backfill_max_rows_per_second;
+DO $$
+BEGIN
+    FOR i IN 1..1200 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM expand_contract.backfill_runners
+                               WHERE schema_name = 'backfill_rate_limits' AND state <> 'done');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT worker, max_rows_per_second, throttled_ms >= 1500 AS paused_for_its_share
+  FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_rate_limits' ORDER BY worker;
+SELECT sum(rows_left) AS rows_left FROM expand_contract.backfill_status WHERE schema_name = 'backfill_rate_limits';
 SELECT expand_contract.complete('backfill_rate_limits');
 SELECT count(*) FILTER (WHERE fahrenheit = celsius * 9 / 5 + 32) AS computed, count(*) AS total FROM readings;
 
