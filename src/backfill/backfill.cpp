@@ -8,6 +8,7 @@
 #include "catalog/catalog.hpp"
 #include "pg/security.hpp"
 #include "pg/sql.hpp"
+#include "phase/phase_lock.hpp"
 #include "phase/version_schema.hpp"
 
 namespace ec {
@@ -783,7 +784,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 	/* Workers of a parallel run would each wait for the others' snapshots:
 	 * the runner opens the version once its workers are done. */
 	if (share.of == 1)
-		try_open_new_version_if_backfilled(record);
+		try_open_new_version_if_backfilled(record, phase_lock_deadline());
 	return pass;
 }
 

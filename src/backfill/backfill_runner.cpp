@@ -5,6 +5,7 @@
 #include "backfill/backfill_runner.hpp"
 
 #include "backfill/backfill.hpp"
+#include "phase/phase_lock.hpp"
 #include "phase/version_schema.hpp"
 #include "boundary.hpp"
 #include "catalog/catalog.hpp"
@@ -649,12 +650,17 @@ open_after_parallel_run(LoopState &loop, const RunnerHooks &hooks)
 	const char *args[] = {loop.schema, int_text(MyProcPid)};
 	MigrationRecord record;
 
+	/* Older snapshots are waited for before the schema's lock is taken: a
+	 * long transaction that predates the backfill's end must not hold a
+	 * complete() or rollback() up behind this worker. */
+	if (find_active_migration(loop.schema, &record, false))
+		(void) backfill_seen_by_every_snapshot(record, phase_lock_deadline());
 	lock_schema_migrations(loop.schema, true);
 	if (find_active_migration(loop.schema, &record, false) &&
 		catalog_rows("SELECT 1 FROM expand_contract.backfill_runners "
 					 "WHERE schema_name = $1 AND pid <> $2::integer AND alive "
 					 "AND state NOT IN ('done', 'failed', 'cancelled')", 2, args) == NIL)
-		try_open_new_version_if_backfilled(record);
+		try_open_new_version_if_backfilled(record, 0);
 	unpin_settings(pinned);
 	hooks.commit();
 }

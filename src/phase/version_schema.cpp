@@ -316,8 +316,17 @@ open_attempt(void *arg)
 
 } // namespace
 
+bool
+backfill_seen_by_every_snapshot(const MigrationRecord &record, int wait_ms)
+{
+	TransactionId done_xid = backfill_done_xid(record);
+
+	return TransactionIdIsValid(done_xid) && !TransactionIdIsCurrentTransactionId(done_xid) &&
+		older_snapshots_gone(done_xid, wait_ms);
+}
+
 void
-try_open_new_version_if_backfilled(const MigrationRecord &record)
+try_open_new_version_if_backfilled(const MigrationRecord &record, int snapshot_wait_ms)
 {
 	if (record.open_steps == NIL)
 		return;
@@ -329,7 +338,7 @@ try_open_new_version_if_backfilled(const MigrationRecord &record)
 	 * or complete() opens them. */
 	if (!TransactionIdIsValid(done_xid) || TransactionIdIsCurrentTransactionId(done_xid))
 		return;
-	if (!older_snapshots_gone(done_xid, phase_lock_deadline()))
+	if (!older_snapshots_gone(done_xid, snapshot_wait_ms))
 	{
 		ereport(NOTICE,
 				(errmsg("the new version \"%s\" is open, but transactions older than the end of its backfill "

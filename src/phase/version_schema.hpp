@@ -28,7 +28,11 @@ bool opens_when_backfilled();
  * backfill or complete (a gated view lets everything through once the
  * backfill is done, only slower). */
 void open_new_version_if_backfilled(const MigrationRecord &record);
-void try_open_new_version_if_backfilled(const MigrationRecord &record);
+void try_open_new_version_if_backfilled(const MigrationRecord &record, int snapshot_wait_ms);
+
+/* Whether, within wait_ms, every other snapshot comes to see the backfill of
+ * `record` done (false at once while it is not). */
+bool backfill_seen_by_every_snapshot(const MigrationRecord &record, int wait_ms);
 
 /* Repeats the column privileges of relid.column on target_sql(target_column). */
 void copy_column_grants(Oid relid, const char *column, const char *target_sql,
