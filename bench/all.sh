@@ -15,6 +15,8 @@
 #                              1M and 10M rows
 #   writers_during_backfill.sh p99/p99.9 of fixed-rate writers during each kind
 #                              of backfill
+#   writers_wal_limits.sh      p99/p99.9 of fixed-rate writers on another table
+#                              at each backfill_max_wal_per_second
 #   backfill_bloat.sh          heap and index size before and after a backfill
 # and writes bench/summary.md (issue 14's goals, measured, with a verdict
 # each, and every table the parts printed) and bench/summary.png. Each part
@@ -54,6 +56,7 @@ if [ "$QUICK" = 1 ]; then
     WRITE_PATHS_ARGS=(--rows 20000 --rounds 2 --memory-rows 200000)
     SMALL=50000; LARGE=200000; SMALL_ROUNDS=1; LARGE_ROUNDS=1
     WRITERS_ARGS=(--rows 50000 --rounds 1); BLOAT_ROWS=50000
+    WAL_LIMITS_ARGS=(--rows 50000 --rounds 1)
     # A smoke run leaves the published write_paths report as it was.
     KEEP_WRITE_PATHS="$(mktemp)"; cp bench/write_paths.md "$KEEP_WRITE_PATHS"
 else
@@ -62,6 +65,7 @@ else
     WRITE_PATHS_ARGS=()
     SMALL=1000000; LARGE=10000000; SMALL_ROUNDS=5; LARGE_ROUNDS=3
     WRITERS_ARGS=(--rows 2000000 --rounds 5); BLOAT_ROWS=1000000
+    WAL_LIMITS_ARGS=(--rounds 8)
 fi
 part run bash bench/run.sh "${RUN_ARGS[@]}"
 part write_paths bash bench/write_paths.sh "${WRITE_PATHS_ARGS[@]}"
@@ -70,6 +74,7 @@ cp bench/write_paths.md "$OUT/write_paths.md"
 part parallel_1M bash bench/parallel_backfill.sh --rows "$SMALL" --rounds "$SMALL_ROUNDS"
 part parallel_10M bash bench/parallel_backfill.sh --rows "$LARGE" --rounds "$LARGE_ROUNDS"
 part writers bash bench/writers_during_backfill.sh "${WRITERS_ARGS[@]}"
+part wal_limits bash bench/writers_wal_limits.sh "${WAL_LIMITS_ARGS[@]}"
 part bloat bash bench/backfill_bloat.sh --rows "$BLOAT_ROWS"
 log "writing $SUMMARY"
 
@@ -135,6 +140,17 @@ goal "default backfill rows/s vs pgroll-style batches" "$(ratio "$(w ec_default 
 goal "writers' p99 at pgroll-style rows/s: ours vs pgroll-style" "$(ratio "$(w ec_pgroll_rate 4)" "$(w pgroll 4)")" "<=" 1.00 \
      "$(w ec_pgroll_rate 4) ms vs $(w pgroll 4) ms"
 
+# Writers on another table at each WAL limit: medians over the rounds.
+WL="$OUT/wal_limits.txt"
+wl() {   # window column(4: p99, 5: p99.9)
+    awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$WL" | sort -n |
+        awk '{ a[NR] = $1 } END { print (NR ? (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) : "n/a") }'
+}
+goal "writers' p99 (another table) at the default WAL limit vs alone" "$(ratio "$(wl wal_limit_32MB 4)" "$(wl alone 4)")" "<=" 2.00 \
+     "$(wl wal_limit_32MB 4) ms vs $(wl alone 4) ms, medians"
+goal "writers' p99.9 (another table) at the default WAL limit vs alone" "$(ratio "$(wl wal_limit_32MB 5)" "$(wl alone 5)")" "<=" 3.00 \
+     "$(wl wal_limit_32MB 5) ms vs $(wl alone 5) ms, medians"
+
 # --- the summary ----------------------------------------------------------------
 {
     echo "# Performance summary: every benchmark, one run"
@@ -171,6 +187,14 @@ goal "writers' p99 at pgroll-style rows/s: ours vs pgroll-style" "$(ratio "$(w e
     echo "## Writers during a backfill (bench/writers_during_backfill.sh)"
     echo
     grep -B1 '^|' "$W" | grep -v '^--'
+    echo
+    echo "## Writers on another table at each WAL limit (bench/writers_wal_limits.sh)"
+    echo
+    echo "| window | p99 ms, median | p99.9 ms, median |"
+    echo "|---|---:|---:|"
+    for window in $(awk 'NR > 1 { print $1 }' "$WL" | awk '!seen[$0]++'); do
+        echo "| $window | $(wl "$window" 4) | $(wl "$window" 5) |"
+    done
     echo
     echo "## Bloat (bench/backfill_bloat.sh)"
     echo

@@ -24,7 +24,7 @@ LANGUAGE sql AS $$
 $$;
 SET client_min_messages = warning;   -- the backfill's NOTICEs report rates
 
--- By default a backfill writes at most 16MB of WAL per second (what it adds
+-- By default a backfill writes at most 32MB of WAL per second (what it adds
 -- to writers' commit flushes stays bounded), and no limit on rows.
 SELECT pg_temp.start();
 SHOW expand_contract.backfill_max_wal_per_second;

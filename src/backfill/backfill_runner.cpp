@@ -21,10 +21,11 @@ int lock_timeout_ms = 1000;
 int max_replication_lag_kb = -1;
 int max_rows_per_second = 0;
 /* On by default: without a limit a backfill writes WAL as fast as one core
- * can, and every writer's commit flush waits behind it (issue 14 measured
- * writers' p99 at 9x-25x their own on 2M rows). 16MB/s still backfills 3x
- * as fast as pgroll-style batches there (bench/writers_during_backfill.md). */
-constexpr int default_max_wal_kb_per_second = 16 * 1024;
+ * can, and writers' commit flushes wait behind it (writers' p99 rose to
+ * 10x-50x their own in some rounds of bench/writers_wal_limits.sh, to about
+ * 2x with a limit). 32MB/s (about 100k rows/s of a narrow table) still
+ * backfills 3x as fast as pgroll-style batches usually run. */
+constexpr int default_max_wal_kb_per_second = 32 * 1024;
 int max_wal_kb_per_second = default_max_wal_kb_per_second;
 double max_wal_sync_ms = 0;
 int vacuum_every_rows = 0;
