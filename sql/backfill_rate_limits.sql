@@ -22,6 +22,15 @@ LANGUAGE sql AS $$
              WHERE b.schema_name = 'backfill_rate_limits')
       FROM expand_contract.backfill_runners r WHERE r.schema_name = 'backfill_rate_limits'
 $$;
+-- Waits (at most a minute) until every worker of the schema's run is done.
+CREATE PROCEDURE pg_temp.wait_until_workers_done() LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..1200 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM expand_contract.backfill_runners
+                               WHERE schema_name = 'backfill_rate_limits' AND state <> 'done');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
 SET client_min_messages = warning;   -- the backfill's NOTICEs report rates
 
 -- By default a backfill writes at most 32MB of WAL per second (what it adds
@@ -66,14 +75,7 @@ SET expand_contract.backfill_max_wal_sync_ms = 2.5;
 SELECT expand_contract.start_backfill('backfill_rate_limits', 500) IS NOT NULL AS worker_started;
 RESET expand_contract.backfill_max_rows_per_second;
 RESET expand_contract.backfill_max_wal_sync_ms;
-DO $$
-BEGIN
-    FOR i IN 1..600 LOOP
-        EXIT WHEN (SELECT state FROM expand_contract.backfill_runners
-                    WHERE schema_name = 'backfill_rate_limits') = 'done';
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END $$;
+CALL pg_temp.wait_until_workers_done();
 SELECT * FROM pg_temp.run();
 SELECT max_wal_sync_ms FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_rate_limits';
 SELECT expand_contract.rollback('backfill_rate_limits');
@@ -87,14 +89,7 @@ SELECT pg_temp.start();
 SET expand_contract.backfill_max_rows_per_second = 1000;
 SELECT expand_contract.start_backfill('backfill_rate_limits', 500, workers => 2) IS NOT NULL AS workers_started;
 RESET expand_contract.backfill_max_rows_per_second;
-DO $$
-BEGIN
-    FOR i IN 1..1200 LOOP
-        EXIT WHEN NOT EXISTS (SELECT FROM expand_contract.backfill_runners
-                               WHERE schema_name = 'backfill_rate_limits' AND state <> 'done');
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END $$;
+CALL pg_temp.wait_until_workers_done();
 SELECT worker, max_rows_per_second, throttled_ms >= 1500 AS paused_for_its_share
   FROM expand_contract.backfill_runners WHERE schema_name = 'backfill_rate_limits' ORDER BY worker;
 SELECT sum(rows_left) AS rows_left FROM expand_contract.backfill_status WHERE schema_name = 'backfill_rate_limits';
