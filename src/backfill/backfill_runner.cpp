@@ -654,7 +654,7 @@ open_after_parallel_run(LoopState &loop, const RunnerHooks &hooks)
 	/* Older snapshots are waited for before the schema's lock is taken: a
 	 * long transaction that predates the backfill's end must not hold a
 	 * complete() or rollback() up behind this worker. */
-	if (find_active_migration(loop.schema, &record, false))
+	if (find_active_migration(loop.schema, &record, false) && record.open_steps != NIL)
 		(void) backfill_seen_by_every_snapshot(record, phase_lock_deadline());
 	lock_schema_migrations(loop.schema, true);
 	if (find_active_migration(loop.schema, &record, false) &&
