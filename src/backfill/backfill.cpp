@@ -40,6 +40,7 @@ struct BackfillTable {
 	BatchStatements first;      /* a batch's statements without a cursor, */
 	BatchStatements next;       /* and with one (by position: the same) */
 	List *keys;                 /* quoted key columns; NIL: by physical position */
+	List *key_names;            /* the same, as names */
 	List *key_types;            /* their types as SQL */
 	List *key_types_oid;        /* their type OIDs (as Oid in an OID list) */
 	const char *marker;
@@ -512,7 +513,8 @@ loaded_table(const char *schema, Oid relid, char **row)
 	t.rows_done = parse_int64(row[6]);
 	t.batches = parse_int64(row[7]);
 	t.part = (int) parse_int64(row[8]);
-	foreach(kc, text_array_elements(row[1]))
+	t.key_names = text_array_elements(row[1]);
+	foreach(kc, t.key_names)
 	{
 		t.keys = lappend(t.keys, (void *) qi((const char *) lfirst(kc)));
 		ColumnType	type = column_type(relid, (const char *) lfirst(kc));
@@ -533,22 +535,132 @@ range_condition(const BackfillTable &t)
 }
 
 /*
- * Splits what is left of t's range into `parts` ranges of about as many
- * rows, by the keys at every (left / parts)th row (read from the key index):
- * part 0 keeps the row and its cursor and ends at the first split key, part k
- * begins after the kth. Returns false (and splits nothing) when too few rows
- * are left for parts to be worth it.
+ * The leading key column's histogram bounds (equal shares of its rows lie
+ * between consecutive bounds) that fall in t's range, as text, or NIL when
+ * ANALYZE's statistics cannot stand in for counting: there are none, the
+ * column has most common values (the histogram leaves their rows out), or
+ * more than a fifth of the table changed since (rows added after it would
+ * all fall into the last part).
  */
-bool
-split_table(const char *schema, const char *migration, BackfillTable &t, int parts)
+List *
+histogram_bounds_in_range(const BackfillTable &t, Oid relid)
 {
-	const char *bounds[] = {t.cursor, t.high_water};
-	int64		left = parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s",
-													  t.table_sql, range_condition(t)), 2, bounds));
+	AttrNumber	attnum = get_attnum(relid, (const char *) linitial(t.key_names));
+	PgStat_StatTabEntry *activity = pgstat_fetch_stat_tabentry(relid);
+	HeapTuple	class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	float4		reltuples = -1;
 
-	if (left < (int64) parts * kMinRowsPerPart)
-		return false;
+	if (HeapTupleIsValid(class_tuple))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(class_tuple))->reltuples;
+		ReleaseSysCache(class_tuple);
+	}
+	if (reltuples <= 0 || activity == NULL || activity->changes_since_analyze > 0.2 * reltuples)
+		return NIL;
 
+	HeapTuple	stats = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
+										Int16GetDatum(attnum), BoolGetDatum(false));
+
+	if (!HeapTupleIsValid(stats))
+		return NIL;
+
+	AttStatsSlot slot;
+	List	   *bounds = NIL;
+
+	if (!get_attstatsslot(&slot, stats, STATISTIC_KIND_MCV, InvalidOid, 0) &&
+		get_attstatsslot(&slot, stats, STATISTIC_KIND_HISTOGRAM, InvalidOid, ATTSTATSSLOT_VALUES))
+	{
+		TypeCacheEntry *type = lookup_type_cache(slot.valuetype, TYPECACHE_CMP_PROC_FINFO);
+		Oid			input;
+		Oid			ioparam;
+		Oid			output;
+		bool		varlena;
+
+		getTypeInputInfo(slot.valuetype, &input, &ioparam);
+		getTypeOutputInfo(slot.valuetype, &output, &varlena);
+		if (OidIsValid(type->cmp_proc_finfo.fn_oid))
+		{
+			auto leading = [&](const char *key) {
+				return OidInputFunctionCall(input, (char *) linitial(text_array_elements(key)),
+											ioparam, -1);
+			};
+			auto compare = [&](Datum a, Datum b) {
+				return DatumGetInt32(FunctionCall2Coll(&type->cmp_proc_finfo, slot.stacoll, a, b));
+			};
+			Datum		high = leading(t.high_water);
+			bool		has_low = t.cursor != NULL;
+			Datum		low = has_low ? leading(t.cursor) : (Datum) 0;
+
+			for (int i = 0; i < slot.nvalues; i++)
+				if ((!has_low || compare(slot.values[i], low) > 0) && compare(slot.values[i], high) <= 0)
+					bounds = lappend(bounds, OidOutputFunctionCall(output, slot.values[i]));
+		}
+		free_attstatsslot(&slot);
+	}
+	else
+		free_attstatsslot(&slot);
+	ReleaseSysCache(stats);
+	return bounds;
+}
+
+/*
+ * The key that splits t's range after `previous` (NULL: the cursor) where
+ * the leading key column reaches `bound`: the first key there, one index
+ * probe. NULL when the range has no key there.
+ */
+const char *
+first_key_at(const BackfillTable &t, const char *previous, const char *bound)
+{
+	const char *after = previous ? previous : t.cursor;
+	const char *args[] = {after, t.high_water, bound};
+	const char *bound_value = as_compared(t, 0, psprintf("$3::pg_catalog.text::%s",
+														 (const char *) linitial(t.key_types)));
+
+	return sql_value(psprintf("SELECT ARRAY[%s]::pg_catalog.text FROM %s WHERE %s%s%s AND %s %s %s "
+							  "ORDER BY %s LIMIT 1",
+							  key_list(t, "", "::pg_catalog.text"), t.table_sql,
+							  after ? key_bound(t, BTGreaterStrategyNumber, 1) : "",
+							  after ? " AND " : "", key_bound(t, BTLessEqualStrategyNumber, 2),
+							  key_column(t, 0),
+							  key_operator(list_nth_oid(t.key_types_oid, 0), BTGreaterEqualStrategyNumber, NULL),
+							  bound_value, key_list(t, "", "")),
+					 3, args);
+}
+
+/*
+ * The parts-1 split keys from the statistics: the bounds at every
+ * (bounds / parts)th place, each moved to the first key at it. Reads a
+ * handful of index pages where counting reads the whole range. NIL when the
+ * statistics do not do (too few bounds in the range for `parts`, or two
+ * splits on one key).
+ */
+List *
+splits_by_statistics(const BackfillTable &t, Oid relid, int parts)
+{
+	List	   *bounds = histogram_bounds_in_range(t, relid);
+	int			nbounds = list_length(bounds);
+	List	   *splits = NIL;
+	const char *previous = NULL;
+
+	if (nbounds < Max(10, 2 * parts))
+		return NIL;
+	for (int k = 1; k < parts; k++)
+	{
+		const char *split = first_key_at(t, previous, (const char *) list_nth(bounds, k * nbounds / parts));
+
+		if (split == NULL)
+			return NIL;
+		splits = lappend(splits, (void *) split);
+		previous = split;
+	}
+	return splits;
+}
+
+/* The parts-1 split keys by counting: the key at every (left / parts)th row,
+ * read from the key index. */
+List *
+splits_by_counting(const BackfillTable &t, int64 left, int parts)
+{
 	List	   *splits = NIL;
 
 	for (int k = 1; k < parts; k++)
@@ -561,6 +673,36 @@ split_table(const char *schema, const char *migration, BackfillTable &t, int par
 					 key_list(t, "", "::pg_catalog.text"), t.table_sql, range_condition(t),
 					 key_list(t, "", "")), 3, args));
 	}
+	return splits;
+}
+
+/*
+ * Splits what is left of t's range into `parts` ranges of about as many
+ * rows: part 0 keeps the row and its cursor and ends at the first split key,
+ * part k begins after the kth. The split keys come from ANALYZE's
+ * statistics when they are fresh, else from counting. `counted`: t's range
+ * is the whole table, its rows counted just now. Returns false (and splits
+ * nothing) when too few rows are left for parts to be worth it.
+ */
+bool
+split_table(const char *schema, const char *migration, BackfillTable &t, Oid relid, int parts,
+			bool counted)
+{
+	const char *bounds[] = {t.cursor, t.high_water};
+	int64		left = counted ? t.rows_total
+		: parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s",
+										 t.table_sql, range_condition(t)), 2, bounds));
+
+	if (left < (int64) parts * kMinRowsPerPart)
+		return false;
+
+	List	   *splits = splits_by_statistics(t, relid, parts);
+
+	ereport(DEBUG1,
+			(errmsg_internal("expand_contract: splitting %s into %d parts by %s", t.table_sql, parts,
+							 splits != NIL ? "its statistics" : "counting its keys")));
+	if (splits == NIL)
+		splits = splits_by_counting(t, left, parts);
 
 	const char *share = psprintf(INT64_FORMAT, left / parts);
 
@@ -618,19 +760,18 @@ split_backfill(const MigrationRecord &record, int parts)
 
 		prepare_table(relid, record.owner);
 		t = loaded_table(record.schema, relid, row);
-		if (t.high_water == NULL)
+		bool		counted = t.high_water == NULL;
+
+		if (counted)
 		{
 			if (!begin_table(t, relid))
 				continue;
 			save_progress(record.schema, record.name, t, false, 0, 0);
 		}
-		(void) split_table(record.schema, record.name, t, parts);
+		(void) split_table(record.schema, record.name, t, relid, parts, counted);
 	}
 	end_run_as(owner);
 }
-
-namespace {
-} // namespace
 
 List *
 backfill_key_columns(Oid relid)
