@@ -183,6 +183,7 @@ goal "writers' p99.9 (another table) at the default WAL limit vs alone" "$(ratio
     for size in 1M 10M; do
         grep '^|' "$OUT/parallel_$size.txt"
         echo
+        grep '^start_backfill itself' "$OUT/parallel_$size.txt" && echo
     done
     echo "## Writers during a backfill (bench/writers_during_backfill.sh)"
     echo
