@@ -25,6 +25,9 @@ progress_part_column()
 /* A part of fewer rows is not worth a worker of its own. */
 constexpr int64 kMinRowsPerPart = 1000;
 
+/* From this many rows on, a fresh estimate stands in for counting them. */
+constexpr double kEstimateRowsFrom = 1000000;
+
 /* The statements of one batch. By key: `end` finds the key the batch ends
  * at, `update` fills the unsynced rows up to it, `count` counts the keys of
  * the last, short batch. By position: `update` alone. */
@@ -47,6 +50,7 @@ struct BackfillTable {
 	const char *high_water;     /* text[] literal of the last key in range, NULL: not begun */
 	const char *cursor;         /* text[] literal of the last key done, NULL: none yet */
 	int64 rows_total;
+	bool rows_estimated;        /* rows_total is pg_class's estimate, not counted */
 	int64 rows_done;
 	int64 batches;
 	int part;                   /* of the table's key range (parallel backfill) */
@@ -287,6 +291,47 @@ first_number(const char *array_literal)
 	return elements == NIL ? 0 : parse_int64((const char *) linitial(elements));
 }
 
+/*
+ * relid's row count as the last VACUUM or ANALYZE left it in pg_class, while
+ * it can stand in for counting (at most a fifth of the table changed since
+ * the last ANALYZE), else -1.
+ */
+double
+fresh_row_estimate(Oid relid)
+{
+	PgStat_StatTabEntry *activity = pgstat_fetch_stat_tabentry(relid);
+	HeapTuple	class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		reltuples = -1;
+
+	if (HeapTupleIsValid(class_tuple))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(class_tuple))->reltuples;
+		ReleaseSysCache(class_tuple);
+	}
+	if (reltuples <= 0 || activity == NULL || activity->changes_since_analyze > 0.2 * reltuples)
+		return -1;
+	return reltuples;
+}
+
+/*
+ * Sets t's rows for its progress: counted, but from a million rows on the
+ * fresh estimate (counting 10M rows held the first batch back by half a
+ * second).
+ */
+void
+count_table_rows(BackfillTable &t, Oid relid)
+{
+	double		estimate = fresh_row_estimate(relid);
+
+	t.rows_estimated = estimate >= kEstimateRowsFrom;
+	if (t.rows_estimated)
+		ereport(DEBUG1,
+				(errmsg_internal("expand_contract: %s has about %.0f rows, by its statistics",
+								 t.table_sql, estimate)));
+	t.rows_total = t.rows_estimated ? (int64) estimate
+		: parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s", t.table_sql)));
+}
+
 /* Fixes the range to visit: rows written later went through the sync trigger
  * and need no backfill. By key, the range ends at the largest key; by
  * position, at the table's last page. */
@@ -313,7 +358,7 @@ begin_table(BackfillTable &t, Oid relid)
 		if (t.high_water == NULL)
 			return false;
 	}
-	t.rows_total = parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s", t.table_sql)));
+	count_table_rows(t, relid);
 	return true;
 }
 
@@ -546,16 +591,8 @@ List *
 histogram_bounds_in_range(const BackfillTable &t, Oid relid)
 {
 	AttrNumber	attnum = get_attnum(relid, (const char *) linitial(t.key_names));
-	PgStat_StatTabEntry *activity = pgstat_fetch_stat_tabentry(relid);
-	HeapTuple	class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	float4		reltuples = -1;
 
-	if (HeapTupleIsValid(class_tuple))
-	{
-		reltuples = ((Form_pg_class) GETSTRUCT(class_tuple))->reltuples;
-		ReleaseSysCache(class_tuple);
-	}
-	if (reltuples <= 0 || activity == NULL || activity->changes_since_analyze > 0.2 * reltuples)
+	if (fresh_row_estimate(relid) < 0)
 		return NIL;
 
 	HeapTuple	stats = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
@@ -656,6 +693,16 @@ splits_by_statistics(const BackfillTable &t, Oid relid, int parts)
 	return splits;
 }
 
+/* The rows of t's range still to visit, counted. */
+int64
+rows_in_range(const BackfillTable &t)
+{
+	const char *bounds[] = {t.cursor, t.high_water};
+
+	return parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s",
+										  t.table_sql, range_condition(t)), 2, bounds));
+}
+
 /* The parts-1 split keys by counting: the key at every (left / parts)th row,
  * read from the key index. */
 List *
@@ -681,17 +728,14 @@ splits_by_counting(const BackfillTable &t, int64 left, int parts)
  * rows: part 0 keeps the row and its cursor and ends at the first split key,
  * part k begins after the kth. The split keys come from ANALYZE's
  * statistics when they are fresh, else from counting. `counted`: t's range
- * is the whole table, its rows counted just now. Returns false (and splits
+ * is the whole table, its rows counted (or estimated) just now. Returns false (and splits
  * nothing) when too few rows are left for parts to be worth it.
  */
 bool
 split_table(const char *schema, const char *migration, BackfillTable &t, Oid relid, int parts,
 			bool counted)
 {
-	const char *bounds[] = {t.cursor, t.high_water};
-	int64		left = counted ? t.rows_total
-		: parse_int64(sql_value(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s",
-										 t.table_sql, range_condition(t)), 2, bounds));
+	int64		left = counted ? t.rows_total : rows_in_range(t);
 
 	if (left < (int64) parts * kMinRowsPerPart)
 		return false;
@@ -702,7 +746,7 @@ split_table(const char *schema, const char *migration, BackfillTable &t, Oid rel
 			(errmsg_internal("expand_contract: splitting %s into %d parts by %s", t.table_sql, parts,
 							 splits != NIL ? "its statistics" : "counting its keys")));
 	if (splits == NIL)
-		splits = splits_by_counting(t, left, parts);
+		splits = splits_by_counting(t, counted && !t.rows_estimated ? left : rows_in_range(t), parts);
 
 	const char *share = psprintf(INT64_FORMAT, left / parts);
 
