@@ -2,7 +2,7 @@
 # parallel_backfill.sh — a backfill by 1 and by N workers against one plain
 # UPDATE of the same column. Report: bench/parallel_backfill.md.
 #
-#   bash bench/parallel_backfill.sh [--rows N] [--rounds N] [--workers N]
+#   bash bench/parallel_backfill.sh [--rows N] [--rounds N] [--workers N] [--by-page]
 #
 # One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
 # synchronous_commit, full_page_writes on), the installed library, no
@@ -12,17 +12,22 @@
 # migration adding the same column; "ec_N", start_backfill('ec', workers =>
 # N) until every worker is done. The migration is rolled back and started
 # again between runs. Prints seconds per run, then medians and ratios.
+# --by-page adds "ec_page": run_backfill('ec_page') of the same migration on
+# a copy without a unique key (its id indexed, not unique), which the
+# backfill visits by page (TID ranges) instead of by key.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=1000000
 ROUNDS=5
 WORKERS=2
+BY_PAGE=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) ROWS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --workers) WORKERS="$2"; shift 2 ;;
-        *) echo "usage: $0 [--rows N] [--rounds N] [--workers N]" >&2; exit 2 ;;
+        --by-page) BY_PAGE=1; shift ;;
+        *) echo "usage: $0 [--rows N] [--rounds N] [--workers N] [--by-page]" >&2; exit 2 ;;
     esac
 done
 EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '8GB'
@@ -36,11 +41,14 @@ q <<SQL
 CREATE EXTENSION expand_contract;
 CREATE SCHEMA ec;
 CREATE SCHEMA plain;
+CREATE SCHEMA ec_page;
 CREATE TABLE ec.bookings (id integer PRIMARY KEY, status text NOT NULL, studio text NOT NULL);
 INSERT INTO ec.bookings SELECT g, CASE WHEN g % 3 = 0 THEN 'attended_registered' ELSE 'booked' END,
                                'studio ' || (g % 50) FROM generate_series(1, $ROWS) g;
 CREATE TABLE plain.bookings AS SELECT *, NULL::boolean AS registered FROM ec.bookings;
 ALTER TABLE plain.bookings ADD PRIMARY KEY (id);
+CREATE TABLE ec_page.bookings AS SELECT * FROM ec.bookings WHERE $BY_PAGE = 1;
+CREATE INDEX ON ec_page.bookings (id);
 VACUUM ANALYZE;
 SQL
 DOC='{"operations": [{"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = '"''"'attended_registered'"''"'"}}]}'
@@ -48,8 +56,8 @@ now_s() { date +%s.%N; }
 seconds_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.3f", b - a }'; }
 # ANALYZE as autovacuum would after the last round's rewrite: start_backfill
 # splits by the key's histogram while it is fresh, else by counting keys.
-prepare() { q -c "VACUUM ANALYZE ec.bookings" -c "VACUUM ANALYZE plain.bookings" -c "CHECKPOINT"; }
-start_migration() { q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', 'ec')"; }
+prepare() { q -c "VACUUM ANALYZE ec.bookings" -c "VACUUM ANALYZE plain.bookings" -c "VACUUM ANALYZE ec_page.bookings" -c "CHECKPOINT"; }
+start_migration() { q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', '${1:-ec}')"; }
 run_variant() {   # variant -> prints seconds
     local t0
     case "$1" in
@@ -62,6 +70,11 @@ run_variant() {   # variant -> prints seconds
             q -c "CALL expand_contract.run_backfill('ec')"
             seconds_since "$t0"
             q -c "SELECT expand_contract.rollback('ec')" >/dev/null ;;
+        ec_page)
+            start_migration ec_page; prepare; t0=$(now_s)
+            q -c "CALL expand_contract.run_backfill('ec_page')"
+            seconds_since "$t0"
+            q -c "SELECT expand_contract.rollback('ec_page')" >/dev/null ;;
         ec_n)
             start_migration; prepare; t0=$(now_s)
             q -c "SELECT FROM expand_contract.start_backfill('ec', workers => $WORKERS)"
@@ -79,11 +92,12 @@ run_variant() {   # variant -> prints seconds
     esac
 }
 VARIANTS=(update ec_1 ec_n)
+[ "$BY_PAGE" = 1 ] && VARIANTS+=(ec_page)
 RESULTS="$(mktemp)"
 trap 'rm -f "$RESULTS"; ec_cluster_stop' EXIT   # and keep cluster.sh's stop
 for round in $(seq "$ROUNDS"); do
-    for i in 0 1 2; do
-        v="${VARIANTS[$(( (i + round) % 3 ))]}"
+    for i in "${!VARIANTS[@]}"; do
+        v="${VARIANTS[$(( (i + round) % ${#VARIANTS[@]} ))]}"
         s=$(run_variant "$v" | tail -1)
         echo "$v $round $s" | tee -a "$RESULTS"
     done
@@ -96,5 +110,7 @@ echo "|---|---:|---:|"
 echo "| one plain UPDATE | $u | 1.00x |"
 echo "| run_backfill, 1 runner | $one | $(awk -v a="$one" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
 echo "| start_backfill, $WORKERS workers | $n | $(awk -v a="$n" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
+[ "$BY_PAGE" = 1 ] && { p=$(median ec_page)
+    echo "| run_backfill, 1 runner, by page (no unique key) | $p | $(awk -v a="$p" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"; }
 echo
 echo "start_backfill itself (the split, the workers launched): median $(median split) s."
