@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/all.sh — every performance benchmark, one command, one summary.
 #
-#   bash bench/all.sh            # the full run (about an hour on 2 cores)
+#   bash bench/all.sh            # the full run (about 45 minutes on 2 cores)
 #   bash bench/all.sh --quick    # a smoke run of every part (a few minutes)
 #   bash bench/all.sh --again DIR PART...
 #                                # runs only the PARTs named again (run,
@@ -18,8 +18,7 @@
 #                              MERGE, COPY; views against the base table;
 #                              memory over a 10M-row statement of each
 #   parallel_backfill.sh       1 runner (by key and by page) and 2 workers
-#                              against one UPDATE, at
-#                              1M and 10M rows
+#                              against one UPDATE, at 1M and 10M rows
 #   writers_during_backfill.sh p99/p99.9 of fixed-rate writers during each kind
 #                              of backfill
 #   writers_wal_limits.sh      p99/p99.9 of fixed-rate writers on another table
