@@ -86,22 +86,37 @@ SELECT count(*) FILTER (WHERE high IS DISTINCT FROM (value > 3)) AS wrong_readin
 SELECT count(*) FILTER (WHERE page_upper IS DISTINCT FROM upper(page)) AS wrong_visits FROM visits;
 
 -- From a million rows on, fresh statistics stand in for counting the rows
--- too: progress shows about as many.
+-- too: progress shows about as many. A text key in its own collation is
+-- split by its histogram as well.
 CREATE TABLE big (id integer PRIMARY KEY, n integer NOT NULL) WITH (autovacuum_enabled = false);
 INSERT INTO big SELECT g, g % 10 FROM generate_series(1, 1000000) g;
+CREATE TABLE codes (code text COLLATE "C" PRIMARY KEY, n integer NOT NULL)
+  WITH (autovacuum_enabled = false);
+INSERT INTO codes SELECT CASE WHEN g % 3 = 0 THEN 'Z' ELSE 'a' END || lpad(g::text, 6, '0'), g
+  FROM generate_series(1, 30000) g;
 SELECT pg_stat_force_next_flush();
-VACUUM ANALYZE big;
+VACUUM ANALYZE big, codes;
 SELECT FROM expand_contract.start('03_even', '{"operations": [
   {"add_column": {"table": "big", "column": {"name": "even", "type": "boolean", "nullable": true},
+                  "up": "n % 2 = 0"}},
+  {"add_column": {"table": "codes", "column": {"name": "even", "type": "boolean", "nullable": true},
                   "up": "n % 2 = 0"}}]}', 'backfill_split');
 SET client_min_messages = debug1;
 SELECT expand_contract.start_backfill('backfill_split', 20000, workers => 2) IS NOT NULL AS started;
 SET client_min_messages = warning;
 SELECT part, rows_total BETWEEN 490000 AND 510000 AS about_half FROM expand_contract.backfill_progress
  WHERE schema_name = 'backfill_split' AND table_name = 'big' ORDER BY part;
+SELECT p.part, (SELECT count(*) FROM codes c
+                 WHERE (p.part = 0 OR c.code > q.high_water[1]) AND c.code <= p.high_water[1])
+               BETWEEN 14500 AND 15500 AS about_half
+  FROM expand_contract.backfill_progress p
+  LEFT JOIN expand_contract.backfill_progress q
+    ON q.schema_name = p.schema_name AND q.table_name = p.table_name AND q.part = p.part - 1
+ WHERE p.schema_name = 'backfill_split' AND p.table_name = 'codes' ORDER BY p.part;
 SELECT pg_temp.workers_reach('backfill_split', 'done');
 SELECT FROM expand_contract.complete('backfill_split');
 SELECT count(*) FILTER (WHERE even IS DISTINCT FROM (n % 2 = 0)) AS wrong_big FROM big;
+SELECT count(*) FILTER (WHERE even IS DISTINCT FROM (n % 2 = 0)) AS wrong_codes FROM codes;
 
 RESET client_min_messages;
 RESET search_path;
