@@ -86,9 +86,16 @@ run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *
 {
 	/* As a client's statement lives in MessageContext: CREATE INDEX
 	 * CONCURRENTLY and VACUUM commit and start transactions while they run,
-	 * and the parse tree must outlive them. */
-	MemoryContext statement_context = AllocSetContextCreate(TopMemoryContext, "top-level statement",
-															ALLOCSET_DEFAULT_SIZES);
+	 * and the parse tree must outlive them. One context per process, reset
+	 * by each call, so that a statement that failed (its ERROR caught by the
+	 * worker's loop) leaves nothing behind either. */
+	static MemoryContext statement_context = NULL;
+
+	if (statement_context == NULL)
+		statement_context = AllocSetContextCreate(TopMemoryContext, "top-level statement",
+												  ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(statement_context);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -96,8 +103,8 @@ run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *
 	if (wanted != NULL && !wanted(wanted_arg))
 	{
 		CommitTransactionCommand();
-		MemoryContextSwitchTo(statement_context->parent);
-		MemoryContextDelete(statement_context);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(statement_context);
 		return false;
 	}
 	/* An abort of this transaction restores the connected user. */
@@ -108,8 +115,8 @@ run_at_top_level(const char *statement, Oid role, bool (*wanted)(void *), void *
 	debug_query_string = NULL;
 	SetUserIdAndSecContext(GetAuthenticatedUserId(), 0);
 	CommitTransactionCommand();
-	MemoryContextSwitchTo(statement_context->parent);
-	MemoryContextDelete(statement_context);
+	MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContextReset(statement_context);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return true;
 }
