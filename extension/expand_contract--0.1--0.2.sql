@@ -98,7 +98,7 @@ ALTER TABLE @extschema@.backfill_runs
     ADD COLUMN max_wal_sync_ms real NOT NULL DEFAULT 0;
 
 -- Parallel backfill: start_backfill(..., workers => N) splits what is left
--- of each table backfilled by key into N parts (a progress row each), and
+-- of each table into N parts (a progress row each), and
 -- worker i of N takes the parts whose number modulo N is i.
 ALTER TABLE @extschema@.backfill_progress ADD COLUMN part integer NOT NULL DEFAULT 0;
 ALTER TABLE @extschema@.backfill_progress DROP CONSTRAINT backfill_progress_pkey,

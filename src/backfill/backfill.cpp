@@ -363,14 +363,41 @@ begin_table(BackfillTable &t, Oid relid)
 }
 
 /*
- * A page pass is complete only if no row still carries the marker: a table
- * rewrite between batches (VACUUM FULL, CLUSTER) can move rows behind the
- * cursor. Then the pass starts over; rows already filled cost a read only.
+ * Whether every other part of t's table is done, with the table's progress
+ * rows locked (in part order, so that two parts finishing at once take turns)
+ * until this transaction ends: then this part is the last to finish.
  */
 bool
-page_pass_complete(BackfillTable &t, Oid relid)
+last_part_to_finish(const char *schema, const char *migration, const BackfillTable &t)
 {
-	if (sql_value(psprintf("SELECT 1 FROM %s WHERE %s IS NOT FALSE LIMIT 1",
+	if (catalog_at_version_0_1())
+		return true;            /* no parts */
+
+	const char *args[] = {schema, migration, t.name, psprintf("%d", t.part)};
+	List	   *rows = catalog_rows(
+		"SELECT pg_catalog.bool_and(done OR part OPERATOR(pg_catalog.=) $4::pg_catalog.int4) "
+		"FROM (SELECT done, part FROM expand_contract.backfill_progress "
+		"      WHERE schema_name = $1 AND migration = $2 AND table_name = $3 "
+		"      ORDER BY part FOR UPDATE) parts",
+		4, args);
+	const char *others_done = rows == NIL ? NULL : ((char **) linitial(rows))[0];
+
+	return others_done == NULL || strcmp(others_done, "t") == 0;
+}
+
+/*
+ * A page pass is complete only if no row still carries the marker: a table
+ * rewrite between batches (VACUUM FULL, CLUSTER) can move rows behind the
+ * cursor, also into the range of a part already done. So the last part of a
+ * table to finish checks the whole table (the others are done when their
+ * range is), and when a row is left, its pass starts over on the whole
+ * table; rows already filled cost a read only.
+ */
+bool
+page_pass_complete(const char *schema, const char *migration, BackfillTable &t, Oid relid)
+{
+	if (!last_part_to_finish(schema, migration, t) ||
+		sql_value(psprintf("SELECT 1 FROM %s WHERE %s IS NOT FALSE LIMIT 1",
 						   t.table_sql, t.marker)) == NULL)
 		return true;
 
@@ -529,6 +556,20 @@ prepare_table(Oid relid, Oid owner)
 	table_close(rel, AccessShareLock);
 	if (deferrable)
 		sql_exec("SET CONSTRAINTS ALL IMMEDIATE");
+}
+
+/* By position: the rows per page of what is left of t's range (of a part
+ * of it, with its own share of rows), or of the whole table once the rows
+ * counted are used up. */
+double
+rows_per_page_left(const BackfillTable &t)
+{
+	int64		pages_left = first_number(t.high_water) - first_number(t.cursor);
+	int64		rows_left = t.rows_total - t.rows_done;
+
+	if (pages_left > 0 && rows_left > 0)
+		return (double) rows_left / (double) pages_left;
+	return (double) Max(t.rows_total, (int64) 1) / (double) Max(first_number(t.high_water), (int64) 1);
 }
 
 bool
@@ -724,6 +765,28 @@ splits_by_counting(const BackfillTable &t, int64 left, int parts)
 }
 
 /*
+ * Part k of t's table: the range (low, high] by key, [low, high) by
+ * position, with its share of the rows left. Part 0 is the row that was; its
+ * done rows stay counted.
+ */
+void
+save_part(const char *schema, const char *migration, const BackfillTable &t, int k, const char *low,
+		  const char *high, const char *share)
+{
+	const char *args[] = {schema, migration, t.name, psprintf("%d", k), low, high, share};
+
+	catalog_exec("INSERT INTO expand_contract.backfill_progress AS p (schema_name, migration, "
+				 "  table_name, part, key_columns, marker_column, high_water, cursor, rows_total) "
+				 "SELECT schema_name, migration, table_name, $4::pg_catalog.int4, key_columns, "
+				 "  marker_column, $6::pg_catalog.text[], $5::pg_catalog.text[], $7::pg_catalog.int8 "
+				 "FROM expand_contract.backfill_progress "
+				 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 AND part = 0 "
+				 "ON CONFLICT (schema_name, migration, table_name, part) DO UPDATE "
+				 "SET high_water = EXCLUDED.high_water, cursor = EXCLUDED.cursor, "
+				 "  rows_total = p.rows_done + EXCLUDED.rows_total", 7, args);
+}
+
+/*
  * Splits what is left of t's range into `parts` ranges of about as many
  * rows: part 0 keeps the row and its cursor and ends at the first split key,
  * part k begins after the kth. The split keys come from ANALYZE's
@@ -751,22 +814,33 @@ split_table(const char *schema, const char *migration, BackfillTable &t, Oid rel
 	const char *share = psprintf(INT64_FORMAT, left / parts);
 
 	for (int k = 0; k < parts; k++)
-	{
-		const char *low = k == 0 ? t.cursor : (const char *) list_nth(splits, k - 1);
-		const char *high = k == parts - 1 ? t.high_water : (const char *) list_nth(splits, k);
-		const char *args[] = {schema, migration, t.name, psprintf("%d", k), low, high, share};
+		save_part(schema, migration, t, k, k == 0 ? t.cursor : (const char *) list_nth(splits, k - 1),
+				  k == parts - 1 ? t.high_water : (const char *) list_nth(splits, k), share);
+	return true;
+}
 
-		/* Part 0 is the row that was; its done rows stay counted. */
-		catalog_exec("INSERT INTO expand_contract.backfill_progress AS p (schema_name, migration, "
-					 "  table_name, part, key_columns, marker_column, high_water, cursor, rows_total) "
-					 "SELECT schema_name, migration, table_name, $4::pg_catalog.int4, key_columns, "
-					 "  marker_column, $6::pg_catalog.text[], $5::pg_catalog.text[], $7::pg_catalog.int8 "
-					 "FROM expand_contract.backfill_progress "
-					 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 AND part = 0 "
-					 "ON CONFLICT (schema_name, migration, table_name, part) DO UPDATE "
-					 "SET high_water = EXCLUDED.high_water, "
-					 "  rows_total = p.rows_done + EXCLUDED.rows_total", 7, args);
-	}
+/*
+ * By position: what is left of t's pages, [cursor, high water), in `parts`
+ * ranges of as many pages. Returns false (and splits nothing) when too few
+ * rows or pages are left for parts to be worth it.
+ */
+bool
+split_pages(const char *schema, const char *migration, const BackfillTable &t, int parts)
+{
+	int64		first = first_number(t.cursor);
+	int64		pages = first_number(t.high_water) - first;
+	int64		left = t.rows_total - t.rows_done;
+
+	if (left < (int64) parts * kMinRowsPerPart || pages < parts)
+		return false;
+	ereport(DEBUG1,
+			(errmsg_internal("expand_contract: splitting %s into %d parts by its pages", t.table_sql, parts)));
+
+	const char *share = psprintf(INT64_FORMAT, left / parts);
+
+	for (int k = 0; k < parts; k++)
+		save_part(schema, migration, t, k, one_number(first + k * pages / parts),
+				  one_number(first + (k + 1) * pages / parts), share);
 	return true;
 }
 
@@ -782,13 +856,13 @@ split_backfill(const MigrationRecord &record, int parts)
 				 errhint("ALTER EXTENSION expand_contract UPDATE")));
 
 	const char *args[] = {record.schema, record.name};
-	/* Tables by key, not split yet (a split table keeps its parts: any
-	 * number of workers shares them). */
+	/* Tables not split yet (a split table keeps its parts: any number of
+	 * workers shares them). */
 	List	   *rows = catalog_rows(
 		"SELECT table_name, key_columns, marker_column, high_water, cursor, rows_total, rows_done, "
 		"  batches, part FROM expand_contract.backfill_progress p "
 		"WHERE schema_name = $1 AND migration = $2 AND NOT done AND part = 0 "
-		"  AND key_columns <> '{}' AND NOT EXISTS (SELECT FROM expand_contract.backfill_progress o "
+		"  AND NOT EXISTS (SELECT FROM expand_contract.backfill_progress o "
 		"    WHERE o.schema_name = p.schema_name AND o.migration = p.migration "
 		"      AND o.table_name = p.table_name AND o.part <> 0) "
 		"ORDER BY table_name", 2, args);
@@ -812,7 +886,10 @@ split_backfill(const MigrationRecord &record, int parts)
 				continue;
 			save_progress(record.schema, record.name, t, false, 0, 0);
 		}
-		(void) split_table(record.schema, record.name, t, relid, parts, counted);
+		if (by_position(t))
+			(void) split_pages(record.schema, record.name, t, parts);
+		else
+			(void) split_table(record.schema, record.name, t, relid, parts, counted);
 	}
 	end_run_as(owner);
 }
@@ -911,8 +988,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 		t.first = by_position(t) ? page_batch_statements(t) : key_batch_statements(t, false);
 		t.next = by_position(t) ? t.first : key_batch_statements(t, true);
 
-		double		rows_per_page = (double) Max(t.rows_total, (int64) 1) /
-			(double) Max(by_position(t) ? first_number(t.high_water) : 1, (int64) 1);
+		double		rows_per_page = by_position(t) ? rows_per_page_left(t) : 0;
 		bool		done = false;
 
 		while (!done && (max_batches < 0 || pass.batches < max_batches))
@@ -938,7 +1014,7 @@ run_backfill_batches(const MigrationRecord &record, int batch_size, int64 max_ba
 			done = range_finished(t, batch, batch_size);
 			if (done && by_position(t))
 			{
-				done = page_pass_complete(t, relid);
+				done = page_pass_complete(schema, migration, t, relid);
 				if (done)
 					t.rows_done = t.rows_total;
 			}

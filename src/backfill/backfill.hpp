@@ -52,10 +52,10 @@ struct WorkerShare {
 };
 
 /*
- * A parallel backfill: the range left of each table backfilled by key, not
- * split yet, is split into `parts` parts of about as many rows (a progress
- * row each), which runners share by WorkerShare. Tables by position, and
- * tables with few rows left, stay whole.
+ * A parallel backfill: the range left of each table not split yet is split
+ * into `parts` parts of about as many rows (by key) or pages (by position),
+ * a progress row each, which runners share by WorkerShare. Tables with few
+ * rows left stay whole.
  */
 void split_backfill(const MigrationRecord &record, int parts);
 

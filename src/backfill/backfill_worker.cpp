@@ -234,8 +234,8 @@ run_worker(const char *schema)
 
 /*
  * start_backfill(schema, batch_size, batch_delay_ms, workers): with more than
- * one worker, what is left of each table backfilled by key is split into as
- * many parts first (split_backfill), and worker i takes the parts whose
+ * one worker, what is left of each table is split into as many parts first
+ * (split_backfill), and worker i takes the parts whose
  * number modulo workers is i. Returns the first worker's pid.
  */
 EC_FUNCTION(ec_start_backfill)
