@@ -14,7 +14,8 @@
 # again between runs. Prints seconds per run, then medians and ratios.
 # --by-page adds "ec_page": run_backfill('ec_page') of the same migration on
 # a copy without a unique key (its id indexed, not unique), which the
-# backfill visits by page (TID ranges) instead of by key.
+# backfill visits by page (TID ranges) instead of by key, and "ec_page_n":
+# start_backfill('ec_page', workers => N), its pages split into N ranges.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=1000000
@@ -75,24 +76,25 @@ run_variant() {   # variant -> prints seconds
             q -c "CALL expand_contract.run_backfill('ec_page')"
             seconds_since "$t0"
             q -c "SELECT expand_contract.rollback('ec_page')" >/dev/null ;;
-        ec_n)
-            start_migration; prepare; t0=$(now_s)
-            q -c "SELECT FROM expand_contract.start_backfill('ec', workers => $WORKERS)"
-            echo "split $round $(seconds_since "$t0")" >> "$RESULTS"   # start_backfill returned
+        ec_n|ec_page_n)
+            local schema=ec; [ "$1" = ec_page_n ] && schema=ec_page
+            start_migration "$schema"; prepare; t0=$(now_s)
+            q -c "SELECT FROM expand_contract.start_backfill('$schema', workers => $WORKERS)"
+            [ "$1" = ec_n ] && echo "split $round $(seconds_since "$t0")" >> "$RESULTS"   # start_backfill returned
             q -c "DO \$\$ BEGIN
                     WHILE EXISTS (SELECT FROM expand_contract.backfill_runners
-                                   WHERE schema_name = 'ec' AND state NOT IN ('done', 'failed', 'cancelled')) LOOP
+                                   WHERE schema_name = '$schema' AND state NOT IN ('done', 'failed', 'cancelled')) LOOP
                         PERFORM pg_sleep(0.01);
                     END LOOP;
                   END \$\$"
             seconds_since "$t0"
-            [ "$(q -c "SELECT bool_and(done) FROM expand_contract.backfill_progress WHERE schema_name = 'ec'")" = t ] \
-                || { echo "ec_n: backfill not done" >&2; exit 1; }
-            q -c "SELECT expand_contract.rollback('ec')" >/dev/null ;;
+            [ "$(q -c "SELECT bool_and(done) FROM expand_contract.backfill_progress WHERE schema_name = '$schema'")" = t ] \
+                || { echo "$1: backfill not done" >&2; exit 1; }
+            q -c "SELECT expand_contract.rollback('$schema')" >/dev/null ;;
     esac
 }
 VARIANTS=(update ec_1 ec_n)
-[ "$BY_PAGE" = 1 ] && VARIANTS+=(ec_page)
+[ "$BY_PAGE" = 1 ] && VARIANTS+=(ec_page ec_page_n)
 RESULTS="$(mktemp)"
 trap 'rm -f "$RESULTS"; ec_cluster_stop' EXIT   # and keep cluster.sh's stop
 for round in $(seq "$ROUNDS"); do
@@ -111,6 +113,8 @@ echo "| one plain UPDATE | $u | 1.00x |"
 echo "| run_backfill, 1 runner | $one | $(awk -v a="$one" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
 echo "| start_backfill, $WORKERS workers | $n | $(awk -v a="$n" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
 [ "$BY_PAGE" = 1 ] && { p=$(median ec_page)
-    echo "| run_backfill, 1 runner, by page (no unique key) | $p | $(awk -v a="$p" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"; }
+    echo "| run_backfill, 1 runner, by page (no unique key) | $p | $(awk -v a="$p" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
+    pn=$(median ec_page_n)
+    echo "| start_backfill, $WORKERS workers, by page (no unique key) | $pn | $(awk -v a="$pn" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"; }
 echo
 echo "start_backfill itself (the split, the workers launched): median $(median split) s."
