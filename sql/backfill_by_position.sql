@@ -42,15 +42,19 @@ SELECT table_name, key_columns, high_water, cursor, rows_total, rows_done, done
 -- Two batches of batch_size 200, in this transaction. A batch covers as many
 -- whole pages as hold batch_size rows at the table's average (3002 rows on 24
 -- pages: 125 a page), here one page; its `rows` is that estimate. The high
--- water is the number of pages when the first batch began, the cursor the
--- next page to visit.
+-- water is the number of pages when the first batch began and the file they
+-- are in (a rewrite gives the table another), the cursor the next page to
+-- visit.
 BEGIN;
 SELECT table_name, batch, rows, rows_done, rows_left
   FROM expand_contract.backfill('backfill_by_position', 200, 2);
 COMMIT;
-SELECT high_water, cursor, rows_done, batches, done
+SELECT high_water[1] AS end_page,
+       high_water[2]::oid = pg_relation_filenode(format('%I.%I', schema_name, table_name)::regclass)
+         AS in_the_tables_file,
+       cursor, rows_done, batches, done
   FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_by_position';
-SELECT high_water AS first_high_water
+SELECT high_water[1] AS first_high_water
   FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_by_position' \gset
 -- The rows of pages 0 and 1 are filled (their new versions moved to other
 -- pages; the first pages hold more rows than average, their names being
@@ -107,7 +111,8 @@ SELECT count(*) FILTER (WHERE _ec_needs_backfill
 SET client_min_messages = warning;   -- progress notices carry timings
 CALL expand_contract.run_backfill('backfill_by_position', 200);
 RESET client_min_messages;
-SELECT done, cursor = high_water AS reached_high_water, high_water <> :'first_high_water' AS pass_restarted,
+SELECT done, cursor[1] = high_water[1] AS reached_high_water,
+       high_water[1] <> :'first_high_water' AS pass_restarted,
        rows_done = rows_total AS all_rows_done
   FROM expand_contract.backfill_progress WHERE schema_name = 'backfill_by_position';
 SELECT table_name, state, rows_left, runner

@@ -292,6 +292,27 @@ first_number(const char *array_literal)
 }
 
 /*
+ * By position, the end of a range of pages: {page after the last, file node
+ * of the table when its pass began}. A page number means something only in
+ * that file: a rewrite (VACUUM FULL, CLUSTER) gives the table a new one and
+ * may have moved rows anywhere.
+ */
+const char *
+page_range_end(int64 end_page, const char *file_node)
+{
+	return file_node ? psprintf("{" INT64_FORMAT ",%s}", end_page, file_node) : one_number(end_page);
+}
+
+/* The file node of a page range's end, NULL when not recorded (before 0.2). */
+const char *
+page_range_file(const char *high_water)
+{
+	List	   *elements = text_array_elements(high_water);
+
+	return list_length(elements) >= 2 ? (const char *) lsecond(elements) : NULL;
+}
+
+/*
  * relid's row count as the last VACUUM or ANALYZE left it in pg_class, while
  * it can stand in for counting (at most a fifth of the table changed since
  * the last ANALYZE), else -1.
@@ -341,13 +362,14 @@ begin_table(BackfillTable &t, Oid relid)
 	if (by_position(t))
 	{
 		const char *args[] = {psprintf("%u", relid)};
-		int64		pages = parse_int64(sql_value(
+		char	  **pages = (char **) linitial(sql_rows(
 			"SELECT pg_catalog.pg_relation_size($1::pg_catalog.oid) / "
-			"pg_catalog.current_setting('block_size')::pg_catalog.int8", 1, args));
+			"pg_catalog.current_setting('block_size')::pg_catalog.int8, "
+			"pg_catalog.pg_relation_filenode($1::pg_catalog.oid)", 1, args));
 
-		if (pages == 0)
+		if (parse_int64(pages[0]) == 0)
 			return false;
-		t.high_water = one_number(pages);
+		t.high_water = page_range_end(parse_int64(pages[0]), pages[1]);
 		t.cursor = one_number(0);
 	}
 	else
@@ -385,19 +407,37 @@ last_part_to_finish(const char *schema, const char *migration, const BackfillTab
 	return others_done == NULL || strcmp(others_done, "t") == 0;
 }
 
+/* Whether t's table has another file than when its page pass began (or
+ * that is not known). */
+bool
+rewritten_since_begun(const BackfillTable &t, Oid relid)
+{
+	const char *begun_in = page_range_file(t.high_water);
+	const char *args[] = {psprintf("%u", relid)};
+	const char *now_in = sql_value("SELECT pg_catalog.pg_relation_filenode($1::pg_catalog.oid)", 1, args);
+
+	return begun_in == NULL || now_in == NULL || strcmp(begun_in, now_in) != 0;
+}
+
 /*
  * A page pass is complete only if no row still carries the marker: a table
  * rewrite between batches (VACUUM FULL, CLUSTER) can move rows behind the
  * cursor, also into the range of a part already done. So the last part of a
- * table to finish checks the whole table (the others are done when their
- * range is), and when a row is left, its pass starts over on the whole
- * table; rows already filled cost a read only.
+ * table to finish, if the table was rewritten since its pass began, checks
+ * the whole table (the others are done when their range is), and when a row
+ * is left, its pass starts over on the whole table; rows already filled
+ * cost a read only. Without a rewrite, rows move only by writes, which
+ * filled them.
  */
 bool
 page_pass_complete(const char *schema, const char *migration, BackfillTable &t, Oid relid)
 {
-	if (!last_part_to_finish(schema, migration, t) ||
-		sql_value(psprintf("SELECT 1 FROM %s WHERE %s IS NOT FALSE LIMIT 1",
+	if (!last_part_to_finish(schema, migration, t) || !rewritten_since_begun(t, relid))
+		return true;
+	ereport(DEBUG1,
+			(errmsg_internal("expand_contract: %s was rewritten since its pass began: looking for rows left",
+							 t.table_sql)));
+	if (sql_value(psprintf("SELECT 1 FROM %s WHERE %s IS NOT FALSE LIMIT 1",
 						   t.table_sql, t.marker)) == NULL)
 		return true;
 
@@ -837,10 +877,11 @@ split_pages(const char *schema, const char *migration, const BackfillTable &t, i
 			(errmsg_internal("expand_contract: splitting %s into %d parts by its pages", t.table_sql, parts)));
 
 	const char *share = psprintf(INT64_FORMAT, left / parts);
+	const char *file = page_range_file(t.high_water);
 
 	for (int k = 0; k < parts; k++)
 		save_part(schema, migration, t, k, one_number(first + k * pages / parts),
-				  one_number(first + (k + 1) * pages / parts), share);
+				  page_range_end(first + (k + 1) * pages / parts, file), share);
 	return true;
 }
 
@@ -892,6 +933,64 @@ split_backfill(const MigrationRecord &record, int parts)
 			(void) split_table(record.schema, record.name, t, relid, parts, counted);
 	}
 	end_run_as(owner);
+}
+
+int backfill_order = (int) BackfillOrder::Auto;
+
+namespace {
+
+/* Whether relid is to be visited by page rather than by its key. */
+bool
+goes_by_page(Oid relid)
+{
+	if (backfill_order != (int) BackfillOrder::Auto)
+		return backfill_order == (int) BackfillOrder::Page;
+
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	bool		large = false;
+
+	if (rel != NULL)
+	{
+		large = RELKIND_HAS_STORAGE(rel->rd_rel->relkind) &&
+			RelationGetNumberOfBlocks(rel) >= kPageOrderFromPages;
+		relation_close(rel, AccessShareLock);
+	}
+	return large;
+}
+
+} // namespace
+
+void
+choose_backfill_order(const MigrationRecord &record)
+{
+	if (catalog_at_version_0_1() || backfill_order == (int) BackfillOrder::Key)
+		return;
+
+	const char *args[] = {record.schema, record.name};
+	List	   *rows = catalog_rows(
+		"SELECT table_name FROM expand_contract.backfill_progress "
+		"WHERE schema_name = $1 AND migration = $2 AND NOT done AND high_water IS NULL "
+		"  AND part = 0 AND key_columns OPERATOR(pg_catalog.<>) '{}'::pg_catalog.name[] "
+		"ORDER BY table_name", 2, args);
+	Oid			nsp = get_namespace_oid(record.schema, false);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		const char *table = ((char **) lfirst(lc))[0];
+		Oid			relid = get_relname_relid(table, nsp);
+
+		if (!OidIsValid(relid) || !goes_by_page(relid))
+			continue;
+		ereport(DEBUG1,
+				(errmsg_internal("expand_contract: backfilling %s by page", qname(record.schema, table))));
+
+		const char *table_args[] = {record.schema, record.name, table};
+
+		catalog_exec("UPDATE expand_contract.backfill_progress SET key_columns = '{}' "
+					 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 AND part = 0",
+					 3, table_args);
+	}
 }
 
 List *
@@ -1105,6 +1204,7 @@ EC_FUNCTION(ec_backfill)
 	ec::MigrationRecord record = ec::lock_active_migration(schema, "backfill");
 
 	ec::require_owner_rights(record, "backfill");
+	ec::choose_backfill_order(record);
 	(void) ec::run_backfill_batches(record, batch_size, max_batches, emit_batch_row, &sink);
 	SPI_finish();
 	return (Datum) 0;

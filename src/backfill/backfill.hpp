@@ -18,6 +18,23 @@
 
 namespace ec {
 
+/* expand_contract.backfill_order: how a table with a key is visited. By key,
+ * every batch is exactly batch_size rows; by page (TID ranges) a batch costs
+ * what the same rows of one UPDATE cost, without reading the key index
+ * twice. Auto: by page from kPageOrderFromPages on. */
+enum class BackfillOrder { Auto, Key, Page };
+extern int backfill_order;
+constexpr BlockNumber kPageOrderFromPages = 1024;   /* 8 MB of 8 kB pages */
+
+/*
+ * Fixes, by the session's expand_contract.backfill_order, how the tables of
+ * record's backfill not begun yet are visited: a table chosen to go by page
+ * loses its key columns in backfill_progress (empty: by position), so the
+ * runners and workers that go on later follow it, whatever their own
+ * setting. A database still at 0.1 keeps key order.
+ */
+void choose_backfill_order(const MigrationRecord &record);
+
 /* Columns of the key backfill batches follow, or NIL when the table has none. */
 List *backfill_key_columns(Oid relid);
 

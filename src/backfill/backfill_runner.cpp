@@ -49,11 +49,24 @@ int_text(int64 value)
 	return psprintf(INT64_FORMAT, value);
 }
 
+const struct config_enum_entry backfill_order_options[] = {
+	{"auto", (int) BackfillOrder::Auto, false},
+	{"key", (int) BackfillOrder::Key, false},
+	{"page", (int) BackfillOrder::Page, false},
+	{NULL, 0, false}};
+
 } // namespace
 
 void
 define_backfill_settings()
 {
+	DefineCustomEnumVariable("expand_contract.backfill_order",
+							 "How a backfill visits a table with a key: auto, key or page.",
+							 "By key every batch is exactly batch_size rows; by page (TID ranges) "
+							 "the backfill costs about what one UPDATE costs. auto: by page from "
+							 "8 MB on. Fixed for a table when its backfill begins.",
+							 &backfill_order, (int) BackfillOrder::Auto, backfill_order_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("expand_contract.batch_target_ms",
 							"Duration run_backfill aims for per batch when batch_size is NULL.",
 							NULL, &batch_target_ms, 100, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
@@ -563,6 +576,7 @@ run_pinned_step(LoopState *loop)
 	{
 		require_owner_rights(record, "backfill");
 		claim_backfill_run(loop->schema, record.name, RunnerKind::Call, MyProcPid, loop->options);
+		choose_backfill_order(record);
 		strlcpy(loop->state, "running", sizeof(loop->state));
 	}
 	loop->first = false;

@@ -256,6 +256,8 @@ EC_FUNCTION(ec_start_backfill)
 
 	/* Refuse before a worker is forked for nothing. */
 	ec::require_no_active_runner(schema);
+	/* Here, by the caller's setting: the workers follow what it chose. */
+	ec::choose_backfill_order(record);
 	if (workers > 1)
 		ec::split_backfill(record, workers);
 
