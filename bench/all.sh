@@ -17,7 +17,7 @@
 #   write_paths.sh             INSERT ... SELECT, multi-row VALUES, ON CONFLICT,
 #                              MERGE, COPY; views against the base table;
 #                              memory over a 10M-row statement of each
-#   parallel_backfill.sh       1 runner (by key and by page) and 2 workers
+#   parallel_backfill.sh       1 runner and 2 workers (by page, and by key)
 #                              against one UPDATE, at 1M and 10M rows
 #   writers_during_backfill.sh p99/p99.9 of fixed-rate writers during each kind
 #                              of backfill
@@ -89,8 +89,8 @@ part run bash bench/run.sh "${RUN_ARGS[@]}"
 part write_paths bash bench/write_paths.sh "${WRITE_PATHS_ARGS[@]}"
 again write_paths && cp bench/write_paths.md "$OUT/write_paths.md"
 [ "$QUICK" = 1 ] && cp "$KEEP_WRITE_PATHS" bench/write_paths.md
-part parallel_1M bash bench/parallel_backfill.sh --rows "$SMALL" --rounds "$SMALL_ROUNDS" --by-page
-part parallel_10M bash bench/parallel_backfill.sh --rows "$LARGE" --rounds "$LARGE_ROUNDS" --by-page
+part parallel_1M bash bench/parallel_backfill.sh --rows "$SMALL" --rounds "$SMALL_ROUNDS" --by-key
+part parallel_10M bash bench/parallel_backfill.sh --rows "$LARGE" --rounds "$LARGE_ROUNDS" --by-key
 part writers bash bench/writers_during_backfill.sh "${WRITERS_ARGS[@]}"
 part wal_limits bash bench/writers_wal_limits.sh "${WAL_LIMITS_ARGS[@]}"
 part bloat bash bench/backfill_bloat.sh --rows "$BLOAT_ROWS"

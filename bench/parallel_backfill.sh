@@ -2,7 +2,7 @@
 # parallel_backfill.sh — a backfill by 1 and by N workers against one plain
 # UPDATE of the same column. Report: bench/parallel_backfill.md.
 #
-#   bash bench/parallel_backfill.sh [--rows N] [--rounds N] [--workers N] [--by-page]
+#   bash bench/parallel_backfill.sh [--rows N] [--rounds N] [--workers N] [--by-key]
 #
 # One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
 # synchronous_commit, full_page_writes on), the installed library, no
@@ -10,25 +10,26 @@
 # each: "update", one UPDATE plain.bookings SET registered = (status = ...)
 # on a copy without a migration; "ec_1", CALL run_backfill('ec') of an open
 # migration adding the same column; "ec_N", start_backfill('ec', workers =>
-# N) until every worker is done. The migration is rolled back and started
-# again between runs. Prints seconds per run, then medians and ratios.
-# --by-page adds "ec_page": run_backfill('ec_page') of the same migration on
-# a copy without a unique key (its id indexed, not unique), which the
-# backfill visits by page (TID ranges) instead of by key, and "ec_page_n":
-# start_backfill('ec_page', workers => N), its pages split into N ranges.
+# N) until every worker is done. Both under the default backfill_order
+# (auto), which visits a table this large by page (TID ranges), the pages
+# split into N ranges. The migration is rolled back and started again
+# between runs. Prints seconds per run, then medians and ratios.
+# --by-key adds "ec_key_1" and "ec_key_n": the same two with
+# expand_contract.backfill_order = key (batches by key ranges, split by the
+# key's histogram).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=1000000
 ROUNDS=5
 WORKERS=2
-BY_PAGE=0
+BY_KEY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) ROWS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --workers) WORKERS="$2"; shift 2 ;;
-        --by-page) BY_PAGE=1; shift ;;
-        *) echo "usage: $0 [--rows N] [--rounds N] [--workers N] [--by-page]" >&2; exit 2 ;;
+        --by-key) BY_KEY=1; shift ;;
+        *) echo "usage: $0 [--rows N] [--rounds N] [--workers N] [--by-key]" >&2; exit 2 ;;
     esac
 done
 EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '8GB'
@@ -36,20 +37,18 @@ checkpoint_timeout = '30min'" source scripts/cluster.sh >/dev/null
 # Unthrottled (backfill_max_wal_per_second = 0; the default 16MB/s bounds what
 # a backfill does to writers, bench/writers_during_backfill.sh): this measures
 # how fast the engine goes. Workers keep the limits of the starting session.
-q() { PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_max_wal_per_second=0" \
+ORDER=auto   # expand_contract.backfill_order of the variant running
+q() { PGOPTIONS="-c client_min_messages=warning -c expand_contract.backfill_max_wal_per_second=0 -c expand_contract.backfill_order=$ORDER" \
           psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q <<SQL
 CREATE EXTENSION expand_contract;
 CREATE SCHEMA ec;
 CREATE SCHEMA plain;
-CREATE SCHEMA ec_page;
 CREATE TABLE ec.bookings (id integer PRIMARY KEY, status text NOT NULL, studio text NOT NULL);
 INSERT INTO ec.bookings SELECT g, CASE WHEN g % 3 = 0 THEN 'attended_registered' ELSE 'booked' END,
                                'studio ' || (g % 50) FROM generate_series(1, $ROWS) g;
 CREATE TABLE plain.bookings AS SELECT *, NULL::boolean AS registered FROM ec.bookings;
 ALTER TABLE plain.bookings ADD PRIMARY KEY (id);
-CREATE TABLE ec_page.bookings AS SELECT * FROM ec.bookings WHERE $BY_PAGE = 1;
-CREATE INDEX ON ec_page.bookings (id);
 VACUUM ANALYZE;
 SQL
 DOC='{"operations": [{"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = '"''"'attended_registered'"''"'"}}]}'
@@ -57,29 +56,26 @@ now_s() { date +%s.%N; }
 seconds_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.3f", b - a }'; }
 # ANALYZE as autovacuum would after the last round's rewrite: start_backfill
 # splits by the key's histogram while it is fresh, else by counting keys.
-prepare() { q -c "VACUUM ANALYZE ec.bookings" -c "VACUUM ANALYZE plain.bookings" -c "VACUUM ANALYZE ec_page.bookings" -c "CHECKPOINT"; }
-start_migration() { q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', '${1:-ec}')"; }
+prepare() { q -c "VACUUM ANALYZE ec.bookings" -c "VACUUM ANALYZE plain.bookings" -c "CHECKPOINT"; }
+start_migration() { q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', 'ec')"; }
 run_variant() {   # variant -> prints seconds
     local t0
+    case "$1" in ec_key_*) ORDER=key ;; *) ORDER=auto ;; esac
     case "$1" in
         update)
             prepare; t0=$(now_s)
             q -c "UPDATE plain.bookings SET registered = (status = 'attended_registered')"
             seconds_since "$t0" ;;
-        ec_1)
+        ec_1|ec_key_1)
             start_migration; prepare; t0=$(now_s)
             q -c "CALL expand_contract.run_backfill('ec')"
             seconds_since "$t0"
             q -c "SELECT expand_contract.rollback('ec')" >/dev/null ;;
-        ec_page)
-            start_migration ec_page; prepare; t0=$(now_s)
-            q -c "CALL expand_contract.run_backfill('ec_page')"
-            seconds_since "$t0"
-            q -c "SELECT expand_contract.rollback('ec_page')" >/dev/null ;;
-        ec_n|ec_page_n)
-            local schema=ec; [ "$1" = ec_page_n ] && schema=ec_page
-            start_migration "$schema"; prepare; t0=$(now_s)
+        ec_n|ec_key_n)
+            local schema=ec
+            start_migration; prepare; t0=$(now_s)
             q -c "SELECT FROM expand_contract.start_backfill('$schema', workers => $WORKERS)"
+            [ "$1" = ec_key_n ] && echo "split_key $round $(seconds_since "$t0")" >> "$RESULTS"
             [ "$1" = ec_n ] && echo "split $round $(seconds_since "$t0")" >> "$RESULTS"   # start_backfill returned
             q -c "DO \$\$ BEGIN
                     WHILE EXISTS (SELECT FROM expand_contract.backfill_runners
@@ -94,7 +90,7 @@ run_variant() {   # variant -> prints seconds
     esac
 }
 VARIANTS=(update ec_1 ec_n)
-[ "$BY_PAGE" = 1 ] && VARIANTS+=(ec_page ec_page_n)
+[ "$BY_KEY" = 1 ] && VARIANTS+=(ec_key_1 ec_key_n)
 RESULTS="$(mktemp)"
 trap 'rm -f "$RESULTS"; ec_cluster_stop' EXIT   # and keep cluster.sh's stop
 for round in $(seq "$ROUNDS"); do
@@ -112,9 +108,9 @@ echo "|---|---:|---:|"
 echo "| one plain UPDATE | $u | 1.00x |"
 echo "| run_backfill, 1 runner | $one | $(awk -v a="$one" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
 echo "| start_backfill, $WORKERS workers | $n | $(awk -v a="$n" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
-[ "$BY_PAGE" = 1 ] && { p=$(median ec_page)
-    echo "| run_backfill, 1 runner, by page (no unique key) | $p | $(awk -v a="$p" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
-    pn=$(median ec_page_n)
-    echo "| start_backfill, $WORKERS workers, by page (no unique key) | $pn | $(awk -v a="$pn" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"; }
+[ "$BY_KEY" = 1 ] && { k=$(median ec_key_1)
+    echo "| run_backfill, 1 runner, by key | $k | $(awk -v a="$k" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"
+    kn=$(median ec_key_n)
+    echo "| start_backfill, $WORKERS workers, by key | $kn | $(awk -v a="$kn" -v b="$u" 'BEGIN { printf "%.2fx", a / b }') |"; }
 echo
-echo "start_backfill itself (the split, the workers launched): median $(median split) s."
+echo "start_backfill itself (the split, the workers launched): median $(median split) s$([ "$BY_KEY" = 1 ] && echo "; by key $(median split_key) s")."
