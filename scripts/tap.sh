@@ -25,4 +25,4 @@ fi
 cd "$WORK" || exit 1
 "${AS[@]}" env TESTDIR="$WORK" PATH="$BINDIR:$PATH" PGPORT=65432 \
     PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
-    prove -I "$PGXS_DIR/src/test/perl/" --verbose t/*.pl
+    prove -I "$PGXS_DIR/src/test/perl/" --verbose ${EC_TAP_FILES:-t/*.pl}

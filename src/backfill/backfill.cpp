@@ -987,8 +987,11 @@ choose_backfill_order(const MigrationRecord &record)
 
 		const char *table_args[] = {record.schema, record.name, table};
 
+		/* Repeats the conditions: a runner of another session may have
+		 * begun the table since it was read. */
 		catalog_exec("UPDATE expand_contract.backfill_progress SET key_columns = '{}' "
-					 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 AND part = 0",
+					 "WHERE schema_name = $1 AND migration = $2 AND table_name = $3 AND part = 0 "
+					 "  AND NOT done AND high_water IS NULL",
 					 3, table_args);
 	}
 }

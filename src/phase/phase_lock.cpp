@@ -105,6 +105,61 @@ describe_blockers(Oid schema_oid)
 	return buf.data;
 }
 
+/* Whether pid is an autovacuum worker that a lock request may cancel: not
+ * one that prevents wraparound, as PostgreSQL's own lock waits decide. */
+bool
+cancellable_autovacuum(int pid)
+{
+	uint8		flags = 0;
+
+	LWLockAcquire(ProcArrayLock, LW_SHARED);
+	PGPROC	   *proc = BackendPidGetProcWithLock(pid);
+
+	if (proc != NULL)
+		flags = ProcGlobal->statusFlags[proc->pgxactoff];
+	LWLockRelease(ProcArrayLock);
+	return (flags & PROC_IS_AUTOVACUUM) && !(flags & PROC_VACUUM_FOR_WRAPAROUND);
+}
+
+/*
+ * Cancels the autovacuum workers that hold a lock on a table of the schema.
+ * A lock request that waits deadlock_timeout cancels the autovacuum in its
+ * way (ProcSleep), but a phase gives up after phase_lock_timeout, which is
+ * shorter: without this, a table that autovacuum works on (as it will after
+ * a backfill rewrote every row) would hold a phase off for the whole
+ * deadline. Autovacuum comes back to the table later.
+ */
+void
+cancel_blocking_autovacuums(const char *phase, Oid schema_oid)
+{
+	const char *args[] = {psprintf("%u", schema_oid)};
+	List	   *rows = sql_rows(
+		"SELECT l.pid, pg_catalog.min(c.relname) FROM pg_catalog.pg_locks l "
+		"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
+		"WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
+		"AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+		"  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+		"AND c.relnamespace OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+		"AND l.pid IS NOT NULL AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() "
+		"GROUP BY l.pid",
+		1, args);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		char	  **row = (char **) lfirst(lc);
+		int			pid = atoi(row[0]);
+
+		if (!cancellable_autovacuum(pid) || kill(pid, SIGINT) != 0)
+			continue;
+		ereport(NOTICE,
+				(errmsg("%s() cancelled the autovacuum of \"%s\" (pid %d), which held a lock it needs",
+						phase, row[1], pid),
+				 errdetail("A lock request waiting deadlock_timeout would have cancelled it too; "
+						   "autovacuum comes back to the table later.")));
+	}
+}
+
 /* The pause before attempt `attempt` + 1: doubling from one lock timeout,
  * at most max_pause_ms, between half and all of it (so that two phases do
  * not retry in step). */
@@ -218,6 +273,8 @@ run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
 			return;
 
 		const char *blockers = describe_blockers(schema_oid);
+
+		cancel_blocking_autovacuums(phase, schema_oid);
 		TimestampTz now = GetCurrentTimestamp();
 		long		left_ms = TimestampDifferenceMilliseconds(now, deadline);
 
