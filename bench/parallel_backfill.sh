@@ -10,8 +10,8 @@
 # each: "update", one UPDATE plain.bookings SET registered = (status = ...)
 # on a copy without a migration; "ec_1", CALL run_backfill('ec') of an open
 # migration adding the same column; "ec_N", start_backfill('ec', workers =>
-# N) until every worker is done. Both under the default backfill_order
-# (auto), which visits a table this large by page (TID ranges), the pages
+# N) until every worker is done. Both with backfill_order = auto
+# , which visits a table this large by page (TID ranges), the pages
 # split into N ranges. The migration is rolled back and started again
 # between runs. Prints seconds per run, then medians and ratios.
 # --by-key adds "ec_key_1" and "ec_key_n": the same two with

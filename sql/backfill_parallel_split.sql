@@ -5,9 +5,6 @@
 -- Tables of a million rows and more are not counted either while their
 -- statistics are fresh.
 \set SHOW_CONTEXT never
--- Key splits are the subject here; the big table below would otherwise go
--- by page (see backfill_order.sql).
-SET expand_contract.backfill_order = key;
 CREATE SCHEMA backfill_split;
 SET search_path = backfill_split;
 -- Keys dense at first, sparse later: the middle row is not the middle key.

@@ -935,7 +935,7 @@ split_backfill(const MigrationRecord &record, int parts)
 	end_run_as(owner);
 }
 
-int backfill_order = (int) BackfillOrder::Auto;
+int backfill_order = (int) BackfillOrder::Key;
 
 namespace {
 

@@ -65,7 +65,7 @@ define_backfill_settings()
 							 "By key every batch is exactly batch_size rows; by page (TID ranges) "
 							 "the backfill costs about what one UPDATE costs. auto: by page from "
 							 "8 MB on. Fixed for a table when its backfill begins.",
-							 &backfill_order, (int) BackfillOrder::Auto, backfill_order_options,
+							 &backfill_order, (int) BackfillOrder::Key, backfill_order_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("expand_contract.batch_target_ms",
 							"Duration run_backfill aims for per batch when batch_size is NULL.",
