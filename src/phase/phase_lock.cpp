@@ -71,13 +71,14 @@ check_lock_timeout(void)
 						   "cancel a writer instead.")));
 }
 
-/* Who holds locks on the schema's tables: "pid 123 (AccessShareLock on
- * bookings), a prepared transaction (RowExclusiveLock on visits)". */
-const char *
-describe_blockers(Oid schema_oid)
+/* The locks other sessions hold on the schema's tables, by pid: rows of
+ * (pid, NULL for a prepared transaction; mode; table). */
+List *
+schema_lock_holders(Oid schema_oid)
 {
 	const char *args[] = {psprintf("%u", schema_oid)};
-	List	   *rows = sql_rows(
+
+	return sql_rows(
 		"SELECT l.pid, l.mode, c.relname FROM pg_catalog.pg_locks l "
 		"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
 		"WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
@@ -85,16 +86,27 @@ describe_blockers(Oid schema_oid)
 		"  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
 		"AND c.relnamespace OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 		"AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() "
-		"ORDER BY l.pid, c.relname LIMIT 20",
+		"ORDER BY l.pid, c.relname",
 		1, args);
+}
+
+/* Who holds locks on the schema's tables (the first 20 of holders):
+ * "pid 123 (AccessShareLock on bookings), a prepared transaction
+ * (RowExclusiveLock on visits)". */
+const char *
+describe_blockers(List *holders)
+{
 	StringInfoData buf;
 	ListCell   *lc;
+	int			shown = 0;
 
 	initStringInfo(&buf);
-	foreach(lc, rows)
+	foreach(lc, holders)
 	{
 		char	  **row = (char **) lfirst(lc);
 
+		if (shown++ == 20)
+			break;
 		appendStringInfo(&buf, "%s%s (%s on %s)", buf.len > 0 ? ", " : "",
 						 row[0] ? psprintf("pid %s", row[0]) : "a prepared transaction (pid 0)",
 						 row[1], row[2]);
@@ -130,31 +142,26 @@ cancellable_autovacuum(int pid)
  * deadline. Autovacuum comes back to the table later.
  */
 void
-cancel_blocking_autovacuums(const char *phase, Oid schema_oid)
+cancel_blocking_autovacuums(const char *phase, List *holders)
 {
-	const char *args[] = {psprintf("%u", schema_oid)};
-	List	   *rows = sql_rows(
-		"SELECT l.pid, pg_catalog.min(c.relname) FROM pg_catalog.pg_locks l "
-		"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
-		"WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
-		"AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
-		"  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
-		"AND c.relnamespace OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-		"AND l.pid IS NOT NULL AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() "
-		"GROUP BY l.pid",
-		1, args);
 	ListCell   *lc;
 
-	foreach(lc, rows)
+	int			last_pid = 0;
+
+	foreach(lc, holders)
 	{
 		char	  **row = (char **) lfirst(lc);
-		int			pid = atoi(row[0]);
+		int			pid = row[0] ? atoi(row[0]) : 0;
 
+		/* One cancel per process, naming the first of its tables. */
+		if (pid == 0 || pid == last_pid)
+			continue;
+		last_pid = pid;
 		if (!cancellable_autovacuum(pid) || kill(pid, SIGINT) != 0)
 			continue;
 		ereport(NOTICE,
 				(errmsg("%s() cancelled the autovacuum of \"%s\" (pid %d), which held a lock it needs",
-						phase, row[1], pid),
+						phase, row[2], pid),
 				 errdetail("A lock request waiting deadlock_timeout would have cancelled it too; "
 						   "autovacuum comes back to the table later.")));
 	}
@@ -272,9 +279,10 @@ run_phase(const char *phase, Oid schema_oid, void (*attempt)(void *), void *arg)
 		if (try_under_phase_lock_timeout(attempt, arg))
 			return;
 
-		const char *blockers = describe_blockers(schema_oid);
+		List	   *holders = schema_lock_holders(schema_oid);
+		const char *blockers = describe_blockers(holders);
 
-		cancel_blocking_autovacuums(phase, schema_oid);
+		cancel_blocking_autovacuums(phase, holders);
 		TimestampTz now = GetCurrentTimestamp();
 		long		left_ms = TimestampDifferenceMilliseconds(now, deadline);
 
