@@ -859,16 +859,65 @@ split_table(const char *schema, const char *migration, BackfillTable &t, Oid rel
 	return true;
 }
 
+/* A page split looks up at most this many pages in the free space map. */
+constexpr int64 kPageSplitSamples = 65536;
+
+/*
+ * Where pages [first, first + pages) split into `parts` ranges of about as
+ * many rows: the first page of part k (1 <= k < parts) in points[k]. A page
+ * weighs what the free space map says it holds, so that after a VACUUM that
+ * left the live rows in one half of the table each worker still gets its
+ * share of them (split by pages alone, one worker did nearly all the work).
+ * A page the map knows nothing of counts as full: a table never vacuumed
+ * splits into ranges of as many pages. Every range keeps at least one page.
+ */
+int64 *
+page_split_points(Oid relid, int64 first, int64 pages, int parts)
+{
+	int64		stride = Max((int64) 1, (pages + kPageSplitSamples - 1) / kPageSplitSamples);
+	int64		samples = (pages + stride - 1) / stride;
+	int64	   *held = (int64 *) palloc(sizeof(int64) * samples);
+	int64	   *points = (int64 *) palloc(sizeof(int64) * parts);
+	int64		total = 0;
+	Relation	rel = relation_open(relid, AccessShareLock);
+
+	for (int64 i = 0; i < samples; i++)
+	{
+		held[i] = BLCKSZ - (int64) GetRecordedFreeSpace(rel, (BlockNumber) (first + i * stride));
+		total += held[i];
+	}
+	relation_close(rel, AccessShareLock);
+
+	int64		sum = 0;
+	int64		i = 0;
+
+	points[0] = first;
+
+	for (int k = 1; k < parts; k++)
+	{
+		/* Past the page where the rows before reach k parts' share. */
+		while (i < samples && total > 0 && sum * parts < total * k)
+			sum += held[i++];
+		int64		point = total > 0 ? first + i * stride : first + k * pages / parts;
+
+		points[k] = Min(Max(point, points[k - 1] + 1), first + pages - (parts - k));
+	}
+	pfree(held);
+	return points;
+}
+
 /*
  * By position: what is left of t's pages, [cursor, high water), in `parts`
- * ranges of as many pages. Returns false (and splits nothing) when too few
- * rows or pages are left for parts to be worth it.
+ * ranges of about as many rows (page_split_points). Returns false (and
+ * splits nothing) when too few rows or pages are left for parts to be worth
+ * it.
  */
 bool
-split_pages(const char *schema, const char *migration, const BackfillTable &t, int parts)
+split_pages(const char *schema, const char *migration, const BackfillTable &t, Oid relid, int parts)
 {
 	int64		first = first_number(t.cursor);
-	int64		pages = first_number(t.high_water) - first;
+	int64		end = first_number(t.high_water);
+	int64		pages = end - first;
 	int64		left = t.rows_total - t.rows_done;
 
 	if (left < (int64) parts * kMinRowsPerPart || pages < parts)
@@ -876,12 +925,13 @@ split_pages(const char *schema, const char *migration, const BackfillTable &t, i
 	ereport(DEBUG1,
 			(errmsg_internal("expand_contract: splitting %s into %d parts by its pages", t.table_sql, parts)));
 
+	int64	   *points = page_split_points(relid, first, pages, parts);
 	const char *share = psprintf(INT64_FORMAT, left / parts);
 	const char *file = page_range_file(t.high_water);
 
 	for (int k = 0; k < parts; k++)
-		save_part(schema, migration, t, k, one_number(first + k * pages / parts),
-				  page_range_end(first + (k + 1) * pages / parts, file), share);
+		save_part(schema, migration, t, k, one_number(k == 0 ? first : points[k]),
+				  page_range_end(k == parts - 1 ? end : points[k + 1], file), share);
 	return true;
 }
 
@@ -928,7 +978,7 @@ split_backfill(const MigrationRecord &record, int parts)
 			save_progress(record.schema, record.name, t, false, 0, 0);
 		}
 		if (by_position(t))
-			(void) split_pages(record.schema, record.name, t, parts);
+			(void) split_pages(record.schema, record.name, t, relid, parts);
 		else
 			(void) split_table(record.schema, record.name, t, relid, parts, counted);
 	}
