@@ -130,6 +130,12 @@ run_target() { jq -r --arg id "$1" ".targets[] | select(.id == \$id) | .$2" "$RU
 goal "bulk UPDATE vs generated column" "$(run_target bulk_vs_generated value)" "<=" 1.03 "$(run_target bulk_vs_generated detail)"
 goal "single-row INSERT throughput vs no trigger (pgbench)" "$(run_target single_row_insert value)" ">=" 0.95 \
      "$(run_target single_row_insert detail)"
+# Issue 14 judges single-row INSERT against a generated column: its time per
+# transaction (1 / TPS), and the server CPU per transaction beside it.
+run_insert() { jq -r --arg v "$1" ".variants[] | select(.variant == \$v) | .pgbench.insert.$2" "$RUN_JSON"; }
+goal "single-row INSERT time per transaction vs generated column (pgbench)" \
+     "$(ratio "$(run_insert generated tps)" "$(run_insert ec tps)")" "<=" 1.03 \
+     "$(run_insert ec tps) vs $(run_insert generated tps) TPS; server CPU per transaction $(run_insert ec server_cpu_us_per_transaction) vs $(run_insert generated server_cpu_us_per_transaction) us"
 
 for size in 1M 10M; do
     f="$OUT/parallel_$size.txt"
