@@ -2,14 +2,12 @@
 -- batch is exactly batch_size rows and reads the key index; by page (TID
 -- ranges) a batch costs what the same rows of one UPDATE cost. The setting
 -- expand_contract.backfill_order (auto, key, page) is read when a table's
--- backfill begins: auto goes by page from 8 MB on. Once begun, a table
+-- backfill begins: auto, the default, goes by page from 8 MB on. Once begun, a table
 -- keeps its order, and workers follow what the session that started them
 -- chose. A rewrite (VACUUM FULL) mid-pass gives the table another file; the
 -- pass then looks for rows left, and only then.
 \set SHOW_CONTEXT never
 SET expand_contract.open_new_version = at_start;
--- key is the default; auto is what this story is about.
-SET expand_contract.backfill_order = auto;
 CREATE SCHEMA backfill_order;
 SET search_path = backfill_order;
 
@@ -61,7 +59,7 @@ SELECT pg_temp.write_both(100000);
 SET expand_contract.backfill_order = key;
 SELECT table_name, batch FROM expand_contract.backfill('backfill_order', 5000, 1);
 SELECT * FROM pg_temp.progress();
-SET expand_contract.backfill_order = auto;
+RESET expand_contract.backfill_order;
 
 -- A rewrite mid-pass: VACUUM FULL may move rows still to fill behind the
 -- cursor. The pass sees the table's new file when it reaches its end, looks
@@ -107,7 +105,7 @@ SELECT count(*) > 0 AS batches FROM expand_contract.backfill('backfill_order', 5
 SET client_min_messages = warning;
 SELECT pg_temp.write_both(100020);
 SELECT * FROM pg_temp.progress();
-SET expand_contract.backfill_order = auto;
+RESET expand_contract.backfill_order;
 SELECT count(*) AS mismatches FROM expand_contract.verify('backfill_order');
 SELECT FROM expand_contract.complete('backfill_order');
 SELECT count(*) AS posts, count(*) FILTER (WHERE popular IS DISTINCT FROM (likes >= 25)) AS wrong_posts

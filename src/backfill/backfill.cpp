@@ -985,7 +985,7 @@ split_backfill(const MigrationRecord &record, int parts)
 	end_run_as(owner);
 }
 
-int backfill_order = (int) BackfillOrder::Key;
+int backfill_order = (int) BackfillOrder::Auto;
 
 namespace {
 

@@ -21,7 +21,8 @@ namespace ec {
 /* expand_contract.backfill_order: how a table with a key is visited. By key,
  * every batch is exactly batch_size rows; by page (TID ranges) a batch costs
  * what the same rows of one UPDATE cost, without reading the key index
- * twice. Auto: by page from kPageOrderFromPages on. */
+ * twice. Auto (the default): by page from kPageOrderFromPages on, where
+ * workers split a table by its pages into ranges of as many rows. */
 enum class BackfillOrder { Auto, Key, Page };
 extern int backfill_order;
 constexpr BlockNumber kPageOrderFromPages = 1024;   /* 8 MB of 8 kB pages */

@@ -63,9 +63,9 @@ define_backfill_settings()
 	DefineCustomEnumVariable("expand_contract.backfill_order",
 							 "How a backfill visits a table with a key: auto, key or page.",
 							 "By key every batch is exactly batch_size rows; by page (TID ranges) "
-							 "the backfill costs about what one UPDATE costs. auto: by page from "
-							 "8 MB on. Fixed for a table when its backfill begins.",
-							 &backfill_order, (int) BackfillOrder::Key, backfill_order_options,
+							 "the backfill costs about what one UPDATE costs. auto (the default): by "
+							 "page from 8 MB on. Fixed for a table when its backfill begins.",
+							 &backfill_order, (int) BackfillOrder::Auto, backfill_order_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("expand_contract.batch_target_ms",
 							"Duration run_backfill aims for per batch when batch_size is NULL.",
