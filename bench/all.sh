@@ -109,6 +109,7 @@ verdict() {   # value op goal
 }
 GOALS="$OUT/goals"
 : > "$GOALS"
+: > "$OUT/chart.tsv"   # the chart's rows, written again with the goals
 goal() {   # label value op goal detail
     printf '| %s | %sx | %s %sx | %s | %s |\n' "$1" "$2" "$3" "$4" "$(verdict "$2" "$3" "$4")" "$5" >> "$GOALS"
     printf '%s\t%s\t%s\n' "$1" "$2" "$4" >> "$OUT/chart.tsv"
