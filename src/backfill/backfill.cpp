@@ -930,7 +930,7 @@ split_pages(const char *schema, const char *migration, const BackfillTable &t, O
 	const char *file = page_range_file(t.high_water);
 
 	for (int k = 0; k < parts; k++)
-		save_part(schema, migration, t, k, one_number(k == 0 ? first : points[k]),
+		save_part(schema, migration, t, k, one_number(points[k]),
 				  page_range_end(k == parts - 1 ? end : points[k + 1], file), share);
 	return true;
 }
