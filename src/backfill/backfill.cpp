@@ -893,14 +893,14 @@ page_split_points(Oid relid, int64 first, int64 pages, int parts)
 
 	points[0] = first;
 
+	/* (Every page weighs something: the map records at most a page's free
+	 * space less its header, so total > 0.) */
 	for (int k = 1; k < parts; k++)
 	{
 		/* Past the page where the rows before reach k parts' share. */
-		while (i < samples && total > 0 && sum * parts < total * k)
+		while (i < samples && sum * parts < total * k)
 			sum += held[i++];
-		int64		point = total > 0 ? first + i * stride : first + k * pages / parts;
-
-		points[k] = Min(Max(point, points[k - 1] + 1), first + pages - (parts - k));
+		points[k] = Min(Max(first + i * stride, points[k - 1] + 1), first + pages - (parts - k));
 	}
 	pfree(held);
 	return points;

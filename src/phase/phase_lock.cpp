@@ -145,7 +145,6 @@ void
 cancel_blocking_autovacuums(const char *phase, List *holders)
 {
 	ListCell   *lc;
-
 	int			last_pid = 0;
 
 	foreach(lc, holders)
