@@ -133,9 +133,12 @@ DELETE FROM events WHERE n <= 20000;
 VACUUM events;
 CREATE TEMP TABLE rows_on_page AS
   SELECT (ctid::text::point)[0]::bigint AS page, count(*) AS rows FROM events GROUP BY 1;
-SELECT FROM expand_contract.start('04_odd', '{"operations": [
-  {"add_column": {"table": "events", "column": {"name": "odd", "type": "boolean", "nullable": true},
-                  "up": "n % 2 = 1"}}]}', 'backfill_split');
+CREATE FUNCTION pg_temp.start_odd() RETURNS void LANGUAGE sql AS $$
+    SELECT FROM expand_contract.start('04_odd', '{"operations": [
+      {"add_column": {"table": "events", "column": {"name": "odd", "type": "boolean", "nullable": true},
+                      "up": "n % 2 = 1"}}]}', 'backfill_split');
+$$;
+SELECT pg_temp.start_odd();
 SET client_min_messages = debug1;
 SELECT expand_contract.start_backfill('backfill_split', 2000, workers => 2) IS NOT NULL AS started;
 SET client_min_messages = warning;
@@ -149,9 +152,20 @@ SELECT p.part, p.key_columns,
           FROM expand_contract.backfill_progress
          WHERE schema_name = 'backfill_split' AND table_name = 'events') p
  ORDER BY p.part;
+-- Both versions write meanwhile, also to rows no worker has reached.
+UPDATE events SET n = n + 2 WHERE n % 1000 = 1;
+INSERT INTO events VALUES (50001, 'old app');
+INSERT INTO backfill_split_04_odd.events VALUES (50002, 'new app', false);
 SELECT pg_temp.workers_reach('backfill_split', 'done');
 SELECT count(*) AS mismatches FROM expand_contract.verify('backfill_split');
 SELECT FROM expand_contract.rollback('backfill_split');
+-- Again, to the end.
+SELECT pg_temp.start_odd();
+SELECT expand_contract.start_backfill('backfill_split', 2000, workers => 2) IS NOT NULL AS started;
+SELECT pg_temp.workers_reach('backfill_split', 'done');
+SELECT FROM expand_contract.complete('backfill_split');
+SELECT count(*) AS events, count(*) FILTER (WHERE odd IS DISTINCT FROM (n % 2 = 1)) AS wrong_events
+  FROM events;
 
 RESET client_min_messages;
 RESET search_path;
