@@ -65,6 +65,48 @@ SELECT * FROM pg_temp.run();
 RESET expand_contract.backfill_max_wal_per_second;
 SELECT expand_contract.rollback('backfill_rate_limits');
 
+-- Batches sized by time (batch_size NULL) aim at batch_target_ms (100 ms)
+-- only while nothing holds the runner back. While a limit makes it pause
+-- after each batch they aim at 5 ms: the pause pays for their extra commits,
+-- and the backfill's WAL and row locks come in short bursts spread over each
+-- second. Here each row takes 0.2 ms: limited to 3000 rows per second, the
+-- 6000 rows take over a hundred batches; unlimited, batches grow back and
+-- take a few dozen.
+CREATE TABLE slow_readings (id integer PRIMARY KEY, celsius numeric NOT NULL);
+INSERT INTO slow_readings SELECT g, g % 40 FROM generate_series(1, 6000) g;
+CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    until timestamptz := clock_timestamp() + interval '200 microseconds';
+BEGIN
+    WHILE clock_timestamp() < until LOOP
+    END LOOP;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER slow_row BEFORE UPDATE ON slow_readings FOR EACH ROW EXECUTE FUNCTION slow_row();
+CREATE FUNCTION pg_temp.start_slow() RETURNS void LANGUAGE sql AS $$
+    SELECT FROM expand_contract.start('02_slow_fahrenheit', '{"operations": [{"add_column": {"table": "slow_readings",
+      "column": {"name": "fahrenheit", "type": "numeric", "nullable": true}, "up": "celsius * 9 / 5 + 32"}}]}',
+      'backfill_rate_limits')
+$$;
+CREATE FUNCTION pg_temp.slow_batches() RETURNS TABLE (batches bigint, rows_left bigint) LANGUAGE sql AS $$
+    SELECT batches, rows_left FROM expand_contract.backfill_status
+     WHERE schema_name = 'backfill_rate_limits' AND table_name = 'slow_readings'
+$$;
+SELECT pg_temp.start_slow();
+SET expand_contract.backfill_max_rows_per_second = 3000;
+CALL expand_contract.run_backfill('backfill_rate_limits');
+RESET expand_contract.backfill_max_rows_per_second;
+SELECT batches > 100 AS short_batches, rows_left FROM pg_temp.slow_batches();
+SELECT expand_contract.rollback('backfill_rate_limits');
+SELECT pg_temp.start_slow();
+SET expand_contract.backfill_max_wal_per_second = 0;
+CALL expand_contract.run_backfill('backfill_rate_limits');
+RESET expand_contract.backfill_max_wal_per_second;
+SELECT batches < 60 AS batches_grew_back, rows_left FROM pg_temp.slow_batches();
+SELECT * FROM expand_contract.verify('backfill_rate_limits');
+SELECT expand_contract.rollback('backfill_rate_limits');
+DROP TABLE slow_readings;
+
 -- The worker takes the limits of the session that started it, the adaptive
 -- one too (backfill_max_wal_sync_ms: it slows while the cluster's WAL syncs
 -- take longer on average; t/004_backfill_wal_syncs.pl shows it on a durable

@@ -35,10 +35,11 @@ int vacuum_every_rows = 0;
 constexpr int max_batch_delay_ms = 10000;
 /* How often a paused or throttled runner looks again. */
 constexpr int idle_poll_ms = 500;
-/* The shortest batches aim at when writers wait for them, and how long no
- * writer must have waited before they grow again. */
-constexpr int min_target_ms = 2;
-constexpr int64 quiet_period_ms = 5000;
+/* What batches aim at while something holds the backfill back (see
+ * BatchAim), and how long no writer must have waited for a batch before
+ * they grow to batch_target_ms again. */
+constexpr int short_target_ms = 5;
+constexpr int64 writers_gone_ms = 60000;
 /* Backoff after a batch gave up on a row lock: doubling up to this. */
 constexpr int lock_backoff_first_ms = 100;
 constexpr int lock_backoff_max_ms = 10000;
@@ -324,12 +325,22 @@ notice_progress(RunProgress *progress)
 }
 
 /*
- * Adaptive batches aim at target_ms while nobody waits for them. A writer
- * that touches a row of a batch waits until the batch commits, so when a
- * writer is caught waiting the aim drops to min_target_ms at once, and it
- * grows back (by a tenth per batch, as it does from the start) only once no
- * writer waited for quiet_period: the backfill yields to writers and takes
- * big batches when there are none.
+ * Adaptive batches aim at target_ms only while nothing holds the backfill
+ * back; otherwise at short_target_ms:
+ *  - once a writer was caught waiting for a batch, until none has for
+ *    writers_gone_ms. A writer that touches a row of a batch waits until the
+ *    batch commits, and writers at random rows find a batch's rows with a
+ *    chance that grows with its rows times its duration, so 5 ms batches
+ *    are hit hundreds of times less often than 100 ms ones, and a writer
+ *    that is hit waits 5 ms at most. (A quiet period of seconds was not
+ *    enough: batches grew back within a second or two and the next writer
+ *    waited for a full one, every few seconds.)
+ *  - while a rate limit paused the runner after its last batch: the pause
+ *    is longer than the extra commits of short batches, so they cost no
+ *    rows/s, and the backfill's WAL and row locks come in 5 ms bursts
+ *    spread over each second rather than at full speed for 100 ms.
+ * Outside of both the aim grows back by a tenth per batch, as it does from
+ * the start.
  */
 struct BatchAim {
 	double ms;
@@ -339,21 +350,23 @@ struct BatchAim {
 /* The size of the next batch: the last one's, scaled to the aim, never more
  * than doubling or halving at once. */
 int
-next_batch_size(BatchAim *aim, const RunOptions &options, const RunProgress &progress)
+next_batch_size(BatchAim *aim, const RunOptions &options, const RunProgress &progress, bool rate_limited)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	int			size = options.batch_size;
 	double		elapsed_ms = progress.last_batch_ms;
+	double		short_ms = Min((double) short_target_ms, (double) options.target_ms);
 
 	if (progress.last_batch_contended)
 	{
 		aim->last_contention = now;
-		aim->ms = Min(min_target_ms, options.target_ms);
+		aim->ms = short_ms;
 	}
-	else if (now - aim->last_contention >= quiet_period_ms * 1000)
+	else if (now - aim->last_contention >= writers_gone_ms * 1000)
 		aim->ms = Min(aim->ms * 1.1, (double) options.target_ms);
 
-	double		ideal = elapsed_ms > 0 ? size * (aim->ms / elapsed_ms) : size * 2.0;
+	double		aim_ms = rate_limited ? Min(aim->ms, short_ms) : aim->ms;
+	double		ideal = elapsed_ms > 0 ? size * (aim_ms / elapsed_ms) : size * 2.0;
 	double		bounded = Max(size / 2.0, Min(size * 2.0, ideal));
 
 	return (int) Max(10.0, Min(1000000.0, bounded));
@@ -709,7 +722,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 													   ALLOCSET_DEFAULT_SIZES);
 	int			lock_retries = 0;
 	int64		rows_at_last_vacuum = 0;
-	BatchAim	aim = {(double) Min(min_target_ms, options.target_ms), 0};
+	BatchAim	aim = {(double) Min(short_target_ms, options.target_ms), 0};
 	WalSyncWatch wal_syncs = {0, 0, 0, 0, 0, false};
 
 	for (;;)
@@ -746,7 +759,7 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 			case Step::Batch:
 				lock_retries = 0;
 				if (loop.options.adaptive)
-					loop.options.batch_size = next_batch_size(&aim, loop.options, loop.progress);
+					loop.options.batch_size = next_batch_size(&aim, loop.options, loop.progress, pause > 0);
 				if (hooks.notices)
 					notice_progress(&loop.progress);
 				if (pause > loop.options.delay_ms)
