@@ -6,7 +6,7 @@
 #   bash bench/all.sh --again DIR PART...
 #                                # runs only the PARTs named again (run,
 #                                # write_paths, parallel_1M, parallel_10M,
-#                                # writers, wal_limits, bloat), keeps the other
+#                                # writers, wal_limits, alternating, bloat), keeps the other
 #                                # parts' outputs from an earlier full run's DIR
 #                                # (printed at its start), rewrites the summary
 #
@@ -23,6 +23,9 @@
 #                              of backfill
 #   writers_wal_limits.sh      p99/p99.9 of fixed-rate writers on another table
 #                              at each backfill_max_wal_per_second
+#   writers_alternating.sh     p99/p99.9 of fixed-rate writers on the table
+#                              being backfilled, the backfill paused and
+#                              resumed every 3 s, pooled on against off
 #   backfill_bloat.sh          heap and index size before and after a backfill
 # and writes bench/summary.md (issue 14's goals, measured, with a verdict
 # each, and every table the parts printed) and bench/summary.png. Each part
@@ -75,6 +78,7 @@ if [ "$QUICK" = 1 ]; then
     SMALL=50000; LARGE=200000; SMALL_ROUNDS=1; LARGE_ROUNDS=1
     WRITERS_ARGS=(--rows 50000 --rounds 1); BLOAT_ROWS=50000
     WAL_LIMITS_ARGS=(--rows 50000 --rounds 1)
+    ALTERNATING_ARGS=(--rows 100000 --rounds 1 --window 1)
     # A smoke run leaves the published write_paths report as it was.
     KEEP_WRITE_PATHS="$(mktemp)"; cp bench/write_paths.md "$KEEP_WRITE_PATHS"
 else
@@ -84,6 +88,7 @@ else
     SMALL=1000000; LARGE=10000000; SMALL_ROUNDS=5; LARGE_ROUNDS=3
     WRITERS_ARGS=(--rows 2000000 --rounds 5); BLOAT_ROWS=1000000
     WAL_LIMITS_ARGS=(--rounds 8)
+    ALTERNATING_ARGS=()
 fi
 part run bash bench/run.sh "${RUN_ARGS[@]}"
 part write_paths bash bench/write_paths.sh "${WRITE_PATHS_ARGS[@]}"
@@ -93,6 +98,7 @@ part parallel_1M bash bench/parallel_backfill.sh --rows "$SMALL" --rounds "$SMAL
 part parallel_10M bash bench/parallel_backfill.sh --rows "$LARGE" --rounds "$LARGE_ROUNDS" --by-key
 part writers bash bench/writers_during_backfill.sh "${WRITERS_ARGS[@]}"
 part wal_limits bash bench/writers_wal_limits.sh "${WAL_LIMITS_ARGS[@]}"
+part alternating bash bench/writers_alternating.sh "${ALTERNATING_ARGS[@]}"
 part bloat bash bench/backfill_bloat.sh --rows "$BLOAT_ROWS"
 log "writing $SUMMARY"
 
@@ -176,6 +182,18 @@ goal "writers' p99 (another table) at the default WAL limit vs alone" "$(ratio "
 goal "writers' p99.9 (another table) at the default WAL limit vs alone" "$(ratio "$(wl wal_limit_32MB 5)" "$(wl alone 5)")" "<=" 3.00 \
      "$(wl wal_limit_32MB 5) ms vs $(wl alone 5) ms, medians"
 
+# Writers on the backfilled table, windows on and off in turn: pooled.
+AL="$OUT/alternating.txt"
+al() { cell "$AL" "| $1 |" "$2"; }
+goal "writers' p99 on the table, default backfill on vs paused (alternating)" "$(num "$(al ec_default 5)")" "<=" 2.00 \
+     "pooled $(al ec_default 4) ms vs $(al ec_default 3) ms at $(al ec_default 2) rows/s; median of the rounds' ratios $(al ec_default 10)"
+goal "writers' p99.9 on the table, default backfill on vs paused (alternating)" "$(num "$(al ec_default 8)")" "<=" 3.00 \
+     "$(al ec_default 7) ms vs $(al ec_default 6) ms"
+goal "default backfill rows/s vs pgroll-style batches (alternating)" "$(ratio "$(al ec_default 2)" "$(al pgroll 2)")" ">=" 2.00 \
+     "$(al ec_default 2) vs $(al pgroll 2) rows/s while on"
+goal "writers' p99 at pgroll-style rows/s: ours vs pgroll-style (alternating)" "$(ratio "$(al ec_pgroll_rate 4)" "$(al pgroll 4)")" "<=" 1.00 \
+     "$(al ec_pgroll_rate 4) ms vs $(al pgroll 4) ms while on"
+
 # --- the summary ----------------------------------------------------------------
 {
     echo "# Performance summary: every benchmark, one run"
@@ -222,6 +240,10 @@ goal "writers' p99.9 (another table) at the default WAL limit vs alone" "$(ratio
     for window in $(awk 'NR > 1 { print $1 }' "$WL" | awk '!seen[$0]++'); do
         echo "| $window | $(wl "$window" 4) | $(wl "$window" 5) |"
     done
+    echo
+    echo "## Writers on the backfilled table, windows on and off in turn (bench/writers_alternating.sh)"
+    echo
+    grep -B1 '^|' "$AL" | grep -v '^--'
     echo
     echo "## Bloat (bench/backfill_bloat.sh)"
     echo

@@ -4,6 +4,7 @@
 # script prints its table; the report adds the machine and the reading).
 #
 #   bash bench/writers_during_backfill.sh [--rows N] [--rounds N] [--rate TPS]
+#                                         [--variants "pgroll ec_default ..."]
 #
 # One throwaway durable cluster (scripts/cluster.sh, EC_CLUSTER_DURABLE: fsync,
 # synchronous_commit, full_page_writes on: writers wait for their commit
@@ -31,19 +32,24 @@
 #   ec_pgroll_rate  unthrottled but for backfill_max_rows_per_second =
 #                   pgroll's rows/s of this round
 # Prints one line per variant and round: variant round rows/s p50 p99 p99.9
-# (ms, during) and p99 p99.9 (ms, without), then the medians.
+# (ms, during), p99 p99.9 (ms, without), the average WAL sync without (ms)
+# and, for ours, the batches a writer waited for (a writer that touches a
+# row of a batch waits for its commit: backfill_runs.writer_waits), then the
+# medians.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ROWS=2000000
 ROUNDS=5
 RATE=1000
+VARIANTS="pgroll plain_update ec_default ec_unthrottled ec_adaptive ec_pgroll_rate"
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) ROWS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --rate) RATE="$2"; shift 2 ;;
-        *) echo "usage: $0 [--rows N] [--rounds N] [--rate TPS]" >&2; exit 2 ;;
+        --variants) VARIANTS="$2"; shift 2 ;;
+        *) echo "usage: $0 [--rows N] [--rounds N] [--rate TPS] [--variants LIST]" >&2; exit 2 ;;
     esac
 done
 
@@ -152,23 +158,31 @@ report() {   # variant round rows
 }
 
 UNTHROTTLED="-c expand_contract.backfill_max_wal_per_second=0"
-echo "variant round rows_per_s p50_ms p99_ms p999_ms p99_without_ms p999_without_ms" | tee "$WORK/results"
+has() { case " $VARIANTS " in *" $1 "*) return 0 ;; esac; return 1; }
+echo "variant round rows_per_s p50_ms p99_ms p999_ms p99_without_ms p999_without_ms sync_without_ms writer_waits" | tee "$WORK/results"
 for round in $(seq "$ROUNDS"); do
-    # Every row flagged again, as at pgroll's start.
-    q -c "ALTER TABLE pgroll.bookings DISABLE TRIGGER sync" \
-      -c "UPDATE pgroll.bookings SET _pgroll_needs_backfill = true, registered = NULL" \
-      -c "ALTER TABLE pgroll.bookings ENABLE TRIGGER sync" -c "VACUUM pgroll.bookings" >/dev/null
-    measure pgroll.bookings "CALL pgroll.batches(1000)" ""
-    report pgroll "$round" "$ROWS" | tee -a "$WORK/results"
-    pgroll_rps=$(awk -v r="$ROWS" -v s="$DURING_SECONDS" 'BEGIN { printf "%.0f", r / s }')
-    q -c "VACUUM pgroll.bookings" >/dev/null
-    measure plain.bookings "UPDATE plain.bookings SET registered = (status = 'attended_registered')" ""
-    report plain_update "$round" "$ROWS" | tee -a "$WORK/results"
-    q -c "VACUUM plain.bookings" >/dev/null
+    # pgroll-style's usual rate when it does not run this round.
+    pgroll_rps=31000
+    if has pgroll; then
+        # Every row flagged again, as at pgroll's start.
+        q -c "ALTER TABLE pgroll.bookings DISABLE TRIGGER sync" \
+          -c "UPDATE pgroll.bookings SET _pgroll_needs_backfill = true, registered = NULL" \
+          -c "ALTER TABLE pgroll.bookings ENABLE TRIGGER sync" -c "VACUUM pgroll.bookings" >/dev/null
+        measure pgroll.bookings "CALL pgroll.batches(1000)" ""
+        echo "$(report pgroll "$round" "$ROWS") -" | tee -a "$WORK/results"
+        pgroll_rps=$(awk -v r="$ROWS" -v s="$DURING_SECONDS" 'BEGIN { printf "%.0f", r / s }')
+        q -c "VACUUM pgroll.bookings" >/dev/null
+    fi
+    if has plain_update; then
+        measure plain.bookings "UPDATE plain.bookings SET registered = (status = 'attended_registered')" ""
+        echo "$(report plain_update "$round" "$ROWS") -" | tee -a "$WORK/results"
+        q -c "VACUUM plain.bookings" >/dev/null
+    fi
     # Our variants in an order rotated by the round, so that none always
     # follows the same one (a window "without" comes right after the
     # previous variant's rollback and VACUUM).
-    ours=(ec_default ec_unthrottled ec_adaptive ec_pgroll_rate)
+    ours=()
+    for v in $VARIANTS; do case "$v" in ec_*) ours+=("$v") ;; esac; done
     for i in "${!ours[@]}"; do
         variant="${ours[$(( (i + round - 1) % ${#ours[@]} ))]}"
         case "$variant" in
@@ -178,10 +192,13 @@ for round in $(seq "$ROUNDS"); do
             # in the previous measurement's window without.
             ec_adaptive) settings="$UNTHROTTLED -c expand_contract.backfill_max_wal_sync_ms=$(awk -v m="$SYNC_MS_WITHOUT" 'BEGIN { printf "%.3f", 2 * m }')" ;;
             ec_pgroll_rate) settings="$UNTHROTTLED -c expand_contract.backfill_max_rows_per_second=$pgroll_rps" ;;
+            ec_short_batches) settings="-c expand_contract.batch_target_ms=10" ;;
+            *) echo "unknown variant $variant" >&2; exit 2 ;;
         esac
         PGOPTIONS="-c client_min_messages=warning" q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', 'ec')" >/dev/null
         measure ec.bookings "CALL expand_contract.run_backfill('ec')" "$settings"
-        report "$variant" "$round" "$ROWS" | tee -a "$WORK/results"
+        waits=$(q -c "SELECT sum(writer_waits) FROM expand_contract.backfill_runs WHERE schema_name = 'ec'")
+        echo "$(report "$variant" "$round" "$ROWS") $waits" | tee -a "$WORK/results"
         PGOPTIONS="-c client_min_messages=warning" q -c "SELECT expand_contract.rollback('ec')" >/dev/null
         q -c "VACUUM ec.bookings" >/dev/null
     done
@@ -189,11 +206,11 @@ done
 
 echo
 echo "medians over $ROUNDS rounds ($ROWS rows, writers at $RATE/s):"
-echo "| variant | rows/s | p50 ms | p99 ms | p99.9 ms | p99 ms without | p99.9 ms without | WAL sync ms without |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for variant in pgroll plain_update ec_default ec_unthrottled ec_adaptive ec_pgroll_rate; do
+echo "| variant | rows/s | p50 ms | p99 ms | p99.9 ms | p99 ms without | p99.9 ms without | WAL sync ms without | batches writers waited for |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for variant in $VARIANTS; do
     line="| $variant |"
-    for col in 3 4 5 6 7 8 9; do
+    for col in 3 4 5 6 7 8 9 10; do
         m=$(awk -v v="$variant" -v c="$col" '$1 == v { print $c }' "$WORK/results" | sort -n |
             awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "n/a") }')
         line="$line $m |"
