@@ -23,7 +23,7 @@
 #                   as pgroll's batch does), committed synchronously
 #   plain_update    one UPDATE of the whole column (plain.bookings)
 #   ec_default      CALL expand_contract.run_backfill() with default settings
-#                   (backfill_max_wal_per_second = 16MB)
+#                   (backfill_max_wal_per_second = 32MB)
 #   ec_unthrottled  the same without a limit (backfill_max_wal_per_second = 0)
 #   ec_adaptive     unthrottled but adaptive: backfill_max_wal_sync_ms = twice
 #                   the average WAL sync of the writers alone (pg_stat_wal,
@@ -31,6 +31,8 @@
 #                   track_wal_io_timing is on for every variant)
 #   ec_pgroll_rate  unthrottled but for backfill_max_rows_per_second =
 #                   pgroll's rows/s of this round
+#   ec_short_batches  the default with batch_target_ms = 10 (not run unless
+#                   named in --variants)
 # Prints one line per variant and round: variant round rows/s p50 p99 p99.9
 # (ms, during), p99 p99.9 (ms, without), the average WAL sync without (ms)
 # and, for ours, the batches a writer waited for (a writer that touches a
