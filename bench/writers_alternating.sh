@@ -73,23 +73,7 @@ INSERT INTO ec.bookings SELECT g, CASE WHEN g % 3 = 0 THEN 'attended_registered'
                                'studio ' || (g % 50) FROM generate_series(1, $ROWS) g;
 CREATE TABLE pgroll.bookings AS SELECT id, status, studio FROM ec.bookings;
 ALTER TABLE pgroll.bookings ADD PRIMARY KEY (id);
--- pgroll's shape (as bench/writers_during_backfill.sh): the new column, a
--- _pgroll_needs_backfill flag and a PL/pgSQL trigger computing the column.
-ALTER TABLE pgroll.bookings ADD COLUMN registered boolean,
-                            ADD COLUMN _pgroll_needs_backfill boolean DEFAULT true;
-CREATE FUNCTION pgroll.sync() RETURNS trigger LANGUAGE plpgsql AS \$\$
-DECLARE
-    status pgroll.bookings.status%TYPE := NEW.status;
-    search_path text;
-BEGIN
-    SELECT current_setting INTO search_path FROM current_setting('search_path');
-    IF search_path != 'pgroll_02' THEN
-        NEW.registered = (status = 'attended_registered');
-        NEW._pgroll_needs_backfill = false;
-    END IF;
-    RETURN NEW;
-END \$\$;
-CREATE TRIGGER sync BEFORE INSERT OR UPDATE ON pgroll.bookings FOR EACH ROW EXECUTE FUNCTION pgroll.sync();
+\i bench/pgroll_bookings.sql
 -- pgroll's batch loop for one window: batches by key after \`last\` for
 -- about \`seconds\`, each its own committed transaction; \`last\` = NULL
 -- once no row is left.

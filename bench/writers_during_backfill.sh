@@ -76,24 +76,7 @@ CREATE TABLE plain.bookings AS SELECT *, NULL::boolean AS registered FROM ec.boo
 ALTER TABLE plain.bookings ADD PRIMARY KEY (id);
 CREATE TABLE pgroll.bookings AS SELECT id, status, studio FROM plain.bookings;
 ALTER TABLE pgroll.bookings ADD PRIMARY KEY (id);
--- pgroll's shape (as bench/backfill_copy.sql): the new column, a
--- _pgroll_needs_backfill flag, and its PL/pgSQL trigger reading
--- search_path to tell the old version's writes.
-ALTER TABLE pgroll.bookings ADD COLUMN registered boolean,
-                            ADD COLUMN _pgroll_needs_backfill boolean DEFAULT true;
-CREATE FUNCTION pgroll.sync() RETURNS trigger LANGUAGE plpgsql AS \$\$
-DECLARE
-    status pgroll.bookings.status%TYPE := NEW.status;
-    search_path text;
-BEGIN
-    SELECT current_setting INTO search_path FROM current_setting('search_path');
-    IF search_path != 'pgroll_02' THEN
-        NEW.registered = (status = 'attended_registered');
-        NEW._pgroll_needs_backfill = false;
-    END IF;
-    RETURN NEW;
-END \$\$;
-CREATE TRIGGER sync BEFORE INSERT OR UPDATE ON pgroll.bookings FOR EACH ROW EXECUTE FUNCTION pgroll.sync();
+\i bench/pgroll_bookings.sql
 VACUUM ANALYZE;
 -- pgroll's batch (pkg/backfill): lock the next batch of flagged rows by key,
 -- touch them, one transaction each, committed synchronously.
