@@ -31,8 +31,6 @@
 #                   track_wal_io_timing is on for every variant)
 #   ec_pgroll_rate  unthrottled but for backfill_max_rows_per_second =
 #                   pgroll's rows/s of this round
-#   ec_short_batches  the default with batch_target_ms = 10 (not run unless
-#                   named in --variants)
 # Prints one line per variant and round: variant round rows/s p50 p99 p99.9
 # (ms, during), p99 p99.9 (ms, without), the average WAL sync without (ms)
 # and, for ours, the batches a writer waited for (a writer that touches a
@@ -177,7 +175,6 @@ for round in $(seq "$ROUNDS"); do
             # in the previous measurement's window without.
             ec_adaptive) settings="$UNTHROTTLED -c expand_contract.backfill_max_wal_sync_ms=$(awk -v m="$SYNC_MS_WITHOUT" 'BEGIN { printf "%.3f", 2 * m }')" ;;
             ec_pgroll_rate) settings="$UNTHROTTLED -c expand_contract.backfill_max_rows_per_second=$pgroll_rps" ;;
-            ec_short_batches) settings="-c expand_contract.batch_target_ms=10" ;;
             *) echo "unknown variant $variant" >&2; exit 2 ;;
         esac
         PGOPTIONS="-c client_min_messages=warning" q -c "SELECT FROM expand_contract.start('02_registered', '$DOC', 'ec')" >/dev/null
