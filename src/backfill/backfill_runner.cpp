@@ -5,6 +5,7 @@
 #include "backfill/backfill_runner.hpp"
 
 #include "backfill/backfill.hpp"
+#include "backfill/wal_segments.hpp"
 #include "phase/phase_lock.hpp"
 #include "phase/version_schema.hpp"
 #include "boundary.hpp"
@@ -733,6 +734,9 @@ run_backfill_loop(const char *schema, RunnerKind kind, RunOptions options, const
 
 		hooks.begin();
 		MemoryContextSwitchTo(step_context);
+		/* Before the batch writes into them; its time counts against the
+		 * step, so a rate limit's pause pays for it. */
+		make_wal_segments_ahead();
 		adapt_to_wal_syncs(&wal_syncs, loop.options, loop.progress, hooks.notices);
 
 		Step		step = run_step(&loop);
