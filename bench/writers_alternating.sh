@@ -33,7 +33,10 @@
 #                   kind of PL/pgSQL trigger; 1000 rows by key per committed
 #                   transaction), run for the on windows only
 # Prints one line per variant and round: rows/s while on, then p50, p99 and
-# p99.9 (ms) on and off, then the same over every round's pooled windows.
+# p99.9 (ms) on and off, then the same over every round's pooled windows,
+# with the stalls per second on and off (transactions that themselves took
+# 20 ms or more: a stall of the disk or the VM falls on both kinds alike, a
+# stall the backfill causes on "on" only).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -163,11 +166,13 @@ measure() {   # variant round table settings
     if [ "$1" = pgroll ]; then run_pgroll; else run_ec "$4"; fi
     q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgbench'" >/dev/null
     wait "$bench" 2>/dev/null || true
-    # pgbench -l: client tx time(us) script epoch_s epoch_us [lag]
+    # pgbench -l: client tx time(us) script epoch_s epoch_us lag(us). Kept:
+    # window, latency (from the scheduled start) and the transaction's own
+    # execution (latency less the lag behind the schedule), in ms.
     cat "$log".* | awk -v windows="$WORK/windows" '
         BEGIN { while ((getline line < windows) > 0) { split(line, w, " "); n++; kind[n] = w[1]; from[n] = w[2]; to[n] = w[3] } }
         { t = $5 + $6 / 1e6
-          for (i = 1; i <= n; i++) if (t >= from[i] && t < to[i]) { print kind[i], $3 / 1000.0; break } }' \
+          for (i = 1; i <= n; i++) if (t >= from[i] && t < to[i]) { print kind[i], $3 / 1000.0, ($3 - $7) / 1000.0; break } }' \
         > "$WORK/split.$1.$2"
     if [ -n "$SAMPLES" ]; then
         mkdir -p "$SAMPLES"
@@ -189,6 +194,23 @@ stats() {   # files...
     echo "$out"
 }
 
+# Seconds of on and off windows: "on S off S".
+windows_seconds() {
+    awk '{ s[$1] += $3 - $2 } END { printf "on %.3f off %.3f\n", s["on"], s["off"] }' "$1"
+}
+
+# Stalls per second of each kind of window: transactions whose own
+# execution took STALL_MS or more (one stall makes many late transactions,
+# which the percentiles count; this counts it once).
+STALL_MS=20
+stalls() {   # variant
+    cat "$WORK"/seconds."$1".* | awk '{ on += $2; off += $4 } END { print on, off }' > "$WORK/seconds"
+    cat "$WORK"/split."$1".* | awk -v ms="$STALL_MS" -v secs="$WORK/seconds" '
+        BEGIN { getline line < secs; split(line, s, " ") }
+        $3 >= ms { n[$1]++ }
+        END { printf "%.2f | %.2f", n["on"] / s[1], n["off"] / s[2] }'
+}
+
 echo "variant round rows_per_s_on p50_on p99_on p999_on p50_off p99_off p999_off"
 for round in $(seq "$ROUNDS"); do
     pgroll_rps=31000
@@ -208,14 +230,15 @@ for round in $(seq "$ROUNDS"); do
         esac
         [ "$variant" = pgroll ] && pgroll_rps=$ROWS_PER_S
         echo "$ROWS_PER_S" > "$WORK/rate.$variant.$round"
+        windows_seconds "$WORK/windows" > "$WORK/seconds.$variant.$round"
         echo "$variant $round $ROWS_PER_S$(stats "$WORK/split.$variant.$round")" | tee -a "$WORK/lines"
     done
 done
 
 echo
 echo "pooled over $ROUNDS rounds ($ROWS rows, writers at $RATE/s, ${WINDOW} s windows; ms):"
-echo "| variant | rows/s on (median) | p99 off | p99 on | p99 on/off | p99.9 off | p99.9 on | p99.9 on/off | transactions on / off | p99 on/off, median of rounds |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| variant | rows/s on (median) | p99 off | p99 on | p99 on/off | p99.9 off | p99.9 on | p99.9 on/off | transactions on / off | p99 on/off, median of rounds | stalls/s on | stalls/s off |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for variant in $VARIANTS; do
     read -r _ p99_on p999_on _ p99_off p999_off <<<"$(stats "$WORK"/split."$variant".*)"
     rate=$(cat "$WORK"/rate."$variant".* | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
@@ -225,5 +248,5 @@ for variant in $VARIANTS; do
     # pooled percentile; the median of the rounds' own ratios is steadier.
     by_round=$(awk -v v="$variant" '$1 == v && $2 ~ /^[0-9]+$/ { printf "%.4f\n", $5 / $8 }' "$WORK/lines" | sort -n |
         awk '{ a[NR] = $1 } END { printf "%.2fx", a[int((NR + 1) / 2)] }')
-    echo "| $variant | $rate | $p99_off | $p99_on | $(awk -v a="$p99_on" -v b="$p99_off" 'BEGIN { printf "%.2fx", a / b }') | $p999_off | $p999_on | $(awk -v a="$p999_on" -v b="$p999_off" 'BEGIN { printf "%.2fx", a / b }') | $n_on / $n_off | $by_round |"
+    echo "| $variant | $rate | $p99_off | $p99_on | $(awk -v a="$p99_on" -v b="$p99_off" 'BEGIN { printf "%.2fx", a / b }') | $p999_off | $p999_on | $(awk -v a="$p999_on" -v b="$p999_off" 'BEGIN { printf "%.2fx", a / b }') | $n_on / $n_off | $by_round | $(stalls "$variant") |"
 done
