@@ -82,10 +82,14 @@ run_variant() {   # variant -> prints seconds
             q -c "SELECT FROM expand_contract.start_backfill('$schema', workers => $WORKERS)"
             [ "$1" = ec_key_n ] && echo "split_key $round $(seconds_since "$t0")" >> "$RESULTS"
             [ "$1" = ec_n ] && echo "split $round $(seconds_since "$t0")" >> "$RESULTS"   # start_backfill returned
+            # COMMIT in the loop: a DO block's transaction would hold one
+            # snapshot for the whole wait, and with it the dead row versions
+            # the workers leave behind.
             q -c "DO \$\$ BEGIN
                     WHILE EXISTS (SELECT FROM expand_contract.backfill_runners
                                    WHERE schema_name = '$schema' AND state NOT IN ('done', 'failed', 'cancelled')) LOOP
                         PERFORM pg_sleep(0.01);
+                        COMMIT;
                     END LOOP;
                   END \$\$"
             seconds_since "$t0"
