@@ -245,6 +245,8 @@ goal "writers' p99 at pgroll-style rows/s: ours vs pgroll-style (alternating)" "
     echo
     grep -B1 '^|' "$AL" | grep -v '^--'
     echo
+    grep '^before the rounds, disk alone\|^after the rounds, disk alone' "$AL" | sed 's/$/  /' || true
+    echo
     echo "## Bloat (bench/backfill_bloat.sh)"
     echo
     grep '^|' "$OUT/bloat.txt"

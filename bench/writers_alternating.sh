@@ -36,7 +36,8 @@
 # p99.9 (ms) on and off, then the same over every round's pooled windows,
 # with the stalls per second on and off (transactions that themselves took
 # 20 ms or more: a stall of the disk or the VM falls on both kinds alike, a
-# stall the backfill causes on "on" only).
+# stall the backfill causes on "on" only), and the disk's own sync stalls
+# measured alone before and after the rounds (bench/disk_stalls.py).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -211,6 +212,15 @@ stalls() {   # variant
         END { printf "%.2f | %.2f", n["on"] / s[1], n["off"] / s[2] }'
 }
 
+# The disk's own stalls, before and after the rounds, with no cluster
+# writing: each one, however caused, puts about RATE x its length late
+# transactions into whatever window it falls on.
+disk_stalls() {
+    command -v python3 >/dev/null || { echo "disk alone: not measured (no python3)"; return; }
+    python3 bench/disk_stalls.py --seconds 10 --dir "$WORK"
+}
+DISK_BEFORE="$(disk_stalls)"
+
 echo "variant round rows_per_s_on p50_on p99_on p999_on p50_off p99_off p999_off"
 for round in $(seq "$ROUNDS"); do
     pgroll_rps=31000
@@ -235,6 +245,11 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
+DISK_AFTER="$(disk_stalls)"
+
+echo
+echo "before the rounds, $DISK_BEFORE"
+echo "after the rounds, $DISK_AFTER"
 echo
 echo "pooled over $ROUNDS rounds ($ROWS rows, writers at $RATE/s, ${WINDOW} s windows; ms):"
 echo "| variant | rows/s on (median) | p99 off | p99 on | p99 on/off | p99.9 off | p99.9 on | p99.9 on/off | transactions on / off | p99 on/off, median of rounds | stalls/s on | stalls/s off |"
