@@ -63,8 +63,44 @@ EC_CLUSTER_DURABLE=1 EC_CLUSTER_PORT=54440 EC_CLUSTER_CONF="max_wal_size = '4GB'
 checkpoint_timeout = '30min'" source scripts/cluster.sh >/dev/null
 WORK="$(mktemp -d)"
 chmod 777 "$WORK"
-trap 'rm -rf "$WORK"; ec_cluster_stop >/dev/null 2>&1 || true' EXIT
+trap 'control_close; cat "$WORK/control.err" >&2 2>/dev/null; rm -rf "$WORK"; ec_cluster_stop >/dev/null 2>&1 || true' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+# Pauses and resumes go through one psql kept open for the whole run: a new
+# connection at each window change (a backend starting up, some 20 ms of
+# CPU, while the runner holds one of the two cores) slowed the writer's
+# commits for 100-200 ms at most changes.
+CONTROL_PID=""
+control_open() {
+    coproc CONTROL { psql -X -q -At 2>>"$WORK/control.err"; }
+    CONTROL_PID=$!
+    # true, or false once the backfill is finished (55000: nothing to pause
+    # or resume).
+    cat >&"${CONTROL[1]}" <<'SQL'
+CREATE FUNCTION pg_temp.control(action text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF action = 'pause' THEN
+        PERFORM expand_contract.pause_backfill('ec');
+    ELSE
+        PERFORM expand_contract.resume_backfill('ec');
+    END IF;
+    RETURN true;
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
+    RETURN false;
+END $$;
+SQL
+}
+control() {   # pause | resume: fails once the backfill is finished
+    local reply
+    echo "SELECT pg_temp.control('$1');" >&"${CONTROL[1]}"
+    read -r -t 60 reply <&"${CONTROL[0]}" && [ "$reply" = t ]
+}
+control_close() {
+    [ -n "$CONTROL_PID" ] || return 0
+    kill "$CONTROL_PID" 2>/dev/null || true
+    wait "$CONTROL_PID" 2>/dev/null || true
+    CONTROL_PID=""
+}
 now_s() { date +%s.%N; }
 
 q <<SQL
@@ -103,6 +139,7 @@ BEGIN
 END \$\$;
 VACUUM ANALYZE;
 SQL
+control_open
 
 DOC='{"operations": [{"add_column": {"table": "bookings", "column": {"name": "registered", "type": "boolean", "nullable": true}, "up": "status = '"''"'attended_registered'"''"'"}}]}'
 
@@ -122,13 +159,13 @@ run_ec() {   # settings
     # pause or the resume at a window's end.
     while sleep "$WINDOW"; do
         t=$(now_s)
-        # Refused (55000) when the backfill finished since the last look.
-        q -c "SELECT expand_contract.pause_backfill('ec')" >/dev/null 2>&1 || break
+        # false (55000) when the backfill finished since the last look.
+        control pause || break
         window on "$t_on" "$t"; on_seconds=$(awk -v s="$on_seconds" -v a="$t_on" -v b="$t" 'BEGIN { print s + b - a }')
         sleep "$WINDOW"
         t_on=$(now_s); window off "$t" "$t_on"
-        # Refused (55000) when the backfill finished as it was asked to pause.
-        q -c "SELECT expand_contract.resume_backfill('ec')" >/dev/null 2>&1 || break
+        # false (55000) when the backfill finished as it was asked to pause.
+        control resume || break
     done
     t=$(now_s); window on "$t_on" "$t"; on_seconds=$(awk -v s="$on_seconds" -v a="$t_on" -v b="$t" 'BEGIN { print s + b - a }')
     [ "$(q -c "SELECT bool_and(done) FROM expand_contract.backfill_progress WHERE schema_name = 'ec'")" = t ] \
