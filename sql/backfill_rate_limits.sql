@@ -108,6 +108,37 @@ SELECT * FROM expand_contract.verify('backfill_rate_limits');
 SELECT expand_contract.rollback('backfill_rate_limits');
 DROP TABLE slow_readings;
 
+-- The pages a backfill dirties are written back as it goes: its batches ask
+-- the kernel for writeback every 256 kB (backend_flush_after), instead of the
+-- kernel writing each file's dirty pages at once 30 s later, while writers'
+-- WAL syncs wait. A session that set its own value keeps it, and the
+-- session's setting is the same after the CALL. A trigger on the table sees
+-- the setting each batch ran with.
+CREATE TABLE batch_settings (flush_after text);
+CREATE FUNCTION note_flush_after() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO backfill_rate_limits.batch_settings VALUES (current_setting('backend_flush_after'));
+    RETURN NEW;
+END $$;
+CREATE TRIGGER note_flush_after BEFORE UPDATE ON readings FOR EACH ROW EXECUTE FUNCTION note_flush_after();
+SET client_min_messages = error;  -- start's warning that the trigger sees staged columns
+SELECT pg_temp.start();
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('backfill_rate_limits', 500);
+SELECT flush_after, count(*) AS rows FROM batch_settings GROUP BY flush_after;
+SHOW backend_flush_after;
+SELECT expand_contract.rollback('backfill_rate_limits');
+TRUNCATE batch_settings;
+SET backend_flush_after = '1MB';
+SET client_min_messages = error;
+SELECT pg_temp.start();
+SET client_min_messages = warning;
+CALL expand_contract.run_backfill('backfill_rate_limits', 500);
+SELECT flush_after, count(*) AS rows FROM batch_settings GROUP BY flush_after;
+RESET backend_flush_after;
+SELECT expand_contract.rollback('backfill_rate_limits');
+DROP TRIGGER note_flush_after ON readings;
+
 -- The worker takes the limits of the session that started it, the adaptive
 -- one too (backfill_max_wal_sync_ms: it slows while the cluster's WAL syncs
 -- take longer on average; t/004_backfill_wal_syncs.pl shows it on a durable

@@ -655,6 +655,16 @@ run_step(LoopState *loop)
 	 * the pinned level, which ends before the commit.) */
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
+	/* The pages a batch dirties reach the kernel as this backend evicts
+	 * them, and by default stay in its page cache until it writes back each
+	 * file's pages at once, 30 s (dirty_expire_centisecs) after the file was
+	 * first dirtied: hundreds of MB in one go, which writers' WAL syncs
+	 * queue behind for 100-200 ms. Asking for writeback every 256 kB, as
+	 * the checkpointer does, spreads it. A session that chose its own
+	 * backend_flush_after keeps it. */
+	if (backend_flush_after == 0)
+		(void) set_config_option("backend_flush_after", "256kB", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 
 	int			pinned = pin_settings(kPinnedSearchPath);
 	Step		step = run_pinned_step(loop);
